@@ -1,0 +1,57 @@
+"""The ``retvis`` command line: the same core, ml and sim code as the app, no Qt.
+
+Each sub-command lives in its own module of this package with two functions,
+``register(subparsers)`` and ``run(args) -> int``; :data:`COMMANDS` lists them. Modules
+are imported only when their command runs, so ``retvis --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .. import __version__
+from ..errors import RetvisError
+
+#: Sub-command name -> module in this package.
+COMMANDS: dict[str, str] = {
+    "grid": "grid_cmd",
+}
+
+log = logging.getLogger("retvis")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="retvis",
+        description="Screen porous materials for gas adsorption with energy grids and RetNet.",
+    )
+    parser.add_argument("--version", action="version", version=f"retvis {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        importlib.import_module(f"{__name__}.{module}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``retvis`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except RetvisError as exc:
+        print(f"retvis {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"retvis {args.command}: interrupted", file=sys.stderr)
+        return 130

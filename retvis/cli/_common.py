@@ -1,0 +1,57 @@
+"""Helpers shared by the sub-commands: grid options, progress bars, tables."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+from ..core.cache import atomic_write_bytes
+from ..core.grid import GridSpec
+
+
+def add_grid_options(p: argparse.ArgumentParser) -> None:
+    """Add the GridSpec options (defaults come from GridSpec itself)."""
+    d = GridSpec()
+    g = p.add_argument_group("energy grid")
+    g.add_argument("--n", type=int, default=d.n, help=f"points per axis (default {d.n})")
+    g.add_argument("--cutoff", type=float, default=d.cutoff, help=f"LJ cutoff, Å (default {d.cutoff})")
+    g.add_argument("--probe-epsilon", type=float, default=d.probe_epsilon,
+                   help=f"probe epsilon, K (default {d.probe_epsilon})")
+    g.add_argument("--probe-sigma", type=float, default=d.probe_sigma,
+                   help=f"probe sigma, Å (default {d.probe_sigma})")
+    g.add_argument("--temperature", type=float, default=d.temperature,
+                   help=f"Boltzmann temperature, K (default {d.temperature})")
+    g.add_argument("--cubic", action="store_true", help="cubic Cartesian box instead of the supercell")
+    g.add_argument("--box-length", type=float, default=d.box_length,
+                   help=f"cube side in --cubic mode, Å (default {d.box_length})")
+    g.add_argument("--seed-compatible", action="store_true",
+                   help="include the end point (linspace(0, 1, n)) as the published voxels do")
+
+
+def grid_spec_from_args(args: argparse.Namespace) -> GridSpec:
+    return GridSpec(
+        n=args.n, cutoff=args.cutoff, probe_epsilon=args.probe_epsilon,
+        probe_sigma=args.probe_sigma, temperature=args.temperature,
+        mode="cubic" if args.cubic else "supercell", box_length=args.box_length,
+        endpoint=bool(args.seed_compatible),
+    )
+
+
+def progress_bar(total: int, desc: str, disable: bool = False):
+    """A tqdm bar on stderr (silent when stderr is not a terminal and ``disable``)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=disable,
+                dynamic_ncols=True)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    """Write a CSV table atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8"))

@@ -1,0 +1,78 @@
+"""``retvis grid PATH... -o OUT``: energy grids in the published layout.
+
+Writes ``OUT/voxels.npy`` (N, n, n, n) float32 Boltzmann factors, ``OUT/names.json``
+(material names in the same order), ``OUT/failures.csv`` (name, path, kind, reason)
+and ``OUT/gridspec.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..core.batch import collect_cifs, iter_grids
+from ..core.cache import GridCache, atomic_write_bytes
+from ._common import add_grid_options, grid_spec_from_args, progress_bar, write_csv
+
+
+def register(sub) -> None:
+    p = sub.add_parser("grid", help="compute energy grids (voxels.npy + names.json)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("paths", nargs="+", metavar="PATH", help="CIF files or folders")
+    p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count(), help="worker threads")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the grid cache")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_grid_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    spec = grid_spec_from_args(args)
+    files = collect_cifs(args.paths)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    n = spec.n
+    tmp = out / ".voxels.npy.partial"
+    total = len(files)
+    mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(max(total, 1), n, n, n))
+    ok = np.zeros(total, dtype=bool)
+    names: list[str] = [""] * total
+    failures = []
+    cache = None if args.no_cache else GridCache()
+    cancel = threading.Event()
+    bar = progress_bar(total, "grids", disable=args.quiet)
+    try:
+        for o in iter_grids(files, spec, jobs=args.jobs, cache=cache, cancel=cancel):
+            bar.update(1)
+            if o.status == "ok":
+                mm[o.index] = o.grid.boltzmann
+                ok[o.index] = True
+                names[o.index] = o.name
+            else:
+                failures.append([o.name, str(o.path), o.kind, o.reason])
+                bar.write(f"failed: {o.path}: {o.reason}")
+    except KeyboardInterrupt:
+        cancel.set()
+        bar.write("interrupted: writing what finished")
+    finally:
+        bar.close()
+    idx = np.flatnonzero(ok)
+    final = np.lib.format.open_memmap(out / ".voxels.npy.tmp", mode="w+", dtype=np.float32,
+                                      shape=(len(idx), n, n, n))
+    for k, i in enumerate(idx):
+        final[k] = mm[i]
+    final.flush()
+    del final, mm
+    os.replace(out / ".voxels.npy.tmp", out / "voxels.npy")
+    tmp.unlink(missing_ok=True)
+    atomic_write_bytes(out / "names.json", json.dumps([names[i] for i in idx], indent=1).encode())
+    atomic_write_bytes(out / "gridspec.json", json.dumps(spec.to_dict(), indent=1).encode())
+    write_csv(out / "failures.csv", ["name", "path", "kind", "reason"], failures)
+    print(f"{len(idx)} grids written to {out / 'voxels.npy'}; {len(failures)} failed"
+          + (f" (see {out / 'failures.csv'})" if failures else ""))
+    return 0 if not failures else 1

@@ -1,0 +1,1 @@
+"""Core: structures, force field, energy grids, cache. NumPy + gemmi/pymatgen + numba only."""

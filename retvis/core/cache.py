@@ -1,0 +1,88 @@
+"""Content-addressed on-disk cache of energy grids.
+
+Key: SHA-256 of (file content digest, GridSpec key). A structure's grid is computed
+once per spec, whatever its file is called or wherever it lives. Writes go to a
+temporary file in the same folder and are renamed into place, so a crash never leaves
+a half-written entry, and concurrent writers of the same key are harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .grid import EnergyGrid, GridSpec
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class GridCache:
+    """A folder of ``.npz`` files holding Boltzmann-factor grids.
+
+    Parameters
+    ----------
+    root : Path, optional
+        Cache folder; defaults to ``<user cache>/grids``.
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        if root is None:
+            from ..paths import cache_dir
+
+            root = cache_dir() / "grids"
+        self.root = Path(root)
+
+    def key(self, digest: str, spec: GridSpec) -> str:
+        """Cache key of a structure (content digest) under a spec."""
+        return hashlib.sha256(f"{digest}:{spec.key()}".encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, digest: str, spec: GridSpec, name: str) -> EnergyGrid | None:
+        """Return the cached grid, or ``None`` (also for an unreadable entry, which is removed)."""
+        path = self._path(self.key(digest, spec))
+        try:
+            with np.load(path) as z:
+                boltz = z["boltzmann"]
+                box, origin, sc = z["box"], z["origin"], tuple(int(x) for x in z["supercell"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, EOFError):
+            path.unlink(missing_ok=True)  # corrupt entry: recompute
+            return None
+        if boltz.shape != (spec.n,) * 3:
+            path.unlink(missing_ok=True)
+            return None
+        return EnergyGrid(name, boltz, spec, box, origin, sc)
+
+    def put(self, digest: str, grid: EnergyGrid) -> Path:
+        """Store a grid under its structure digest and spec; returns the file."""
+        import io
+
+        path = self._path(self.key(digest, grid.spec))
+        buf = io.BytesIO()
+        np.savez(buf, boltzmann=grid.boltzmann, box=grid.box, origin=grid.origin,
+                 supercell=np.array(grid.supercell))
+        atomic_write_bytes(path, buf.getvalue())
+        return path
