@@ -2,7 +2,9 @@
 
 Prints one JSON object per line on stdout: ``{"event": "epoch", ...}`` after every epoch
 (member, epoch, train_loss, val_loss, r2_train, r2_val, lr, seconds, checkpoint) and a
-final ``{"event": "done", "status": ..., "model": ...}``. Cancel with Ctrl-C / SIGTERM or
+final ``{"event": "done", "status": ..., "model": ...}``. ``train_loss`` and ``r2_train``
+are those of the epoch's own training pass (train mode, augmented); ``val_loss`` and
+``r2_val`` come from a separate pass in eval mode. Logs go to stderr. Cancel with Ctrl-C / SIGTERM or
 by creating the file ``RUN_DIR/STOP``: the best checkpoint so far becomes the model.
 Exit status: 0 when a model was written (finished, early-stopped or cancelled), 3 when
 cancelled before any epoch finished, 2 on a data or settings error.

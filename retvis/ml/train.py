@@ -154,6 +154,11 @@ def train_run(
         cfg = TrainConfig.from_dict(saved["config"])
     cfg = cfg or TrainConfig()
     cfg.validate()
+    if not resume and (run_dir / "config.json").exists():
+        raise DataError(
+            "this folder already holds a training run: resume it (--resume) or choose a new folder",
+            run_dir,
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / STOP_FILE).unlink(missing_ok=True)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from retvis.errors import SpecError, WeightsError
+from retvis.errors import DataError, SpecError, WeightsError
 from retvis.ml.train import TrainConfig, train_run
 from retvis.ml.weights import load_model, sha256_file
 
@@ -168,3 +168,18 @@ def test_fine_tuning_with_frozen_convolutions(run, demo_set, tmp_path):
     assert tuned.standardization == src.standardization
     with pytest.raises(SpecError, match="init-from"):
         TrainConfig(freeze_conv=True).validate()
+
+
+def test_early_stopping_on_validation(demo_set, tmp_path):
+    cfg = TrainConfig(epochs=6, patience=1, seed=2, **FAST)
+    recs = []
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "es", cfg, emit=recs.append)
+    epochs = [r for r in recs if r["event"] == "epoch"]
+    vals = [r["val_loss"] for r in epochs]
+    if final["status"] == "early_stopped":
+        assert len(epochs) < 6 and epochs[-1]["epoch"] - epochs[-1]["best_epoch"] == 1
+        assert vals[-1] >= min(vals[:-1])
+    else:  # validation improved every epoch
+        assert final["status"] == "finished" and vals == sorted(vals, reverse=True)
+    with pytest.raises(DataError, match="already holds a training run"):
+        train_run(demo_set, demo_set / "labels.csv", tmp_path / "es", cfg)
