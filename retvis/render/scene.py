@@ -145,4 +145,5 @@ def save_screenshot(plotter: pv.Plotter, path: str | Path) -> NDArray[np.uint8]:
     """Render and write a PNG; returns the image, shape (height, width, 3), uint8."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    plotter.render()
     return plotter.screenshot(str(path), return_img=True)
