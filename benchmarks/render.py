@@ -96,23 +96,23 @@ def main() -> int:
 
         def structure_only(p, s=s):
             add_structure(p, s)
-            frame_camera(p, s.lattice)
+            frame_camera(p, s.lattice, colorbar=False)
 
         def supercell(p, s=s, g=g, **kw):
             add_structure(p, s, box=g.box, origin=g.origin, **kw)
-            frame_camera(p, g.box)
+            frame_camera(p, g.box, g.origin)
 
         def full(p, s=s, g=g, volume=False):
             scene.show_grid(p, s, g, volume=volume)
 
         def volume_only(p, g=g):
             add_energy_grid(p, g, volume=True, iso_levels=(), slices=None)
-            frame_camera(p, g.box)
+            frame_camera(p, g.box, g.origin)
 
         def saliency(p, s=s, g=g, sal=sal, frame=frame):
             add_structure(p, s, box=g.box, origin=g.origin)
             add_saliency(p, sal, frame)
-            frame_camera(p, g.box)
+            frame_camera(p, g.box, g.origin)
 
         cases = [
             ("structure, unit cell", structure_only),

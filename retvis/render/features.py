@@ -42,9 +42,8 @@ LAYER_OPS: dict[str, tuple[str, int]] = {
 FEATURE_CMAP = "viridis"
 #: Label colour of the small panel of the enlarged channel.
 HIGHLIGHT = (1.0, 0.8, 0.2)
-#: Camera zoom of the small panels and of the enlarged one, after fitting.
-PANEL_ZOOM = 1.7
-ENLARGED_ZOOM = 1.3
+#: Camera zoom of the small panels, after fitting.
+PANEL_ZOOM = 1.6
 #: Most channels shown as small panels.
 MAX_PANELS = 32
 
@@ -93,29 +92,6 @@ def check_maps(maps: NDArray) -> NDArray[np.float32]:
     return np.ascontiguousarray(m, dtype=np.float32)
 
 
-def voxel_grid(
-    frame: GridFrame,
-    d: int,
-    offset: float,
-    stride: float,
-    lo: tuple[int, int, int] = (0, 0, 0),
-    hi: tuple[int, int, int] | None = None,
-) -> pv.StructuredGrid:
-    """Cells of a layer's voxels ``lo..hi`` (inclusive) in Cartesian space.
-
-    Voxel ``j`` spans grid indices ``offset + stride * (j -+ 1/2)``; the result has one
-    cell per voxel (its values go in ``cell_data``).
-    """
-    hi = (d - 1, d - 1, d - 1) if hi is None else hi
-    axes = [offset + stride * (np.arange(lo[i], hi[i] + 2) - 0.5) for i in range(3)]
-    f = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1) / frame.divisor
-    pts = frame.origin + f @ frame.box
-    sg = pv.StructuredGrid()
-    sg.points = pts.transpose(2, 1, 0, 3).reshape(-1, 3)
-    sg.dimensions = pts.shape[:3]
-    return sg
-
-
 def central_slice(
     channel: NDArray[np.float32],
     frame: GridFrame,
@@ -124,14 +100,23 @@ def central_slice(
     axis: int = 2,
     index: int | None = None,
 ) -> pv.StructuredGrid:
-    """One voxel-thick plane of a channel (default: the central one) as flat cells."""
+    """One plane of a channel's voxels (default: the central one) as flat quads.
+
+    The plane passes through the voxel centres of layer index ``index`` along ``axis``;
+    each of its d x d cells covers one voxel (grid indices ``offset + stride * (j -+ 1/2)``
+    along the other two axes) and carries the voxel's value in ``cell_data``.
+    """
     d = channel.shape[0]
     index = d // 2 if index is None else int(index)
-    lo, hi = [0, 0, 0], [d - 1, d - 1, d - 1]
-    lo[axis] = hi[axis] = index
-    sg = voxel_grid(frame, d, offset, stride, tuple(lo), tuple(hi))
+    axes = [offset + stride * (np.arange(d + 1) - 0.5) for _ in range(3)]
+    axes[axis] = np.array([offset + stride * index])
+    f = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1) / frame.divisor
+    pts = frame.origin + f @ frame.box
+    sg = pv.StructuredGrid()
+    sg.points = pts.transpose(2, 1, 0, 3).reshape(-1, 3)
+    sg.dimensions = pts.shape[:3]
     sl = [slice(None)] * 3
-    sl[axis] = slice(index, index + 1)
+    sl[axis] = index
     sg.cell_data["activation"] = channel[tuple(sl)].ravel(order="F")
     return sg
 
@@ -324,10 +309,10 @@ def add_feature_gallery(
         lookup_table(FEATURE_CMAP, clim),
         "activation",
         fmt="%.2g",
-        position_x=0.88,
-        width=0.08,
+        position_x=0.78,
+        width=0.07,
     )
-    frame_camera(plotter, frame.box, zoom=ENLARGED_ZOOM)
+    frame_camera(plotter, frame.box, frame.origin)
 
     for k, (row, col) in zip(channels, layout.panels, strict=True):
         plotter.subplot(row, col)

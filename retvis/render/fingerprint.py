@@ -75,7 +75,13 @@ def fingerprint_figure(
         ax.set_xlim(-0.6, n_feat - 0.4)
         ax.set_ylabel("activation")
         if m > 1:
-            ax.legend(fontsize="small", ncols=min(m, 4), loc="upper right")
+            ax.legend(
+                fontsize="small",
+                ncols=min(m, 5),
+                loc="lower center",
+                bbox_to_anchor=(0.5, 1.0),
+                frameon=False,
+            )
         elif names:
             ax.set_title(names[0])
     else:

@@ -56,7 +56,10 @@ def new_plotter(
 def show_structure(plotter: pv.Plotter, structure: Structure, **kwargs) -> StructureActors:
     """The structure's unit cell (``kwargs`` go to :func:`add_structure`)."""
     actors = add_structure(plotter, structure, **kwargs)
-    frame_camera(plotter, kwargs.get("box", structure.lattice))
+    frame_camera(
+        plotter, kwargs.get("box", structure.lattice), kwargs.get("origin"), colorbar=False
+    )
+    actors.fit_bond_width(plotter)
     return actors
 
 
@@ -101,7 +104,9 @@ def show_grid(
             plotter, structure, box=grid.box, origin=grid.origin, **structure_kwargs
         )
     layer = add_energy_grid(plotter, grid, volume=volume, iso_levels=iso_levels, slices=slices)
-    frame_camera(plotter, grid.box)
+    frame_camera(plotter, grid.box, grid.origin)
+    if actors is not None:
+        actors.fit_bond_width(plotter)
     return actors, layer
 
 
@@ -118,7 +123,8 @@ def show_saliency(
     """
     actors = add_structure(plotter, structure, box=grid.box, origin=grid.origin)
     layer = add_saliency(plotter, saliency, GridFrame.of(grid), **kwargs)
-    frame_camera(plotter, grid.box)
+    frame_camera(plotter, grid.box, grid.origin)
+    actors.fit_bond_width(plotter)
     return actors, layer
 
 

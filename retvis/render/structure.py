@@ -62,6 +62,17 @@ class StructureActors:
     species: list[str]
     n_bonds: int
 
+    def fit_bond_width(self, plotter: pv.Plotter) -> None:
+        """Make line bonds about ``2 * BOND_RADIUS`` wide at the current zoom.
+
+        Line widths are in pixels; call again after a large zoom change.
+        """
+        from .camera import pixels_per_angstrom
+
+        if self.bonds is not None and self.bonds.prop.render_lines_as_tubes:
+            px = 2.0 * BOND_RADIUS * pixels_per_angstrom(plotter)
+            self.bonds.prop.line_width = float(np.clip(px, 1.5, 10.0))
+
     def set_visible(self, visible: bool) -> None:
         """Show or hide every actor of the structure."""
         for actor in (self.atoms, self.bonds, self.cell):
