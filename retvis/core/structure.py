@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import stat
 from collections import Counter
 from dataclasses import dataclass, field
@@ -181,6 +182,8 @@ def _read_bytes(path: Path) -> bytes:
         if path.is_dir():
             raise StructureError("is a folder, not a CIF file", path)
         st = path.stat()
+    except FileNotFoundError as exc:
+        raise StructureError("file not found (broken symbolic link)", path) from exc
     except OSError as exc:  # symlink loops, name too long, permission on a parent
         raise StructureError(f"cannot read file: {exc.strerror or exc}", path) from exc
     if not stat.S_ISREG(st.st_mode):
@@ -263,6 +266,15 @@ def read_structure(
     return Structure(path.stem, lattice, frac, species, path, hashlib.sha256(data).hexdigest())
 
 
+def _syntax_message(exc: Exception) -> str:
+    """gemmi's ``string:9:36(223): parse error`` as ``malformed CIF (line 9): parse error``."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    m = re.match(r"string:(\d+)(?::\d+)?(?:\(\d+\))?(?: in \S+)?:\s*(.*)", msg)
+    if m:
+        return f"malformed CIF (line {m.group(1)}): {m.group(2)}"
+    return f"malformed CIF: {msg}"
+
+
 def _cell_number(block, tag: str, path: Path, default: float | None) -> float:
     import gemmi
 
@@ -284,8 +296,7 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     try:
         doc = gemmi.cif.read_string(text)
     except (ValueError, RuntimeError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StructureError(f"malformed CIF: {msg}", path) from None
+        raise StructureError(_syntax_message(exc), path) from None
     blocks = [b for b in doc if b.find_value("_cell_length_a") is not None]
     if not blocks:
         if len(doc) == 0:
@@ -306,13 +317,21 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             f"cell lengths must be in (0, {MAX_CELL_LENGTH:g}] Å, got {_fmt3(params[:3])}", path
         )
 
+    # gemmi reads a missing coordinate column as 0: require all three
+    n_rows = [len(block.find_values(f"_atom_site_fract_{x}")) for x in "xyz"]
+    if n_rows == [0, 0, 0] and len(block.find_values("_atom_site_Cartn_x")):
+        raise StructureError(
+            "only Cartesian coordinates (_atom_site_Cartn_x/y/z); RetVis needs fractional "
+            "coordinates (_atom_site_fract_x/y/z)",
+            path,
+        )
+    if 0 in n_rows and max(n_rows) > 0:
+        absent = [f"_atom_site_fract_{x}" for x, k in zip("xyz", n_rows, strict=True) if not k]
+        raise StructureError(f"coordinate column(s) {', '.join(absent)} missing", path)
     # count the listed sites before gemmi builds them (a 10^6-row loop is refused here)
-    col = block.find_values("_atom_site_fract_x")
-    if len(col) == 0:
-        col = block.find_values("_atom_site_Cartn_x")
-    if len(col) > max_atoms:
+    if max(n_rows) > max_atoms:
         raise LimitError(
-            f"{len(col)} atom sites listed; the limit is {max_atoms} atoms per unit cell "
+            f"{max(n_rows)} atom sites listed; the limit is {max_atoms} atoms per unit cell "
             "(Settings > Limits)",
             path,
         )
@@ -321,6 +340,10 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     except (ValueError, RuntimeError) as exc:
         raise StructureError(f"malformed CIF: {exc}", path) from None
 
+    if tuple(small.cell.parameters) != params:
+        # gemmi makes a 1 Å cube when an angle is omitted; the CIF default is 90 degrees
+        small.cell = gemmi.UnitCell(*params)
+        small.setup_cell_images()
     cell = small.cell
     if not (cell.volume > 0) or not math.isfinite(cell.volume):
         raise StructureError(
@@ -337,8 +360,7 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
         )
     if not small.sites:
         raise StructureError(
-            "no atoms: the CIF has no _atom_site_fract_x/y/z (or _atom_site_Cartn_x/y/z) loop",
-            path,
+            "no atoms: the CIF has no _atom_site_fract_x/y/z loop", path
         )
 
     bad = [s.label for s in small.sites if not all(math.isfinite(v) for v in s.fract.tolist())]
@@ -475,11 +497,15 @@ def _refuse_overlaps(lattice, frac, labels, min_distance: float, path: Path) -> 
     i, j, d = close_pairs(lattice, frac, min_distance)
     if len(d) == 0:
         return
-    ex = ", ".join(
-        f"{labels[a]}-{labels[b]} {dist:.2f} Å" if a != b else f"{labels[a]} and its image "
-        f"{dist:.2f} Å"
-        for a, b, dist in zip(i[:3].tolist(), j[:3].tolist(), d[:3].tolist())
-    )
+    shown: dict[tuple[str, str], str] = {}  # one example per pair of labels
+    for a, b, dist in zip(i.tolist(), j.tolist(), d.tolist(), strict=True):
+        key = (labels[a], labels[b])
+        if key not in shown:
+            shown[key] = (f"{key[0]}-{key[1]} {dist:.2f} Å" if a != b
+                          else f"{key[0]} and its own image {dist:.2f} Å")
+            if len(shown) == 3:
+                break
+    ex = ", ".join(shown.values())
     raise StructureError(
         f"overlapping atoms: {len(d)} pair(s) closer than {min_distance:g} Å, e.g. {ex}; "
         "remove duplicate or disordered sites",
