@@ -54,4 +54,9 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     w = csv.writer(buf)
     w.writerow(header)
     w.writerows(rows)
-    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8", "backslashreplace"))
+    text = buf.getvalue()
+    try:  # file names with undecodable bytes (os.fsdecode's surrogates) -> \xNN
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        pass
+    atomic_write_bytes(Path(path), text.encode("utf-8", "backslashreplace"))

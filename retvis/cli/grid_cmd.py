@@ -21,7 +21,7 @@ import numpy as np
 from ..core.batch import collect_cifs, estimate_batch_bytes, iter_grids
 from ..core.cache import GridCache, atomic_write_bytes
 from ..core.structure import MAX_ATOMS, MIN_DISTANCE
-from ..errors import LimitError
+from ..errors import LimitError, RetvisError
 from ._common import add_grid_options, grid_spec_from_args, progress_bar, write_csv
 
 
@@ -45,6 +45,8 @@ def register(sub) -> None:
 def run(args) -> int:
     spec = grid_spec_from_args(args)
     files = collect_cifs(args.paths)
+    if not files:
+        raise RetvisError(f"no CIF files in {', '.join(map(str, args.paths))}")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     n = spec.n
