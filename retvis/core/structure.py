@@ -38,6 +38,9 @@ MIN_DISTANCE = 0.5
 #: Smallest perpendicular cell width accepted, Å. A thinner cell is degenerate (angles
 #: that sum to 360 degrees) or so skewed that its images would not fit in memory.
 MIN_WIDTH = 0.5
+#: Largest fractional coordinate accepted (in absolute value); beyond it wrapping into the
+#: cell loses the digits that place the atom.
+MAX_FRACTION = 1000.0
 #: Longest cell edge accepted, Å (the largest MOF cells are a few hundred Å).
 MAX_CELL_LENGTH = 1000.0
 #: Refuse before expanding symmetry when sites x operations exceeds this times max_atoms.
@@ -317,6 +320,10 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             f"cell lengths must be in (0, {MAX_CELL_LENGTH:g}] Å, got {_fmt3(params[:3])}", path
         )
 
+    if not all(0 < x < 180 for x in params[3:]):
+        raise StructureError(
+            f"cell angles must be in (0, 180) degrees, got {_fmt3(params[3:])}", path
+        )
     # gemmi reads a missing coordinate column as 0: require all three
     n_rows = [len(block.find_values(f"_atom_site_fract_{x}")) for x in "xyz"]
     if n_rows == [0, 0, 0] and len(block.find_values("_atom_site_Cartn_x")):
@@ -346,9 +353,9 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
         small.setup_cell_images()
     cell = small.cell
     if not (cell.volume > 0) or not math.isfinite(cell.volume):
+        what = "not a real number" if math.isnan(cell.volume) else f"{cell.volume:.3g} Å^3"
         raise StructureError(
-            f"cell volume is {cell.volume:.3g} Å^3 (angles {params[3:]} do not make a cell)",
-            path,
+            f"the angles {_fmt3(params[3:])} do not make a cell: its volume is {what}", path
         )
     lattice = np.array(cell.orth.mat.tolist()).T
     widths = _widths(lattice)
@@ -367,6 +374,12 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     if bad:
         raise StructureError(
             f"non-numeric or non-finite coordinates for site(s) {', '.join(bad[:5])}", path
+        )
+    far = [s.label for s in small.sites if max(map(abs, s.fract.tolist())) > MAX_FRACTION]
+    if far:
+        raise StructureError(
+            f"fractional coordinates beyond +-{MAX_FRACTION:g} for site(s) {', '.join(far[:5])}",
+            path,
         )
     partial = [s for s in small.sites if s.occ < FULL_OCCUPANCY]
     if partial:
@@ -398,6 +411,8 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             f"{n} atoms in the unit cell; the limit is {max_atoms} (Settings > Limits)", path
         )
     frac = np.array([s.fract.tolist() for s in sites], dtype=np.float64).reshape(-1, 3)
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
     species = tuple(ELEMENT_ALIASES.get(s.element.name, s.element.name) for s in sites)
     labels = [s.label for s in sites]
     return lattice, frac, species, labels
@@ -446,7 +461,7 @@ def close_pairs(
     lattice : NDArray[np.float64]
         Shape (3, 3), rows a, b, c, Å.
     frac : NDArray[np.float64]
-        Shape (N, 3), fractional coordinates in [0, 1).
+        Shape (N, 3), fractional coordinates (wrapped into [0, 1) here).
     min_distance : float
         Å.
 
@@ -460,7 +475,9 @@ def close_pairs(
     """
     from scipy.spatial import cKDTree
 
-    frac = np.asarray(frac, dtype=np.float64).reshape(-1, 3)
+    frac = np.array(frac, dtype=np.float64).reshape(-1, 3)
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
     n = len(frac)
     if n == 0:
         e = np.zeros(0, dtype=np.int64)

@@ -152,9 +152,13 @@ def cases():
            cif(c=-12.5).encode())
     yield ("huge_length.cif", "read", "structure", "cell lengths must be in (0, 1000] Å",
            cif(a="1e300").encode())
-    yield ("zero_volume.cif", "read", "structure", "cell volume is 0 Å^3",
-           cif(ga=180).encode())
-    yield ("impossible_angles.cif", "read", "structure", "cell volume is nan Å^3",
+    yield ("angle_out_of_range.cif", "read", "structure",
+           "cell angles must be in (0, 180) degrees, got (90, 450, 90)", cif(be=450).encode())
+    yield ("zero_volume.cif", "read", "structure",
+           "the angles (90, 45, 45) do not make a cell: its volume is",
+           cif(al=90, be=45, ga=45).encode())
+    yield ("impossible_angles.cif", "read", "structure",
+           "the angles (150, 150, 150) do not make a cell: its volume is not a real number",
            cif(al=150, be=150, ga=150).encode())
     yield ("degenerate_angles.cif", "read", "structure", "cell is too thin",
            cif(al=120, be=120, ga=120).encode())
@@ -172,6 +176,11 @@ def cases():
     yield ("infinite_coordinates.cif", "read", "structure",
            "non-numeric or non-finite coordinates for site(s) C1",
            cif(["C1 C inf 0.1 0.1"]).encode())
+    yield ("huge_coordinates.cif", "read", "structure",
+           "fractional coordinates beyond +-1000 for site(s) O1",
+           cif(["Cu1 Cu 0.1 0.1 0.1", "O1 O 1e300 0.3 0.3"]).encode())
+    yield ("coordinates_outside_cell.cif", "ok", "", "CCuO",  # wrapped into the cell
+           cif(["Cu1 Cu 1.1 -0.9 2.1", "O1 O -0.7 0.3 0.3", "C1 C 0.6 0.5 -1.6"]).encode())
     yield ("partial_occupancy.cif", "read", "structure",
            "disordered structure: 1 site(s) with partial occupancy", partial.encode())
     yield ("disorder_alternatives.cif", "read", "structure",
