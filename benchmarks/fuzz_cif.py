@@ -33,8 +33,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--seed", type=int, default=8)
-    ap.add_argument("--grid-share", type=float, default=0.2,
-                    help="share of accepted mutants whose grid is computed (n = 8)")
+    ap.add_argument(
+        "--grid-share",
+        type=float,
+        default=0.2,
+        help="share of accepted mutants whose grid is computed (n = 8)",
+    )
     ap.add_argument("--out", type=Path, default=Path("fuzz-findings"))
     args = ap.parse_args()
     seeds = {p.name: p.read_bytes() for p in sorted((ROOT / "resources" / "demo").glob("*.cif"))}
@@ -77,8 +81,10 @@ def main() -> int:
         if dt > slowest[0]:
             slowest = (dt, name)
         outcomes[outcome] += 1
-    print(f"{n} mutants in {args.seconds:.0f} s ({n / args.seconds:.0f}/s), {grids} grids, "
-          f"{findings} findings; slowest {slowest[0] * 1e3:.0f} ms ({slowest[1]})")
+    print(
+        f"{n} mutants in {args.seconds:.0f} s ({n / args.seconds:.0f}/s), {grids} grids, "
+        f"{findings} findings; slowest {slowest[0] * 1e3:.0f} ms ({slowest[1]})"
+    )
     for k, v in outcomes.most_common():
         print(f"{v:8d}  {k}")
     return 1 if findings else 0

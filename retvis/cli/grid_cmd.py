@@ -26,18 +26,29 @@ from ._common import add_grid_options, grid_spec_from_args, progress_bar, write_
 
 
 def register(sub) -> None:
-    p = sub.add_parser("grid", help="compute energy grids (voxels.npy + names.json)",
-                       description=__doc__.split("\n\n")[0])
+    p = sub.add_parser(
+        "grid",
+        help="compute energy grids (voxels.npy + names.json)",
+        description=__doc__.split("\n\n")[0],
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="CIF files or folders")
     p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count(), help="worker threads")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the grid cache")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--max-atoms", type=int, default=MAX_ATOMS,
-                   help=f"refuse unit cells with more atoms (default {MAX_ATOMS})")
-    p.add_argument("--min-distance", type=float, default=MIN_DISTANCE,
-                   help="refuse structures with two atoms closer than this, Å; 0: no check "
-                        f"(default {MIN_DISTANCE})")
+    p.add_argument(
+        "--max-atoms",
+        type=int,
+        default=MAX_ATOMS,
+        help=f"refuse unit cells with more atoms (default {MAX_ATOMS})",
+    )
+    p.add_argument(
+        "--min-distance",
+        type=float,
+        default=MIN_DISTANCE,
+        help="refuse structures with two atoms closer than this, Å; 0: no check "
+        f"(default {MIN_DISTANCE})",
+    )
     add_grid_options(p)
     p.set_defaults(func=run)
 
@@ -62,8 +73,15 @@ def run(args) -> int:
     n_cached = 0
     bar = progress_bar(total, "grids", disable=args.quiet)
     try:
-        for o in iter_grids(files, spec, jobs=args.jobs, cache=cache, cancel=cancel,
-                            max_atoms=args.max_atoms, min_distance=args.min_distance):
+        for o in iter_grids(
+            files,
+            spec,
+            jobs=args.jobs,
+            cache=cache,
+            cancel=cancel,
+            max_atoms=args.max_atoms,
+            min_distance=args.min_distance,
+        ):
             bar.update(1)
             if o.status == "ok":
                 n_cached += o.cached
@@ -84,8 +102,9 @@ def run(args) -> int:
         del mm
         os.replace(tmp, out / "voxels.npy")
     else:
-        final = np.lib.format.open_memmap(out / ".voxels.npy.tmp", mode="w+",
-                                          dtype=np.float32, shape=(len(idx), n, n, n))
+        final = np.lib.format.open_memmap(
+            out / ".voxels.npy.tmp", mode="w+", dtype=np.float32, shape=(len(idx), n, n, n)
+        )
         for k, i in enumerate(idx):
             final[k] = mm[i]
         final.flush()
@@ -95,9 +114,11 @@ def run(args) -> int:
     atomic_write_bytes(out / "names.json", json.dumps([names[i] for i in idx], indent=1).encode())
     atomic_write_bytes(out / "gridspec.json", json.dumps(spec.to_dict(), indent=1).encode())
     write_csv(out / "failures.csv", ["name", "path", "kind", "reason"], failures)
-    print(f"{len(idx)} grids written to {out / 'voxels.npy'} ({len(idx) - n_cached} computed, "
-          f"{n_cached} from the cache); {len(failures)} failed"
-          + (f" (see {out / 'failures.csv'})" if failures else ""))
+    print(
+        f"{len(idx)} grids written to {out / 'voxels.npy'} ({len(idx) - n_cached} computed, "
+        f"{n_cached} from the cache); {len(failures)} failed"
+        + (f" (see {out / 'failures.csv'})" if failures else "")
+    )
     return 0 if not failures else 1
 
 

@@ -10,10 +10,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from ..errors import LimitError, RetvisError, StructureError
 from .cache import GridCache
@@ -79,7 +79,9 @@ def estimate_batch_bytes(n_structures: int, n: int, jobs: int = 1) -> BatchEstim
     """
     voxels = int(n) ** 3
     return BatchEstimate(
-        int(n_structures), int(n), int(jobs),
+        int(n_structures),
+        int(n),
+        int(jobs),
         result_bytes=4 * voxels * int(n_structures),
         working_bytes=WORK_BYTES_PER_VOXEL * voxels * max(1, min(int(jobs), int(n_structures))),
     )
@@ -113,9 +115,11 @@ def check_batch_memory(
     available = available_memory() if available is None else available
     need = estimate.total(keep_results)
     if need > MEMORY_FRACTION * available:
-        hint = (f"use fewer jobs (-j) or a smaller grid (n = {estimate.n})"
-                if not keep_results or estimate.working_bytes > estimate.result_bytes
-                else "split the batch or use a smaller grid")
+        hint = (
+            f"use fewer jobs (-j) or a smaller grid (n = {estimate.n})"
+            if not keep_results or estimate.working_bytes > estimate.result_bytes
+            else "split the batch or use a smaller grid"
+        )
         raise LimitError(
             f"{estimate.n_structures} grids of {estimate.n}^3 with {estimate.jobs} jobs need "
             f"about {need / 2**30:.1f} GiB of memory; {available / 2**30:.1f} GiB is "
@@ -224,25 +228,31 @@ def grid_for_file(
     return structure, g, False
 
 
-def _one(index: int, path: Path, spec: GridSpec, cache, max_atoms: int,
-         min_distance: float) -> GridOutcome:
+def _one(
+    index: int, path: Path, spec: GridSpec, cache, max_atoms: int, min_distance: float
+) -> GridOutcome:
     t0 = time.perf_counter()
     try:
-        s, g, cached = grid_for_file(path, spec, cache, max_atoms=max_atoms,
-                                     min_distance=min_distance)
+        s, g, cached = grid_for_file(
+            path, spec, cache, max_atoms=max_atoms, min_distance=min_distance
+        )
     except RetvisError as exc:
-        return GridOutcome(index, path, "failed", exc.reason, exc.kind,
-                           seconds=time.perf_counter() - t0)
+        return GridOutcome(
+            index, path, "failed", exc.reason, exc.kind, seconds=time.perf_counter() - t0
+        )
     except MemoryError:
-        return GridOutcome(index, path, "failed", "out of memory", "limit",
-                           seconds=time.perf_counter() - t0)
+        return GridOutcome(
+            index, path, "failed", "out of memory", "limit", seconds=time.perf_counter() - t0
+        )
     except Exception as exc:  # a bug or an unforeseen input: record it, keep the batch going
         log.exception("unexpected error on %s", path)
         err = StructureError(f"unexpected error ({type(exc).__name__}: {exc})", path)
-        return GridOutcome(index, path, "failed", err.reason, "internal",
-                           seconds=time.perf_counter() - t0)
-    return GridOutcome(index, path, "ok", structure=s, grid=g,
-                       seconds=time.perf_counter() - t0, cached=cached)
+        return GridOutcome(
+            index, path, "failed", err.reason, "internal", seconds=time.perf_counter() - t0
+        )
+    return GridOutcome(
+        index, path, "ok", structure=s, grid=g, seconds=time.perf_counter() - t0, cached=cached
+    )
 
 
 def iter_grids(

@@ -136,8 +136,11 @@ class Structure:
         a, b, c = self.lattice
         v = self.volume
         return np.array(
-            [v / np.linalg.norm(np.cross(b, c)), v / np.linalg.norm(np.cross(c, a)),
-             v / np.linalg.norm(np.cross(a, b))]
+            [
+                v / np.linalg.norm(np.cross(b, c)),
+                v / np.linalg.norm(np.cross(c, a)),
+                v / np.linalg.norm(np.cross(a, b)),
+            ]
         )
 
     @cached_property
@@ -306,15 +309,17 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             raise StructureError("malformed CIF: no data_ block", path)
         raise StructureError("no unit cell: _cell_length_a/b/c and angles are missing", path)
     block = blocks[0]
-    missing = [t for t in ("_cell_length_a", "_cell_length_b", "_cell_length_c")
-               if block.find_value(t) is None]
+    missing = [
+        t
+        for t in ("_cell_length_a", "_cell_length_b", "_cell_length_c")
+        if block.find_value(t) is None
+    ]
     if missing:
         raise StructureError(f"no unit cell: {', '.join(missing)} missing", path)
     # gemmi reads '?' and text as 1 Å / 90 degrees: check the numbers ourselves
-    params = tuple(
-        _cell_number(block, f"_cell_length_{x}", path, None) for x in "abc"
-    ) + tuple(_cell_number(block, f"_cell_angle_{x}", path, 90.0)
-              for x in ("alpha", "beta", "gamma"))
+    params = tuple(_cell_number(block, f"_cell_length_{x}", path, None) for x in "abc") + tuple(
+        _cell_number(block, f"_cell_angle_{x}", path, 90.0) for x in ("alpha", "beta", "gamma")
+    )
     if not all(0 < x <= MAX_CELL_LENGTH for x in params[:3]):
         raise StructureError(
             f"cell lengths must be in (0, {MAX_CELL_LENGTH:g}] Å, got {_fmt3(params[:3])}", path
@@ -366,9 +371,7 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             path,
         )
     if not small.sites:
-        raise StructureError(
-            "no atoms: the CIF has no _atom_site_fract_x/y/z loop", path
-        )
+        raise StructureError("no atoms: the CIF has no _atom_site_fract_x/y/z loop", path)
 
     bad = [s.label for s in small.sites if not all(math.isfinite(v) for v in s.fract.tolist())]
     if bad:
@@ -518,8 +521,11 @@ def _refuse_overlaps(lattice, frac, labels, min_distance: float, path: Path) -> 
     for a, b, dist in zip(i.tolist(), j.tolist(), d.tolist(), strict=True):
         key = (labels[a], labels[b])
         if key not in shown:
-            shown[key] = (f"{key[0]}-{key[1]} {dist:.2f} Å" if a != b
-                          else f"{key[0]} and its own image {dist:.2f} Å")
+            shown[key] = (
+                f"{key[0]}-{key[1]} {dist:.2f} Å"
+                if a != b
+                else f"{key[0]} and its own image {dist:.2f} Å"
+            )
             if len(shown) == 3:
                 break
     ex = ", ".join(shown.values())
@@ -550,11 +556,18 @@ def read_structure_pymatgen(path: str | Path) -> Structure:
             s = CifParser.from_str(_decode(data, path)).parse_structures(primitive=False)[0]
         except Exception as exc:  # pymatgen raises many types; this is the reference path
             raise StructureError(f"pymatgen could not parse it: {exc}", path) from None
-    species = tuple(ELEMENT_ALIASES.get(sp.symbol, sp.symbol) for sp in
-                    (site.specie.element if hasattr(site.specie, "element") else site.specie
-                     for site in s))
+    species = tuple(
+        ELEMENT_ALIASES.get(sp.symbol, sp.symbol)
+        for sp in (
+            site.specie.element if hasattr(site.specie, "element") else site.specie for site in s
+        )
+    )
     return Structure(
-        path.stem, s.lattice.matrix, s.frac_coords, species, path,
+        path.stem,
+        s.lattice.matrix,
+        s.frac_coords,
+        species,
+        path,
         hashlib.sha256(data).hexdigest(),
     )
 

@@ -16,8 +16,11 @@ from retvis.cli import main
 from tests.conftest import demo
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
-MANIFEST = [r for r in csv.DictReader((BAD / "MANIFEST.csv").open(encoding="utf-8"))
-            if r["stage"] in ("read", "grid", "ok")]
+MANIFEST = [
+    r
+    for r in csv.DictReader((BAD / "MANIFEST.csv").open(encoding="utf-8"))
+    if r["stage"] in ("read", "grid", "ok")
+]
 GOOD = ["PEKKAS_clean", "VOGTIV_clean_h", "FIQCEN_clean"]
 # made at run time: (file name, how, message)
 GENERATED = {
@@ -49,8 +52,10 @@ def run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RETVIS_CACHE", str(tmp / "cache"))
         rc = main(["grid", *map(str, inputs), "-o", str(out), "--n", "8", "-j", "2", "-q"])
-    failures = {Path(r["path"]).name: r for r in csv.DictReader(
-        (out / "failures.csv").open(encoding="utf-8"))}
+    failures = {
+        Path(r["path"]).name: r
+        for r in csv.DictReader((out / "failures.csv").open(encoding="utf-8"))
+    }
     names = json.loads((out / "names.json").read_text())
     return rc, failures, names, np.load(out / "voxels.npy")
 

@@ -8,9 +8,33 @@ import random
 import re
 
 NUMBER = re.compile(rb"-?\d+\.\d+(?:\(\d+\))?")
-SPECIAL = [b"nan", b"NaN", b"inf", b"-inf", b"?", b".", b"0", b"-0", b"1e308", b"-1e308",
-           b"1e-320", b"1e999", b"0.0000001", b"99999999999999999999", b"-1", b"abc",
-           b"1.5(", b"'", b";", b"_", b"loop_", b"data_", b"#", b"\xff", b"1,5"]
+SPECIAL = [
+    b"nan",
+    b"NaN",
+    b"inf",
+    b"-inf",
+    b"?",
+    b".",
+    b"0",
+    b"-0",
+    b"1e308",
+    b"-1e308",
+    b"1e-320",
+    b"1e999",
+    b"0.0000001",
+    b"99999999999999999999",
+    b"-1",
+    b"abc",
+    b"1.5(",
+    b"'",
+    b";",
+    b"_",
+    b"loop_",
+    b"data_",
+    b"#",
+    b"\xff",
+    b"1,5",
+]
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -86,15 +110,33 @@ def insert_bytes(data: bytes, r: random.Random) -> bytes:
 
 
 def cell_tweak(data: bytes, r: random.Random) -> bytes:
-    tag = r.choice([b"_cell_length_a", b"_cell_length_b", b"_cell_length_c",
-                    b"_cell_angle_alpha", b"_cell_angle_beta", b"_cell_angle_gamma"])
-    return re.sub(rb"(" + tag + rb"\s+)\S+", lambda m: m.group(1) + random_number(r), data,
-                  count=1)
+    tag = r.choice(
+        [
+            b"_cell_length_a",
+            b"_cell_length_b",
+            b"_cell_length_c",
+            b"_cell_angle_alpha",
+            b"_cell_angle_beta",
+            b"_cell_angle_gamma",
+        ]
+    )
+    return re.sub(rb"(" + tag + rb"\s+)\S+", lambda m: m.group(1) + random_number(r), data, count=1)
 
 
 # weighted towards mutations that keep the syntax (most byte flips only make a syntax error)
-MUTATIONS = [truncate, flip_bytes, delete_lines, duplicate_lines, swap_lines, insert_bytes,
-             replace_numbers, replace_numbers, replace_numbers, cell_tweak, cell_tweak]
+MUTATIONS = [
+    truncate,
+    flip_bytes,
+    delete_lines,
+    duplicate_lines,
+    swap_lines,
+    insert_bytes,
+    replace_numbers,
+    replace_numbers,
+    replace_numbers,
+    cell_tweak,
+    cell_tweak,
+]
 
 
 def mutate(data: bytes, r: random.Random, steps: int | None = None) -> bytes:

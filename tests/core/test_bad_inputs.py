@@ -111,10 +111,12 @@ def test_weights_loader_refuses_foreign_and_tampered_files(row, tmp_path, capsys
     (folder / "member_0.pt").write_bytes(data)
     sha = weights.sha256_file(folder / "member_0.pt") if "foreign" in row["file"] else "0" * 64
     card = {
-        "format": weights.MODEL_FORMAT, "format_version": weights.FORMAT_VERSION,
+        "format": weights.MODEL_FORMAT,
+        "format_version": weights.FORMAT_VERSION,
         "architecture": {"name": "RetNet", "n": 25, "dropout": 0.3},
         "members": [{"file": "member_0.pt", "sha256": sha}],
-        "standardization": {"mean": 0.0, "std": 1.0}, "gridspec": GridSpec().to_dict(),
+        "standardization": {"mean": 0.0, "std": 1.0},
+        "gridspec": GridSpec().to_dict(),
         "target": {"name": "uptake", "units": "mol/kg"},
     }
     (folder / "model.json").write_text(json.dumps(card))
@@ -127,11 +129,13 @@ def test_weights_loader_refuses_foreign_and_tampered_files(row, tmp_path, capsys
 
 # ---- generated inputs -------------------------------------------------------------------
 
-HEAD = ("data_big\n_cell_length_a {a}\n_cell_length_b {a}\n_cell_length_c {a}\n"
-        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
-        "_symmetry_space_group_name_H-M '{sg}'\n"
-        "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
-        "_atom_site_fract_y\n_atom_site_fract_z\n")
+HEAD = (
+    "data_big\n_cell_length_a {a}\n_cell_length_b {a}\n_cell_length_c {a}\n"
+    "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+    "_symmetry_space_group_name_H-M '{sg}'\n"
+    "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+    "_atom_site_fract_y\n_atom_site_fract_z\n"
+)
 
 
 def _grid_cif(path: Path, k: int, a: float, sg: str = "P1") -> Path:
@@ -222,8 +226,10 @@ def test_unreadable_file(tmp_path):
     f.chmod(0)
     try:
         if os.access(f, os.R_OK):  # root ignores permission bits
-            pytest.skip("running as root: chmod 000 does not make a file unreadable; "
-                        "test_file_that_fails_to_read covers the read error")
+            pytest.skip(
+                "running as root: chmod 000 does not make a file unreadable; "
+                "test_file_that_fails_to_read covers the read error"
+            )
         with pytest.raises(StructureError, match="cannot read file: Permission denied"):
             read_structure(f)
     finally:
@@ -285,12 +291,15 @@ def test_folder_of_10000_files_fails_fast_one_by_one(tmp_path):
     dt = time.perf_counter() - t0
     assert len(outcomes) == 10_000
     assert all(o.status == "failed" and o.kind == "structure" for o in outcomes)
-    assert {o.reason for o in outcomes} == {"file is empty",
-                                            "not a CIF file: it contains binary data"}
+    assert {o.reason for o in outcomes} == {
+        "file is empty",
+        "not a CIF file: it contains binary data",
+    }
     assert dt < 30, f"{dt:.1f} s for 10,000 bad files"
 
 
 # ---- overlap check and limits -----------------------------------------------------------
+
 
 def test_close_pairs_matches_brute_force_on_a_skewed_cell():
     rng = np.random.default_rng(8)

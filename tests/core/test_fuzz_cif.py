@@ -32,8 +32,12 @@ def check_structure(s) -> None:
     assert len(close_pairs(s.lattice, s.frac, MIN_DISTANCE * 0.999)[0]) == 0
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(name=st.sampled_from(sorted(SEEDS)), r=st.randoms(use_true_random=False))
 def test_mutated_cifs_raise_only_retvis_errors(tmp_path_factory, name, r):
     data = mutate(SEEDS[name], r)
