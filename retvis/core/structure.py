@@ -457,7 +457,7 @@ def close_pairs(
     """Pairs of atoms closer than ``min_distance``, periodic images included.
 
     A k-d tree over the atoms and the few images within ``min_distance`` of the cell:
-    O(N log N), ~20 ms for 10,000 atoms.
+    O(N log N): 2 ms for 156 atoms, 0.16 s for 19,683 (measured on a loaded 2-core machine).
 
     Parameters
     ----------
