@@ -96,3 +96,12 @@ def test_no_cif_files_is_an_error(tmp_path, capsys):
     rc = main(["grid", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), "-q"])
     assert rc == 2
     assert "no CIF files in" in capsys.readouterr().err
+
+
+def test_grid_refuses_to_start_without_disk_for_the_voxels(tmp_path):
+    from retvis.cli.grid_cmd import _check_disk
+    from retvis.errors import LimitError
+
+    _check_disk(tmp_path, 2**20)
+    with pytest.raises(LimitError, match="the grids need up to .* GiB of disk in .* is free"):
+        _check_disk(tmp_path, 2**60)
