@@ -29,9 +29,10 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ATOMS = 20_000
 #: Occupancies below this are treated as partial (disorder).
 FULL_OCCUPANCY = 0.99
-#: Isotopes mapped to the element whose parameters they use: deuterium and tritium are
-#: read as H (same Lennard-Jones parameters; the mass is not used by the grid).
-ELEMENT_ALIASES = {"D": "H", "T": "H"}
+#: Isotopes mapped to the element whose parameters they use: deuterium is read as H
+#: (same Lennard-Jones parameters; the mass is not used by the grid). gemmi knows no
+#: tritium symbol: "T" is refused as an unknown element.
+ELEMENT_ALIASES = {"D": "H"}
 #: Two atoms closer than this (Å, periodic images included) are refused as overlapping.
 #: The shortest real bond, H-H in H2, is 0.74 Å.
 MIN_DISTANCE = 0.5
@@ -237,7 +238,7 @@ def read_structure(
     """Read and validate a CIF file.
 
     Element symbols are taken from ``_atom_site_type_symbol`` (else the label);
-    oxidation states are ignored (``Cu2+`` is Cu) and the isotopes D and T are read as H
+    oxidation states are ignored (``Cu2+`` is Cu) and deuterium (D) is read as H
     (:data:`ELEMENT_ALIASES`): the force field has no separate parameters for them.
 
     Parameters
