@@ -1,0 +1,1 @@
+"""Adsorption simulations and geometric descriptors (no torch, no Qt)."""
