@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "learning-curve": "learning_curve_cmd",
     "descriptors": "descriptors_cmd",
     "render": "render_cmd",
+    "screen": "screen_cmd",
 }
 
 log = logging.getLogger("retvis")

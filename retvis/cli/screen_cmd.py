@@ -1,0 +1,139 @@
+"""``retvis screen PATH... --model NAME -o results.parquet``: predict a whole database.
+
+Computes each file's energy grid with the model's own grid settings and its predicted
+value, on a local Dask cluster (``--workers``), on a running one (``--scheduler``) or
+in this process (``--workers 0``). Results go to a Parquet dataset folder, one part
+file per finished chunk; a rerun with the same output skips what is already there.
+Failures go to ``<out>.failures.csv`` (name, path, kind, reason); ``--rank`` writes a
+CSV ranked by predicted value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from ..core.structure import MAX_ATOMS, MIN_DISTANCE
+from ..errors import RetvisError
+from ._common import progress_bar
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "screen",
+        help="grids + model predictions for a whole database (Dask), resumable Parquet output",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="CIF files or folders")
+    p.add_argument(
+        "--core-mof",
+        action="store_true",
+        help="screen the 12,020 CoRE MOF 2019-ASR CIFs of the core-mof package "
+        "(extracted once into the user cache)",
+    )
+    p.add_argument("--model", required=True, metavar="NAME_OR_PATH", help="model name or folder")
+    p.add_argument(
+        "-o", "--out", required=True, type=Path, help="output Parquet dataset folder (resumed)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="local worker processes; 0: run in this process without Dask (default: 2)",
+    )
+    p.add_argument(
+        "--threads-per-worker", type=int, default=1, help="threads per worker (default 1)"
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:8786)"
+    )
+    p.add_argument("--chunk", type=int, default=64, help="files per task (default 64)")
+    p.add_argument("--batch-size", type=int, default=64, help="grids per forward pass (default 64)")
+    p.add_argument("--rank", type=Path, metavar="CSV", help="write a CSV ranked by prediction")
+    p.add_argument(
+        "--failures", type=Path, metavar="CSV", help="failures table (default <out>.failures.csv)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--max-atoms",
+        type=int,
+        default=MAX_ATOMS,
+        help=f"refuse unit cells with more atoms (default {MAX_ATOMS})",
+    )
+    p.add_argument(
+        "--min-distance",
+        type=float,
+        default=MIN_DISTANCE,
+        help=f"refuse atoms closer than this, Å; 0: no check (default {MIN_DISTANCE})",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..screen import failure_counts, screen, write_failures, write_ranking
+
+    if args.workers > 0 or args.scheduler:
+        import distributed  # noqa: F401  (configures its loggers on import)
+
+        logging.getLogger("distributed").setLevel(
+            logging.INFO if args.verbose >= 2 else logging.ERROR
+        )
+    paths = list(args.paths)
+    if args.core_mof:
+        from ..core.coremof import extract
+
+        paths.append(extract())
+    if not paths:
+        raise RetvisError("give CIF files or folders, or --core-mof")
+    bar = progress_bar(0, "screen", disable=args.quiet)
+
+    def on_start(todo: int, by_path: int, by_digest: int) -> None:
+        bar.reset(total=todo)
+        if by_path or by_digest:
+            bar.write(
+                f"resuming: {by_path + by_digest} files already in {args.out} "
+                f"({by_path} by path, {by_digest} by content)"
+            )
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        s = screen(
+            paths,
+            args.model,
+            args.out,
+            workers=args.workers,
+            threads_per_worker=args.threads_per_worker,
+            scheduler=args.scheduler,
+            chunk=args.chunk,
+            batch_size=args.batch_size,
+            max_atoms=args.max_atoms,
+            min_distance=args.min_distance,
+            progress=progress,
+            on_start=on_start,
+        )
+    finally:
+        bar.close()
+    out: Path = args.out
+    fail_csv = args.failures or out.with_name(out.name + ".failures.csv")
+    n_fail = write_failures(out, fail_csv, s.chunk_failures)
+    rate = s.screened / s.seconds if s.seconds > 0 else 0.0
+    print(
+        f"{s.screened} screened in {s.seconds:.1f} s ({rate:.2f} files/s): {s.ok} ok, "
+        f"{s.failed} failed; {s.skipped_path + s.skipped_digest} already in {out}"
+        + (
+            f"; {len(s.chunk_failures)} in failed tasks (retried next run)"
+            if s.chunk_failures
+            else ""
+        )
+    )
+    if n_fail:
+        print(f"{n_fail} failures in the output, by reason (see {fail_csv}):")
+        for key, n in failure_counts(out, s.chunk_failures).items():
+            print(f"  {n:6d}  {key}")
+    if args.rank:
+        n = write_ranking(out, args.rank)
+        print(f"{n} materials ranked in {args.rank}")
+    return 0 if not s.chunk_failures else 1

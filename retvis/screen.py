@@ -1,0 +1,550 @@
+"""Screening a database: energy grids and RetNet predictions for many files, with Dask.
+
+The same core and ml code as the app: :func:`retvis.core.batch.iter_grids` with the
+model's own :class:`~retvis.core.grid.GridSpec`, then :meth:`Predictor.predict
+<retvis.ml.weights.Predictor.predict>` on the chunk's grids as one batch.
+
+Work is cut into chunks of files (:data:`CHUNK`); each chunk is one task
+(:func:`screen_chunk`) that returns one row per file (:data:`COLUMNS`). Tasks run in this
+process (``workers=0``), on a ``dask.distributed.LocalCluster`` or on an existing
+cluster (a scheduler address, e.g. one started by dask-jobqueue on Slurm). Each worker
+process loads the model once (:func:`predictor`).
+
+Output: a Parquet dataset (a folder)::
+
+    OUT/part-<run>-<chunk>.parquet   one file per finished chunk, written atomically
+    OUT/_screen.json                 model identity, GridSpec, target (checked on resume)
+
+A rerun with the same output skips every path already in it, and every file whose
+content (SHA-256) is already in it, so a killed screen resumes where it stopped. Files
+that fail (unreadable CIF, unknown element, limits...) are rows with ``status = "failed"``
+and a reason; a chunk whose task itself failed (a worker died) writes no part file and is
+retried by the next run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .core.batch import collect_cifs, iter_grids
+from .core.cache import atomic_write_bytes
+from .core.structure import MAX_ATOMS, MIN_DISTANCE
+from .errors import DataError, RetvisError
+
+log = logging.getLogger(__name__)
+
+#: Files per task.
+CHUNK = 64
+#: Columns of a result row, in order.
+COLUMNS = (
+    "name",
+    "path",
+    "digest",
+    "status",
+    "reason",
+    "kind",
+    "n_atoms",
+    "formula",
+    "prediction",
+    "std",
+    "seconds",
+)
+META_NAME = "_screen.json"
+
+#: Models loaded in this process, by (folder, card SHA-256): one load per worker.
+_PREDICTORS: dict[tuple[str, str], object] = {}
+
+
+# --------------------------------------------------------------------------- worker side
+def predictor(model: str | os.PathLike[str], torch_threads: int | None = None):
+    """The :class:`~retvis.ml.weights.Predictor` of a model folder, loaded once per process.
+
+    Parameters
+    ----------
+    model : path-like
+        A model folder (resolved by the caller, so every worker sees the same one).
+    torch_threads : int, optional
+        Set torch's intra-op threads when the model is first loaded in this process.
+    """
+    from .ml.weights import CARD_NAME, load_model
+
+    folder = Path(model)
+    key = (str(folder.resolve()), _sha256(folder / CARD_NAME))
+    p = _PREDICTORS.get(key)
+    if p is None:
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(int(torch_threads))
+        p = _PREDICTORS[key] = load_model(folder)
+    return p
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _row(path: str, **kw) -> dict:
+    row = dict.fromkeys(COLUMNS)
+    row.update(name=Path(path).stem, path=path, digest="", reason="", kind="", formula="")
+    row.update(kw)
+    return row
+
+
+def screen_chunk(
+    paths: Sequence[str],
+    model: str,
+    batch_size: int = 64,
+    threads: int = 1,
+    torch_threads: int | None = None,
+    max_atoms: int = MAX_ATOMS,
+    min_distance: float = MIN_DISTANCE,
+) -> list[dict]:
+    """Grids and predictions for one chunk of files: the unit of work of a screen.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Files (absolute paths on the worker).
+    model : str
+        Model folder.
+    batch_size : int
+        Grids per forward pass.
+    threads : int
+        Grid threads in this task.
+    torch_threads : int, optional
+        Torch threads of the worker process (set on its first model load).
+    max_atoms, min_distance
+        Passed to :func:`~retvis.core.structure.read_structure`.
+
+    Returns
+    -------
+    list of dict
+        One row per input in input order, keys :data:`COLUMNS`. ``prediction`` and
+        ``std`` (ensemble spread) are in the model's target units; ``seconds`` is the
+        file's grid time plus its share of the chunk's prediction time.
+    """
+    pred = predictor(model, torch_threads)
+    rows: list[dict | None] = [None] * len(paths)
+    grids: dict[int, np.ndarray] = {}
+    for o in iter_grids(
+        list(paths),
+        pred.spec,
+        jobs=threads,
+        cache=None,
+        max_atoms=max_atoms,
+        min_distance=min_distance,
+    ):
+        p = str(paths[o.index])
+        if o.status == "ok":
+            s = o.structure
+            rows[o.index] = _row(
+                p,
+                name=s.name,
+                digest=s.digest,
+                status="ok",
+                n_atoms=s.n_atoms,
+                formula=s.formula,
+                seconds=o.seconds,
+            )
+            grids[o.index] = o.grid.boltzmann
+        else:
+            rows[o.index] = _row(
+                p,
+                digest=_sha256(Path(p)),
+                status="failed",
+                reason=o.reason,
+                kind=o.kind,
+                seconds=o.seconds,
+            )
+    if grids:
+        idx = sorted(grids)
+        t0 = time.perf_counter()
+        try:
+            mean, std = pred.predict(np.stack([grids[i] for i in idx]), batch_size)
+        except RetvisError:  # isolate the grid(s) the model refuses
+            mean, std = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
+            for k, i in enumerate(idx):
+                try:
+                    m, s = pred.predict(grids[i][None], 1)
+                    mean[k], std[k] = m[0], s[0]
+                except RetvisError as exc:
+                    rows[i].update(status="failed", reason=exc.reason, kind=exc.kind)
+        share = (time.perf_counter() - t0) / len(idx)
+        for k, i in enumerate(idx):
+            r = rows[i]
+            r["seconds"] += share
+            if r["status"] == "ok":
+                r["prediction"], r["std"] = float(mean[k]), float(std[k])
+    return rows  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- output
+def _schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("name", pa.string()),
+            ("path", pa.string()),
+            ("digest", pa.string()),
+            ("status", pa.string()),
+            ("reason", pa.string()),
+            ("kind", pa.string()),
+            ("n_atoms", pa.int32()),
+            ("formula", pa.string()),
+            ("prediction", pa.float64()),
+            ("std", pa.float64()),
+            ("seconds", pa.float64()),
+        ]
+    )
+
+
+def _clean(s: str | None) -> str | None:
+    """Undecodable file-name bytes (os.fsdecode's surrogates) as ``\\xNN``."""
+    if s is None:
+        return None
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def write_part(out: Path, rows: list[dict], part: str) -> Path:
+    """Write rows as ``out/part-<part>.parquet`` atomically (a hidden temp file, renamed)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema()
+    cols = {
+        c: [_clean(r[c]) if schema.field(c).type == pa.string() else r[c] for r in rows]
+        for c in COLUMNS
+    }
+    table = pa.table(cols, schema=schema)
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    path = out / f"part-{part}.parquet"
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def read_results(out: str | os.PathLike[str], columns: Sequence[str] | None = None):
+    """The rows of a screen output folder as a pyarrow Table (empty if none yet)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    parts = sorted(out.glob("part-*.parquet")) if out.is_dir() else []
+    schema = _schema()
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    if not parts:
+        return schema.empty_table()
+    return pa.concat_tables(pq.read_table(p, columns=list(schema.names)) for p in parts)
+
+
+def model_identity(model: str | os.PathLike[str]) -> dict:
+    """What a screen output records about its model (checked when resuming)."""
+    from .ml.weights import CARD_NAME, read_card
+
+    folder = Path(model)
+    card = read_card(folder)
+    return {
+        "path": str(folder.resolve()),
+        "card_sha256": _sha256(folder / CARD_NAME),
+        "target": card.get("target", {}),
+        "gridspec": card.get("gridspec"),
+    }
+
+
+def _open_output(out: Path, ident: dict) -> None:
+    meta = out / META_NAME
+    if meta.is_file():
+        old = json.loads(meta.read_text(encoding="utf-8"))
+        if old.get("model", {}).get("card_sha256") != ident["card_sha256"]:
+            raise DataError(
+                f"this output holds predictions of another model ({old['model'].get('path')}); "
+                f"got {ident['path']}: choose another output",
+                out,
+            )
+        return
+    if out.exists() and any(out.glob("part-*.parquet")):
+        raise DataError(f"output folder has result files but no {META_NAME}", out)
+    out.mkdir(parents=True, exist_ok=True)
+    from . import __version__
+
+    atomic_write_bytes(
+        meta,
+        json.dumps(
+            {"format": "retvis-screen", "version": 1, "retvis": __version__, "model": ident},
+            indent=1,
+        ).encode(),
+    )
+
+
+# --------------------------------------------------------------------------- driver
+@dataclass
+class ScreenSummary:
+    """What one :func:`screen` call did.
+
+    Attributes
+    ----------
+    total : int
+        Input files.
+    skipped_path, skipped_digest : int
+        Skipped as already in the output, by path and by content.
+    ok, failed : int
+        Files screened by this call, by status.
+    chunk_failures : list of dict
+        Rows (``path``, ``kind``, ``reason``) for files whose whole task failed; they
+        are not in the output and are retried by the next run.
+    seconds : float
+        Wall time of this call.
+    """
+
+    total: int = 0
+    skipped_path: int = 0
+    skipped_digest: int = 0
+    ok: int = 0
+    failed: int = 0
+    chunk_failures: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def screened(self) -> int:
+        return self.ok + self.failed
+
+
+def plan(paths: Sequence[str | os.PathLike[str]], out: Path) -> tuple[list[str], int, int, int]:
+    """Files still to screen: ``(todo, total, skipped_by_path, skipped_by_digest)``.
+
+    Paths are made absolute. Content digests of new files are computed only when the
+    output already holds rows (a resume).
+    """
+    files = [os.path.abspath(p) for p in collect_cifs(paths)]
+    done = read_results(out, ["path", "digest"])
+    if done.num_rows == 0:
+        return files, len(files), 0, 0
+    known_paths = set(done.column("path").to_pylist())
+    known_digests = {d for d in done.column("digest").to_pylist() if d}
+    todo, by_path, by_digest = [], 0, 0
+    for f in files:
+        if _clean(f) in known_paths:
+            by_path += 1
+        elif known_digests and _sha256(Path(f)) in known_digests:
+            by_digest += 1
+        else:
+            todo.append(f)
+    return todo, len(files), by_path, by_digest
+
+
+def _chunks(files: list[str], size: int) -> Iterator[list[str]]:
+    for s in range(0, len(files), size):
+        yield files[s : s + size]
+
+
+def screen(
+    paths: Sequence[str | os.PathLike[str]],
+    model: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    workers: int = 2,
+    threads_per_worker: int = 1,
+    scheduler: str | None = None,
+    chunk: int = CHUNK,
+    batch_size: int = 64,
+    max_atoms: int = MAX_ATOMS,
+    min_distance: float = MIN_DISTANCE,
+    progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[int, int, int], None] | None = None,
+) -> ScreenSummary:
+    """Screen files with a model into a Parquet dataset folder.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Files and folders (searched for ``*.cif``).
+    model : path-like or str
+        Model folder, run folder or model name (:func:`retvis.ml.weights.resolve_model`).
+    out : path-like
+        Output folder (Parquet dataset); created, or resumed when it exists.
+    workers : int
+        Worker processes of a local cluster; ``0``: run in this process, no Dask.
+    threads_per_worker : int
+        Threads of each worker (tasks at once per worker; torch threads too).
+    scheduler : str, optional
+        Address of a running Dask scheduler; ``workers`` is then ignored.
+    chunk : int
+        Files per task.
+    batch_size : int
+        Grids per forward pass.
+    max_atoms, min_distance
+        Passed to :func:`~retvis.core.structure.read_structure`.
+    progress : callable(done, total), optional
+        Called with the files finished by this call after each chunk.
+    on_start : callable(todo, skipped_by_path, skipped_by_digest), optional
+        Called once the work is planned.
+
+    Returns
+    -------
+    ScreenSummary
+    """
+    from .ml.weights import resolve_model
+
+    t_start = time.perf_counter()
+    if chunk < 1:
+        raise DataError(f"chunk size must be >= 1, got {chunk}")
+    folder = resolve_model(model)
+    ident = model_identity(folder)
+    out = Path(out)
+    _open_output(out, ident)
+    todo, total, by_path, by_digest = plan(paths, out)
+    summary = ScreenSummary(total=total, skipped_path=by_path, skipped_digest=by_digest)
+    if on_start:
+        on_start(len(todo), by_path, by_digest)
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    chunks = list(_chunks(todo, chunk))
+    kw = dict(
+        model=str(folder.resolve()),
+        batch_size=batch_size,
+        threads=threads_per_worker if (workers > 0 or scheduler) else 1,
+        torch_threads=threads_per_worker if (workers > 0 or scheduler) else None,
+        max_atoms=max_atoms,
+        min_distance=min_distance,
+    )
+    done = 0
+
+    def finish(k: int, rows: list[dict]) -> None:
+        nonlocal done
+        write_part(out, rows, f"{run_id}-{k:06d}")
+        for r in rows:
+            if r["status"] == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+        done += len(rows)
+        if progress:
+            progress(done, len(todo))
+
+    if workers <= 0 and scheduler is None:
+        for k, c in enumerate(chunks):
+            finish(k, screen_chunk(c, **kw))
+    else:
+        _run_dask(chunks, kw, workers, threads_per_worker, scheduler, finish, summary, progress)
+    summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _run_dask(chunks, kw, workers, threads_per_worker, scheduler, finish, summary, progress):
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=0,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    try:
+        tag = secrets.token_hex(4)
+        futures = {
+            client.submit(screen_chunk, c, key=f"retvis-screen-{tag}-{k}", **kw): (k, c)
+            for k, c in enumerate(chunks)
+        }
+        try:
+            for fut in as_completed(futures):
+                k, c = futures[fut]
+                try:
+                    rows = fut.result()
+                except Exception as exc:  # the task or its worker died: retried by the next run
+                    log.error("chunk %d failed: %s: %s", k, type(exc).__name__, exc)
+                    summary.chunk_failures.extend(
+                        {"path": p, "kind": "task", "reason": f"{type(exc).__name__}: {exc}"}
+                        for p in c
+                    )
+                    continue
+                finish(k, rows)
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- reports
+def write_failures(out: Path, path: Path, extra: Sequence[dict] = ()) -> int:
+    """Write every failed file of the output (plus ``extra`` task failures) as CSV.
+
+    Columns: name, path, kind, reason. Returns the number of rows.
+    """
+    t = read_results(out, ["name", "path", "status", "kind", "reason"]).to_pylist()
+    rows = [[r["name"], r["path"], r["kind"], r["reason"]] for r in t if r["status"] != "ok"]
+    rows += [[Path(r["path"]).stem, r["path"], r["kind"], r["reason"]] for r in extra]
+    _write_csv(path, ["name", "path", "kind", "reason"], rows)
+    return len(rows)
+
+
+def write_ranking(out: Path, path: Path) -> int:
+    """Write the screened materials ranked by predicted value, highest first, as CSV.
+
+    Columns: rank, name, prediction, std, formula, n_atoms, path. Returns the rows.
+    """
+    t = read_results(out, ["name", "path", "status", "prediction", "std", "formula", "n_atoms"])
+    ok = [r for r in t.to_pylist() if r["status"] == "ok" and r["prediction"] is not None]
+    ok.sort(key=lambda r: (-r["prediction"], r["name"]))
+    rows = [
+        [k + 1, r["name"], f"{r['prediction']:.6g}", f"{r['std']:.3g}", r["formula"],
+         r["n_atoms"], r["path"]]
+        for k, r in enumerate(ok)
+    ]  # fmt: skip
+    _write_csv(path, ["rank", "name", "prediction", "std", "formula", "n_atoms", "path"], rows)
+    return len(rows)
+
+
+def failure_counts(out: Path, extra: Sequence[dict] = ()) -> dict[str, int]:
+    """Failures grouped by ``kind: reason`` with file-specific parts cut off."""
+    t = read_results(out, ["status", "kind", "reason"]).to_pylist()
+    counts: dict[str, int] = {}
+    for r in [x for x in t if x["status"] != "ok"] + list(extra):
+        key = f"{r['kind']}: {reason_prefix(r['reason'])}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def reason_prefix(reason: str) -> str:
+    """A failure reason without its file-specific numbers and names (for grouping)."""
+    import re
+
+    text = reason.split(" (")[0].split(": ")[0]
+    return re.sub(r"\d+(\.\d+)?", "#", text).strip()
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    text = buf.getvalue().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    atomic_write_bytes(Path(path), text.encode("utf-8"))
