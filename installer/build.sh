@@ -32,12 +32,14 @@ before=$(du -sm "$APP" | cut -f1)
 # --- trim what the hooks collect but RetVis never loads ---------------------------------
 rm -rf "$INT/torch/include" "$INT/torch/share" "$INT/torch/test" "$INT/torch/testing/_internal/data" \
        "$INT/torch/_inductor/codegen/aoti_runtime" "$INT/torch/utils/benchmark" \
-       "$INT/torch/bin" "$INT/torch/lib/"*.a \
+       "$INT/torch/lib/"*.a \
        "$INT/pyarrow/include" "$INT/pyarrow/src" "$INT/pyarrow/tests" \
        "$INT/numpy/_core/include" "$INT/numpy/_core/tests" "$INT/numpy/random/_examples" \
        "$INT/scipy/datasets" "$INT/matplotlib/mpl-data/sample_data" \
        "$INT/PySide6/Qt/translations" "$INT/PySide6/Qt/qml" "$INT/PySide6/Qt/resources/qtwebengine"* \
        2>/dev/null || true
+find "$INT/torch/bin" -mindepth 1 -maxdepth 1 ! -name torch_shm_manager -exec rm -rf {} + 2>/dev/null || true
+rm -f "$INT/pyarrow/"libarrow_flight.so* "$INT/pyarrow/"libarrow_s3.so* "$INT/"libarrow_flight.so* "$INT/"libarrow_s3.so*
 find "$INT" -depth -type d \( -name tests -o -name test -o -name __pycache__ \) \
      -not -path "*/retvis/*" -exec rm -rf {} + 2>/dev/null || true
 find "$INT" -type f \( -name "*.pyi" -o -name "*.h" -o -name "*.hpp" -o -name "*.cmake" \) -delete
