@@ -1,0 +1,1 @@
+"""PyVista scene builders shared by the app, off-screen renders and tests (no Qt widgets)."""
