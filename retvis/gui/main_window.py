@@ -40,6 +40,8 @@ from . import workers
 from .materials_model import COL, MaterialsFilter, MaterialsModel, records_to_table
 from .settings import AppSettings, add_recent_project, qsettings, recent_projects
 from .widgets.filter_bar import FilterBar
+from .widgets.fingerprint import FingerprintPanel
+from .widgets.model_picker import ModelCardDialog, ModelPicker
 from .widgets.status_delegate import StatusDelegate
 from .widgets.viewer import ViewerPanel, software_opengl
 
@@ -86,6 +88,7 @@ class MainWindow(QMainWindow):
         self._model_ref: str | None = None
         self._model_info: dict | None = None
         self._model_error = ""
+        self._fp_names: dict[str, str] = {}
 
         self.grid_runner = workers.GridRunner(self.settings.workers, self)
         self.io_runner = workers.TaskRunner(1, self)
@@ -110,7 +113,7 @@ class MainWindow(QMainWindow):
         avail = QGuiApplication.primaryScreen().availableGeometry()
         if self.viewer_in_window:  # room for the viewer window on the right
             vw = min(640, avail.width() // 3)
-            self.viewer.resize(vw, min(820, avail.height() - 60))
+            self.view_area.resize(vw, min(900, avail.height() - 60))
             self.resize(min(1100, avail.width() - vw - 20), min(900, avail.height() - 60))
             self.move(avail.left(), avail.top())
         else:
@@ -148,6 +151,9 @@ class MainWindow(QMainWindow):
         ):
             self.table.setColumnWidth(COL[key], w)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self._fp_timer = QTimer(self, singleShot=True, interval=250)
+        self._fp_timer.timeout.connect(self._request_fingerprints)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._fp_timer.start())
 
         left = QWidget()
         lay = QVBoxLayout(left)
@@ -156,6 +162,12 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.table, 1)
         self.viewer = ViewerPanel()
         self.viewer.inspect.connect(self._on_inspect)
+        self.fingerprints = FingerprintPanel()
+        self.view_area = QSplitter(Qt.Orientation.Vertical)
+        self.view_area.addWidget(self.viewer)
+        self.view_area.addWidget(self.fingerprints)
+        self.view_area.setStretchFactor(0, 4)
+        self.view_area.setStretchFactor(1, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         layout = self.settings.viewer
@@ -163,11 +175,18 @@ class MainWindow(QMainWindow):
             layout = "window" if software_opengl() else "docked"
         self.viewer_in_window = layout == "window"
         if self.viewer_in_window:  # a top-level of its own: see AppSettings.viewer
-            self.viewer.setWindowTitle("RetVis — 3D viewer")
+            self.view_area.setWindowTitle("RetVis — 3D viewer")
         else:
-            self.splitter.addWidget(self.viewer)
+            self.splitter.addWidget(self.view_area)
             self.splitter.setSizes([900, 600])
         self.setCentralWidget(self.splitter)
+
+        self.model_picker = ModelPicker()
+        self.model_picker.chosen.connect(self._on_model_chosen)
+        self.model_picker.card_requested.connect(self.show_model_card)
+        tb = self.addToolBar("Model")
+        tb.setObjectName("model toolbar")
+        tb.addWidget(self.model_picker)
 
         sb = self.statusBar()
         self.status_label = QLabel("Ready")
@@ -212,6 +231,9 @@ class MainWindow(QMainWindow):
         self.act_copy = act("&Copy Rows", self.copy_selection, S.Copy)
         self.act_find = act("&Find", self._focus_search, S.Find)
         self.act_remove = act("&Remove Rows", self.remove_selection, S.Delete)
+        self.act_settings = act("&Settings…", self.settings_dialog, S.Preferences)
+        if self.act_settings.shortcut().isEmpty():
+            self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
         self.act_cancel = act("&Cancel", self.cancel, "Esc", "Stop the running batch")
         self.act_retry = act(
             "Compute &Again",
@@ -238,6 +260,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Edit")
         for a in (self.act_copy, self.act_find, self.act_remove):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_settings)
         self.run_menu = mb.addMenu("&Run")
         for a in (self.act_cancel, self.act_retry):
             self.run_menu.addAction(a)
@@ -408,25 +432,68 @@ class MainWindow(QMainWindow):
             )
 
     def retry_selection(self) -> None:
-        recs = [r for r in self.selected_records() if r.status in ("failed", "cancelled")]
+        spec = self.grid_spec
+        recs = [
+            r
+            for r in self.selected_records()
+            if r.status in ("failed", "cancelled")
+            or (r.digest in self._grids and self._grids[r.digest].spec != spec)
+        ]
+        for r in recs:
+            self._grids.pop(r.digest, None)
         self._submit(recs)
 
     # ------------------------------------------------------------------ predictions
     def select_model(self, ref: str | None) -> None:
-        """Use a model (name or path) for predictions; None: no model."""
+        """Use a model (name or folder) for predictions; None or '': no model.
+
+        Predictions made by another model are cleared (the new one predicts again).
+        """
         self._model_ref = ref or None
         self._model_info = None
         self._model_error = ""
         self.viewer.set_model_available(False)
+        self.model_picker.set_models(workers.available_models(), self._model_ref)
+        self.model_picker.set_loaded(False)
+        self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
+        stale = [
+            r
+            for r in self.model.records()
+            if r.pred_mean is not None and r.pred_model != (self._model_ref or "")
+        ]
+        recs = [
+            self.model.update(r.digest, pred_mean=None, pred_std=None, pred_model="") for r in stale
+        ]
+        self._save(recs)
         if self._model_ref is None:
             self._set_pred_note_all("no model")
             return
-        self.model_runner.submit("model_info", workers.model_info_job, self._model_ref)
+        self._set_pred_note_all("loading model…")
+        self.model_runner.submit(
+            "model_info", workers.model_info_job, self._model_ref, self.settings.device
+        )
+
+    def _on_model_chosen(self, ref: str) -> None:
+        self.settings.model = ref
+        self.settings.save()
+        self.select_model(ref)
+
+    def show_model_card(self) -> None:
+        if self._model_info is not None:
+            dlg = ModelCardDialog(self._model_info["card"], self)
+            dlg.show()
+
+    @property
+    def grid_spec(self):
+        """Grid settings for new computations: the loaded model's, else the user's."""
+        spec = (self._model_info or {}).get("spec")
+        return spec if spec is not None else self.settings.spec
 
     def _on_model_info(self, resp: workers.TaskResponse) -> None:
-        if resp.error:
+        if resp.tag == "model_info" and resp.error:
             self._model_error = f"model failed to load: {resp.error}"
             log.warning("%s", self._model_error)
+            self.model_picker.set_loaded(False, self._model_error)
             self._set_pred_note_all(self._model_error)
             return
         info = resp.value
@@ -434,8 +501,15 @@ class MainWindow(QMainWindow):
             return
         self._model_info = info
         if self.project is not None:
-            self.project.record_model(self._model_ref, info["fingerprint"], info["card"])
+            card = info["card"]
+            self.project.record_model(self._model_ref, str(card.get("sha256", "")), card)
+        target = info["card"].get("target") or {}
+        self.model_picker.set_loaded(
+            True,
+            f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
+        )
         self.viewer.set_model_available(True, info.get("layers") or None)
+        self._set_pred_note_all("")
         todo = [
             r.digest
             for r in self.model.records()
@@ -443,10 +517,11 @@ class MainWindow(QMainWindow):
         ]
         for d in todo:
             self._queue_prediction(d)
+        self._fp_timer.start()
 
     def _set_pred_note_all(self, note: str) -> None:
         for r in self.model.records():
-            if r.status == "ok" and r.pred_mean is None:
+            if r.status == "ok" and r.pred_mean is None and r.pred_note != note:
                 self.model.update(r.digest, pred_note=note)
 
     def _queue_prediction(self, key: str) -> None:
@@ -466,10 +541,20 @@ class MainWindow(QMainWindow):
         self._to_predict = []
         for k in missing:  # evicted from memory: reload, prediction follows
             self._reload(k)
+        spec = self.grid_spec
+        other = [k for k in keys if self._grids[k].spec != spec]
+        for k in other:
+            self.model.predicting.discard(k)
+            self.model.update(
+                k, pred_note="grid settings differ from the model's: Compute Again (Ctrl+R)"
+            )
+        keys = [k for k in keys if k not in set(other)]
         if not keys:
             return
         x = np.stack([self._grids[k].boltzmann for k in keys]).astype(np.float32)
-        self.model_runner.submit("predict", workers.predict_job, self._model_ref, keys, x)
+        self.model_runner.submit(
+            "predict", workers.predict_job, self._model_ref, keys, x, self.settings.device
+        )
 
     def _on_predictions(self, resp: workers.TaskResponse) -> None:
         if resp.error:
@@ -522,7 +607,7 @@ class MainWindow(QMainWindow):
             return
         self._loading.add(key)
         root = (cache_dir() / "grids") if self.settings.use_cache else None
-        req = workers.GridRequest(0, key, Path(rec.path), self.settings.spec, root)
+        req = workers.GridRequest(0, key, Path(rec.path), self.grid_spec, root)
         self.io_runner.submit("reload", workers.compute_grid_job, req, workers.NEVER)
 
     def _on_reload(self, resp: workers.GridResponse) -> None:
@@ -562,6 +647,34 @@ class MainWindow(QMainWindow):
         v = resp.value
         self.viewer.show_field(name, v["what"], v["layer"] or "", v["array"])
 
+    def _request_fingerprints(self) -> None:
+        if self._model_info is None:
+            return
+        recs = [r for r in self.selected_records() if r.digest in self._grids][:6]
+        spec = self.grid_spec
+        recs = [r for r in recs if self._grids[r.digest].spec == spec]
+        if not recs:
+            self.fingerprints.show_message("Fingerprints: select materials with a grid.")
+            return
+        x = np.stack([self._grids[r.digest].boltzmann for r in recs]).astype(np.float32)
+        self._fp_names = {r.digest: r.name for r in recs}
+        self.model_runner.submit(
+            "fingerprint",
+            workers.fingerprint_job,
+            self._model_ref,
+            [r.digest for r in recs],
+            x,
+            self.settings.device,
+        )
+
+    def _on_fingerprints(self, resp: workers.TaskResponse) -> None:
+        if resp.error:
+            self.fingerprints.show_message(f"Fingerprints: {resp.error}")
+            return
+        v = resp.value
+        names = [self._fp_names.get(k, k[:8]) for k in v["keys"]]
+        self.fingerprints.show_fingerprints(v["fingerprints"], names)
+
     # ------------------------------------------------------------------ task dispatch
     def _on_task(self, resp: workers.TaskResponse) -> None:
         tag = resp.tag
@@ -579,6 +692,8 @@ class MainWindow(QMainWindow):
             self._on_model_info(resp)
         elif tag == "predict":
             self._on_predictions(resp)
+        elif tag == "fingerprint":
+            self._on_fingerprints(resp)
         elif tag.startswith("inspect:"):
             self._on_inspect_result(resp)
 
@@ -762,21 +877,43 @@ class MainWindow(QMainWindow):
                 return
             self.status_label.setText(f"{n} label(s) matched")
 
+    # ------------------------------------------------------------------ settings
+    def settings_dialog(self) -> None:
+        from .widgets.settings_dialog import SettingsDialog
+
+        dlg = SettingsDialog(self.settings, self)
+        if dlg.exec():
+            self.apply_settings(dlg.result_settings())
+
+    def apply_settings(self, new: AppSettings) -> None:
+        """Use and persist new settings (pool size at once; grid spec for new grids)."""
+        old = self.settings
+        self.settings = new
+        new.save()
+        self.grid_runner.set_workers(new.workers)
+        if new.device != old.device and self._model_ref:
+            self.select_model(self._model_ref)
+        if new.spec != old.spec:
+            self.status_label.setText(
+                "Grid settings changed: new grids use them; select rows "
+                "and Compute Again (Ctrl+R) to recompute old ones"
+            )
+
     # ------------------------------------------------------------------ misc
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        if self.viewer_in_window and not self.viewer.isVisible() and not self._closed:
+        if self.viewer_in_window and not self.view_area.isVisible() and not self._closed:
             QTimer.singleShot(0, self.show_viewer)
 
     def show_viewer(self) -> None:
         """Show (and raise) the 3D viewer; in its own window it is placed to the right."""
         if self.viewer_in_window:
-            if not self.viewer.isVisible():
+            if not self.view_area.isVisible():
                 g = self.frameGeometry()
-                self.viewer.move(g.right() + 4, g.top())
-                self.viewer.show()
-            self.viewer.raise_()
-            self.viewer.activateWindow()
+                self.view_area.move(g.right() + 4, g.top())
+                self.view_area.show()
+            self.view_area.raise_()
+            self.view_area.activateWindow()
 
     def _open_logs(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
@@ -797,7 +934,7 @@ class MainWindow(QMainWindow):
                 runner.blockSignals(True)  # results still queued are dropped
             self.viewer.close_viewer()
             if self.viewer_in_window:
-                self.viewer.close()
+                self.view_area.close()
             if self.project is not None:
                 self.project.close()
                 self.project = None

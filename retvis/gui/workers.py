@@ -248,12 +248,12 @@ def import_job(paths: list[Path], extract_root: Path) -> ImportResponse:
 # ---------------------------------------------------------------------------
 # model access (predictions, feature maps, saliency) - loaded once per thread pool
 # ---------------------------------------------------------------------------
-_models: dict[str, Any] = {}
+_models: dict[tuple[str, str], Any] = {}
 _models_lock = threading.Lock()
 
 
-def load_predictor(ref: str):
-    """Load (once) and return ``retvis.ml.weights.load_model(ref)``.
+def load_predictor(ref: str, device: str = "cpu"):
+    """Load (once per name and device) and return ``retvis.ml.weights.load_model(ref)``.
 
     Raises
     ------
@@ -261,18 +261,27 @@ def load_predictor(ref: str):
         The ml package is missing or the model cannot be loaded.
     """
     with _models_lock:
-        if ref not in _models:
+        if (ref, device) not in _models:
             try:
                 from ..ml.weights import load_model
             except ImportError as exc:
                 raise RetvisError(f"the ml package is not available ({exc})") from None
-            _models[ref] = load_model(ref)
-        return _models[ref]
+            _models[(ref, device)] = load_model(ref, device=device)
+        return _models[(ref, device)]
 
 
-def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray) -> dict:
+def available_models() -> list[str]:
+    """Names of installed models (shipped, then the user's); [] without the ml package."""
+    try:
+        from ..ml.weights import available_models as _available
+    except ImportError:
+        return []
+    return list(_available())
+
+
+def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = "cpu") -> dict:
     """Predict uptakes of stacked grids (N, n, n, n) float32; returns keys, mean, std."""
-    model = load_predictor(ref)
+    model = load_predictor(ref, device)
     mean, std = model.predict(np.ascontiguousarray(boltzmann, dtype=np.float32))
     return {
         "keys": keys,
@@ -281,33 +290,39 @@ def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray) -> dict:
     }
 
 
-def model_info_job(ref: str) -> dict:
-    """Model card, fingerprint and spec of a model (loads it)."""
-    model = load_predictor(ref)
+def model_info_job(ref: str, device: str = "cpu") -> dict:
+    """Load a model; return its card, grid spec and feature-map layers (plain data)."""
+    model = load_predictor(ref, device)
+    layers = getattr(model, "layers", None) or {}
     return {
         "ref": ref,
         "card": dict(getattr(model, "card", {}) or {}),
-        "fingerprint": str(getattr(model, "fingerprint", "")),
         "spec": getattr(model, "spec", None),
-        "layers": list(getattr(model, "layers", []) or []),
+        "layers": list(layers),
     }
 
 
-def inspect_job(ref: str, boltzmann: np.ndarray, what: str, layer: str | None) -> dict:
+def fingerprint_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = "cpu") -> dict:
+    """Learned fingerprints (N, F) float32 of stacked grids (N, n, n, n) float32."""
+    model = load_predictor(ref, device)
+    fp = np.asarray(model.fingerprint(np.ascontiguousarray(boltzmann, dtype=np.float32)))
+    return {"keys": keys, "fingerprints": fp.astype(np.float32)}
+
+
+def inspect_job(
+    ref: str, boltzmann: np.ndarray, what: str, layer: str | None, device: str = "cpu"
+) -> dict:
     """Feature maps of ``layer`` or saliency of one grid (n, n, n) float32.
 
-    Returns a dict with ``what``, ``layer`` and ``array`` (feature maps: (C, m, m, m);
-    saliency: (n, n, n)), both float32.
+    Returns a dict with ``what``, ``layer`` and ``array`` (feature maps: (C, d, d, d);
+    saliency: (n, n, n)), float32.
     """
-    model = load_predictor(ref)
-    x = np.ascontiguousarray(boltzmann, dtype=np.float32)[None]
+    model = load_predictor(ref, device)
+    x = np.ascontiguousarray(boltzmann, dtype=np.float32)
     if what == "saliency":
         arr = np.asarray(model.saliency(x), dtype=np.float32)
-        arr = arr.reshape(arr.shape[-3:])
     elif what == "feature_maps":
         arr = np.asarray(model.feature_maps(x, layer), dtype=np.float32)
-        while arr.ndim > 4:
-            arr = arr[0]
     else:
         raise ValueError(f"what must be 'saliency' or 'feature_maps', got {what!r}")
     return {"what": what, "layer": layer, "array": arr}
