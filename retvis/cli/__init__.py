@@ -18,6 +18,11 @@ from ..errors import RetvisError
 #: Sub-command name -> module in this package.
 COMMANDS: dict[str, str] = {
     "grid": "grid_cmd",
+    "train": "train_cmd",
+    "evaluate": "evaluate_cmd",
+    "learning-curve": "learning_curve_cmd",
+    "descriptors": "descriptors_cmd",
+    "render": "render_cmd",
     "app": "app_cmd",
 }
 

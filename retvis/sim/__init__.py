@@ -1,1 +1,1 @@
-"""Adsorption simulations (RASPA3 via raspalib), charges and Zeo++ descriptors (no torch, no Qt)."""
+"""Adsorption simulations and geometric descriptors (no torch, no Qt)."""
