@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self._model_info: dict | None = None
         self._model_error = ""
         self._fp_names: dict[str, str] = {}
+        self._training = None
 
         self.grid_runner = workers.GridRunner(self.settings.workers, self)
         self.io_runner = workers.TaskRunner(1, self)
@@ -241,6 +242,12 @@ class MainWindow(QMainWindow):
             "Ctrl+R",
             "Recompute the selected failed or cancelled rows",
         )
+        self.act_train = act(
+            "&Train a Model…",
+            self.training_dialog,
+            "Ctrl+T",
+            "Train RetNet on labelled materials (runs `retvis train`)",
+        )
         self.act_log = act("Open &Log Folder", self._open_logs)
         self.act_about = act("&About RetVis", self.about, "F1")
         self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
@@ -265,6 +272,8 @@ class MainWindow(QMainWindow):
         self.run_menu = mb.addMenu("&Run")
         for a in (self.act_cancel, self.act_retry):
             self.run_menu.addAction(a)
+        self.run_menu.addSeparator()
+        self.run_menu.addAction(self.act_train)
         m = mb.addMenu("&View")
         m.addAction(self.act_viewer)
         m = mb.addMenu("&Help")
@@ -876,6 +885,56 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Import labels", str(exc))
                 return
             self.status_label.setText(f"{n} label(s) matched")
+
+    # ------------------------------------------------------------------ training
+    def training_dialog(self):
+        """Open the training dialog (non-modal); returns it."""
+        from .widgets.training_dialog import TrainingDialog
+
+        dlg = TrainingDialog(self.export_labelled, self)
+        dlg.model_registered.connect(self._on_model_registered)
+        dlg.show()
+        self._training = dlg
+        return dlg
+
+    def export_labelled(self, folder: Path) -> tuple[int, str]:
+        """Write the labelled materials with a grid as a training folder.
+
+        Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``gridspec.json`` and
+        ``labels.csv`` (name, value) into ``folder``; returns (N, a message).
+        """
+        import json
+
+        from ..core.cache import atomic_write_bytes
+
+        labelled = [r for r in self.model.records() if r.label is not None and r.status == "ok"]
+        with_grid = [r for r in labelled if r.digest in self._grids]
+        if not with_grid:
+            return 0, (
+                f"{len(labelled)} labelled material(s), none with a grid in memory; "
+                "compute their grids first"
+            )
+        spec = self._grids[with_grid[0].digest].spec
+        rows = [r for r in with_grid if self._grids[r.digest].spec == spec]
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        x = np.stack([self._grids[r.digest].boltzmann for r in rows]).astype(np.float32)
+        np.save(folder / "voxels.npy", x)
+        atomic_write_bytes(folder / "names.json", json.dumps([r.name for r in rows]).encode())
+        atomic_write_bytes(folder / "gridspec.json", json.dumps(spec.to_dict()).encode())
+        text = "name,value\n" + "".join(f"{r.name},{r.label!r}\n" for r in rows)
+        atomic_write_bytes(folder / "labels.csv", text.encode())
+        skipped = len(labelled) - len(rows)
+        return len(rows), (
+            f"{len(rows)} labelled material(s) written to {folder}"
+            + (f"; {skipped} skipped (no grid, or other grid settings)" if skipped else "")
+        )
+
+    def _on_model_registered(self, name: str) -> None:
+        self.settings.model = name
+        self.settings.save()
+        self.select_model(name)
+        self.status_label.setText(f"Model '{name}' registered and selected")
 
     # ------------------------------------------------------------------ settings
     def settings_dialog(self) -> None:

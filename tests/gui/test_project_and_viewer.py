@@ -49,7 +49,7 @@ def _colour_fraction(img: np.ndarray, rgb: tuple[int, int, int], tol: float = 0.
 
 
 def test_viewer_draws_structure_colours(qtbot, make_window, drop, all_finished, demo_dir):
-    from retvis.gui.scenes import ELEMENT_COLOURS
+    from retvis.gui.scenes import element_rgb
 
     win = make_window()
     win.show_viewer()
@@ -65,8 +65,8 @@ def test_viewer_draws_structure_colours(qtbot, make_window, drop, all_finished, 
     assert img.std() > 10, "blank view"
     white = (img.min(axis=2) > 245).mean()
     assert 0.3 < white < 0.995, f"background fraction {white:.3f}"
-    cu = _colour_fraction(img, ELEMENT_COLOURS["Cu"])
-    o = _colour_fraction(img, ELEMENT_COLOURS["O"])
+    cu = _colour_fraction(img, element_rgb("Cu"))
+    o = _colour_fraction(img, element_rgb("O"))
     assert cu > 0.001, f"no copper-coloured pixels ({cu:.4f})"
     assert o > 0.001, f"no oxygen-coloured pixels ({o:.4f})"
     # energy-grid mode draws something else (isosurfaces), and back

@@ -19,10 +19,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from ...errors import RetvisError
 from .. import scenes
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class ViewerPanel(QWidget):
         self.layer.addItems(DEFAULT_LAYERS)
         self.layer.setToolTip("Network layer whose feature maps are shown")
         self.channel = QSpinBox()
+        self.channel.setToolTip("Channel shown enlarged")
         self.channel.setPrefix("channel ")
         self.channel.setRange(0, 0)
         self.message = QLabel("Drop CIF files, folders or zip archives on the window.")
@@ -74,10 +77,13 @@ class ViewerPanel(QWidget):
         # OpenGL render of a large structure can take a few hundred ms on the GUI thread).
         self.plotter = QtInteractor(self, auto_update=False)
         self.plotter.set_background("white")
+        self._galleries: dict[tuple, object] = {}  # layout -> QtInteractor (feature maps)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.plotter.interactor)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
-        lay.addWidget(self.plotter.interactor, 1)
+        lay.addWidget(self.stack, 1)
         lay.addWidget(self.message)
 
         self._structure = None
@@ -166,62 +172,91 @@ class ViewerPanel(QWidget):
         self._drawn = key
         t0 = time.perf_counter()
         p = self.plotter
-        p.clear()
         mode = self.current_mode()
         msg = ""
-        if not self._name:
-            msg = "Select a material, or drop CIF files, folders or zip archives on the window."
-        elif mode == "Structure":
-            if self._structure is None:
-                msg = f"{self._name}: loading the structure…"
-            else:
-                scenes.draw_structure(p, self._structure)
-                msg = f"{self._name}: {self._structure.formula}, {self._structure.n_atoms} atoms"
-        elif mode == "Energy grid":
-            if self._grid is None:
+        self.stack.setCurrentWidget(p.interactor)
+        p.clear()
+        try:
+            if not self._name:
+                msg = "Select a material, or drop CIF files, folders or zip archives on the window."
+            elif mode == "Structure":
+                if self._structure is None:
+                    msg = f"{self._name}: loading the structure…"
+                else:
+                    scenes.draw_structure(p, self._structure)
+                    msg = (
+                        f"{self._name}: {self._structure.formula}, {self._structure.n_atoms} atoms"
+                    )
+            elif self._grid is None or self._structure is None:
                 msg = f"{self._name}: no energy grid yet"
-            else:
+            elif mode == "Energy grid":
                 scenes.draw_grid(p, self._grid, self._structure)
                 sc = "×".join(str(k) for k in self._grid.supercell)
                 msg = (
-                    f"{self._name}: Boltzmann factor, {self._grid.spec.n}³ points over a "
-                    f"{sc} supercell"
+                    f"{self._name}: probe energy from the Boltzmann factors, "
+                    f"{self._grid.spec.n}³ points over a {sc} supercell"
                 )
-        else:
-            what = "feature_maps" if mode == "Feature maps" else "saliency"
-            layer = self.layer.currentText() if what == "feature_maps" else ""
-            arr = self._fields.get((what, layer))
-            if not self._model_ok:
+            elif not self._model_ok:
                 msg = f"{mode} need a model: none is loaded (see Model in the toolbar)."
-            elif self._grid is None:
-                msg = f"{self._name}: no energy grid yet"
-            elif arr is None:
-                msg = f"{self._name}: computing {mode.lower()}…"
             else:
-                if what == "feature_maps":
-                    c = min(self.channel.value(), arr.shape[0] - 1)
-                    field, title = arr[c], f"{layer}[{c}]"
-                    msg = (
-                        f"{self._name}: {layer} channel {c} of {arr.shape[0]}, "
-                        f"{'×'.join(map(str, arr.shape[1:]))}"
-                    )
+                what = "feature_maps" if mode == "Feature maps" else "saliency"
+                layer = self.layer.currentText() if what == "feature_maps" else ""
+                arr = self._fields.get((what, layer))
+                if arr is None:
+                    msg = f"{self._name}: computing {mode.lower()}…"
+                elif what == "saliency":
+                    scenes.draw_saliency(p, self._grid, self._structure, arr)
+                    msg = f"{self._name}: saliency |∂ŷ/∂x| over the energy grid"
                 else:
-                    field, title = arr, "saliency"
-                    msg = f"{self._name}: saliency |∂ŷ/∂x| over the grid"
-                scenes.draw_volume(p, field, self._grid.box, self._grid.origin, title)
+                    c = min(self.channel.value(), arr.shape[0] - 1)
+                    g = self._gallery(arr)
+                    g.clear()
+                    scenes.draw_features(g, arr, self._grid, layer, c, self._structure)
+                    self.stack.setCurrentWidget(g.interactor)
+                    g.render()
+                    msg = (
+                        f"{self._name}: {layer}, {arr.shape[0]} channels of "
+                        f"{'×'.join(map(str, arr.shape[1:]))}; channel {c} enlarged"
+                    )
+        except RetvisError as exc:
+            msg = f"{self._name}: cannot draw this view: {exc.reason}"
+            log.warning("%s", msg)
         self.message.setText(msg)
-        if self._name:
-            p.reset_camera(render=False)
         p.render()
         self.rendered.emit(t0, time.perf_counter())
 
+    def _gallery(self, maps: NDArray[np.float32]):
+        """The interactor laid out for this gallery (made once per layout)."""
+        from pyvistaqt import QtInteractor
+
+        kw = scenes.gallery_kwargs(maps)
+        key = (tuple(kw["shape"]), repr(kw.get("groups")))
+        g = self._galleries.get(key)
+        if g is None:
+            g = QtInteractor(self, auto_update=False, **kw)
+            g.set_background("white")
+            self._galleries[key] = g
+            self.stack.addWidget(g.interactor)
+        return g
+
+    def active_plotter(self):
+        """The interactor on screen (the main one, or a feature gallery)."""
+        w = self.stack.currentWidget()
+        for g in [self.plotter, *self._galleries.values()]:
+            if g.interactor is w:
+                return g
+        return self.plotter
+
     def screenshot(self) -> NDArray[np.uint8]:
         """The rendered view as an (h, w, 3) uint8 RGB array."""
-        self.plotter.render()
-        return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]
+        p = self.active_plotter()
+        p.render()
+        return np.asarray(p.screenshot(return_img=True))[..., :3]
 
     def close_viewer(self) -> None:
-        """Release the VTK render window (call when the main window closes)."""
+        """Release the VTK render windows (call when the main window closes)."""
+        for g in self._galleries.values():
+            g.close()
         self.plotter.close()
 
 
