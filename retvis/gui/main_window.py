@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self._model_error = ""
         self._fp_names: dict[str, str] = {}
         self._training = None
+        self._gcmc = None
 
         self.grid_runner = workers.GridRunner(self.settings.workers, self)
         self.io_runner = workers.TaskRunner(1, self)
@@ -167,8 +168,9 @@ class MainWindow(QMainWindow):
         self.view_area = QSplitter(Qt.Orientation.Vertical)
         self.view_area.addWidget(self.viewer)
         self.view_area.addWidget(self.fingerprints)
-        self.view_area.setStretchFactor(0, 4)
+        self.view_area.setStretchFactor(0, 3)
         self.view_area.setStretchFactor(1, 1)
+        self.view_area.setSizes([640, 240])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         layout = self.settings.viewer
@@ -248,6 +250,12 @@ class MainWindow(QMainWindow):
             "Ctrl+T",
             "Train RetNet on labelled materials (runs `retvis train`)",
         )
+        self.act_gcmc = act(
+            "&Simulate Uptake (GCMC)…",
+            self.gcmc_dialog,
+            "Ctrl+G",
+            "Label the selected materials with RASPA3 (runs `retvis label`)",
+        )
         self.act_log = act("Open &Log Folder", self._open_logs)
         self.act_about = act("&About RetVis", self.about, "F1")
         self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
@@ -273,7 +281,13 @@ class MainWindow(QMainWindow):
         for a in (self.act_cancel, self.act_retry):
             self.run_menu.addAction(a)
         self.run_menu.addSeparator()
+        self.run_menu.addAction(self.act_gcmc)
         self.run_menu.addAction(self.act_train)
+        from .widgets.gcmc_dialog import label_command_available
+
+        if not label_command_available():
+            self.act_gcmc.setEnabled(False)
+            self.act_gcmc.setStatusTip("Needs the `retvis label` command (the sim package)")
         m = mb.addMenu("&View")
         m.addAction(self.act_viewer)
         m = mb.addMenu("&Help")
@@ -474,6 +488,7 @@ class MainWindow(QMainWindow):
             self.model.update(r.digest, pred_mean=None, pred_std=None, pred_model="") for r in stale
         ]
         self._save(recs)
+        self.model.set_target(None, None)
         if self._model_ref is None:
             self._set_pred_note_all("no model")
             return
@@ -513,6 +528,12 @@ class MainWindow(QMainWindow):
             card = info["card"]
             self.project.record_model(self._model_ref, str(card.get("sha256", "")), card)
         target = info["card"].get("target") or {}
+        self.model.set_target(target.get("name"), target.get("units"))
+        self.filter_bar.set_units(target.get("units") or "")
+        for c in (COL["uptake"], COL["label"]):
+            self.table.setColumnWidth(
+                c, max(self.table.columnWidth(c), self.table.horizontalHeader().sectionSizeHint(c))
+            )
         self.model_picker.set_loaded(
             True,
             f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
@@ -929,6 +950,31 @@ class MainWindow(QMainWindow):
             f"{len(rows)} labelled material(s) written to {folder}"
             + (f"; {skipped} skipped (no grid, or other grid settings)" if skipped else "")
         )
+
+    def gcmc_dialog(self):
+        """Simulate uptake for the selected materials (all finished ones if none selected)."""
+        from .widgets.gcmc_dialog import GcmcDialog
+
+        recs = [r for r in self.selected_records() if r.status == "ok"]
+        if not recs:
+            recs = [r for r in self.model.records() if r.status == "ok"]
+        if not recs:
+            self.status_label.setText("Nothing to simulate: no material has been read yet")
+            return None
+        dlg = GcmcDialog([Path(r.path) for r in recs], self)
+        dlg.labelled.connect(self._on_gcmc_label)
+        dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
+        dlg.show()
+        self._gcmc = dlg
+        return dlg
+
+    def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
+        recs = [
+            self.model.update(r.digest, label=value, label_source=source)
+            for r in self.model.records()
+            if r.name == name
+        ]
+        self._save(recs)
 
     def _on_model_registered(self, name: str) -> None:
         self.settings.model = name

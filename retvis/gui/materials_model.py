@@ -52,7 +52,11 @@ _PROGRESS = {
     "failed": 100,
     "cancelled": 100,
 }
-_STATUS_COLOURS = {"failed": QColor(200, 40, 40), "cancelled": QColor(130, 130, 130)}
+_STATUS_COLOURS = {
+    "failed": QColor(200, 40, 40),
+    "cancelled": QColor(130, 130, 130),
+    "ok": QColor(30, 130, 60),
+}
 
 
 class MaterialsModel(QAbstractTableModel):
@@ -67,6 +71,14 @@ class MaterialsModel(QAbstractTableModel):
         self._index: dict[str, int] = {}
         self._rank: dict[str, int] = {}
         self.predicting: set[str] = set()
+        self._headers = {key: head for head, key, _ in COLUMNS}
+
+    def set_target(self, name: str | None, units: str | None) -> None:
+        """Name the prediction and label columns after the model's target."""
+        unit = f" ({units})" if units else ""
+        self._headers["uptake"] = f"Predicted {name}{unit}" if name else COLUMNS[COL["uptake"]][0]
+        self._headers["label"] = f"Label{unit}" if name else COLUMNS[COL["label"]][0]
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL["uptake"], COL["label"])
 
     # -- Qt model API --------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
@@ -78,7 +90,7 @@ class MaterialsModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal:
             if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section][0]
+                return self._headers[COLUMNS[section][1]]
             if role == Qt.ItemDataRole.ToolTipRole:
                 return COLUMNS[section][2]
         return None
@@ -109,7 +121,7 @@ class MaterialsModel(QAbstractTableModel):
         if role == DigestRole:
             return r.digest
         if role == Qt.ItemDataRole.ForegroundRole and key in ("status", "reason"):
-            return _STATUS_COLOURS.get(r.status)
+            return _STATUS_COLOURS.get(self.status_of(r))
         if role == Qt.ItemDataRole.TextAlignmentRole and key in (
             "n_atoms",
             "volume",
@@ -128,7 +140,8 @@ class MaterialsModel(QAbstractTableModel):
 
     def display(self, r: MaterialRecord, key: str) -> str:
         if key == "status":
-            return self.status_of(r)
+            st = self.status_of(r)
+            return "done" if st == "ok" else st
         if key == "n_atoms":
             return "" if r.n_atoms is None else str(r.n_atoms)
         if key == "volume":
@@ -136,8 +149,8 @@ class MaterialsModel(QAbstractTableModel):
         if key == "uptake":
             if r.pred_mean is None:
                 return r.pred_note if r.status == "ok" else ""
-            if r.pred_std is None or not math.isfinite(r.pred_std):
-                return f"{r.pred_mean:.3f}"
+            if r.pred_std is None or not math.isfinite(r.pred_std) or r.pred_std == 0:
+                return f"{r.pred_mean:.3f}"  # one network: no spread
             return f"{r.pred_mean:.3f} ± {r.pred_std:.3f}"
         if key == "rank":
             rank = self._rank.get(r.digest)
@@ -248,19 +261,25 @@ class MaterialsFilter(QSortFilterProxyModel):
         self.setSortRole(SortRole)
         self.setDynamicSortFilter(True)
 
+    def _refilter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateFilter()
+
     def set_text(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_text", text.strip().lower()))
 
     def set_statuses(self, statuses: set[str] | None) -> None:
         """Show only these statuses (None: all)."""
-        self._statuses = statuses
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_statuses", statuses))
 
     def set_uptake_range(self, lo: float | None, hi: float | None) -> None:
-        """Show only rows with a prediction in [lo, hi] mol/kg (None: unbounded; both None: all)."""
-        self._uptake = (lo, hi)
-        self.invalidateFilter()
+        """Show only rows with a prediction in [lo, hi] (None: unbounded; both None: all)."""
+        self._refilter(lambda: setattr(self, "_uptake", (lo, hi)))
 
     def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802
         model: MaterialsModel = self.sourceModel()

@@ -35,7 +35,7 @@ class FilterBar(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.search, 3)
         lay.addWidget(self.status, 1)
-        lay.addWidget(QLabel("Uptake"))
+        lay.addWidget(QLabel("Predicted"))
         lay.addWidget(self.lo)
         lay.addWidget(QLabel("–"))
         lay.addWidget(self.hi)
@@ -53,8 +53,13 @@ class FilterBar(QWidget):
         s.setSpecialValueText("any")  # shown at the minimum (-1): no bound
         s.setValue(-1.0)
         s.setSuffix(" mol/kg")
-        s.setToolTip(f"{which}imum predicted uptake (at the lowest value: any)")
+        s.setToolTip(f"{which}imum prediction (at the lowest value: any)")
         return s
+
+    def set_units(self, units: str) -> None:
+        """Units of the prediction range (the model's target units)."""
+        for s in (self.lo, self.hi):
+            s.setSuffix(f" {units}" if units else "")
 
     def values(self):
         lo = None if self.lo.value() <= self.lo.minimum() else self.lo.value()

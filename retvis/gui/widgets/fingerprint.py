@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 
 def make_figure(fingerprints: NDArray, names: list[str]) -> Figure:
@@ -20,8 +20,9 @@ def make_figure(fingerprints: NDArray, names: list[str]) -> Figure:
         from ...render import fingerprint_figure
     except ImportError:
         fingerprint_figure = None
-    if fingerprint_figure is not None:
-        return fingerprint_figure(fingerprints, names, kind="bars", size=(6.0, 2.6))
+    if fingerprint_figure is not None:  # bars for a few materials, a heat strip for more
+        kind = "bars" if len(np.atleast_2d(fingerprints)) <= 3 else "heat"
+        return fingerprint_figure(fingerprints, names, kind=kind, size=(6.0, 2.6))
     f = np.atleast_2d(np.asarray(fingerprints, dtype=float))
     fig = Figure(figsize=(6.0, 2.6), layout="constrained")
     ax = fig.add_subplot()
@@ -45,11 +46,13 @@ class FingerprintPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.message = QLabel("Fingerprints: select materials (needs a model).")
+        self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.canvas: FigureCanvasQTAgg | None = None
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(0, 0, 0, 0)
         self._lay.addWidget(self.message)
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(200)
 
     def show_fingerprints(self, fingerprints: NDArray[np.float32], names: list[str]) -> None:
         """Plot fingerprints, shape (M, F), of the named materials."""
@@ -59,7 +62,8 @@ class FingerprintPanel(QWidget):
             self.canvas.deleteLater()
         self.canvas = FigureCanvasQTAgg(fig)
         self._lay.addWidget(self.canvas, 1)
-        self.message.setText(f"Learned fingerprint of {', '.join(names)}")
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        self.message.setText(f"Learned fingerprint (20 numbers before the output) of {shown}")
 
     def show_message(self, text: str) -> None:
         if self.canvas is not None:

@@ -1,4 +1,4 @@
-"""Status cells drawn as a progress bar with the status text on it."""
+"""Status cells: a progress bar with the status on it while a row is in progress."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ class StatusDelegate(QStyledItemDelegate):
 
     def paint(self, painter, option, index) -> None:
         value = index.data(ProgressRole)
-        if value is None:
+        if value is None or value >= 100:  # finished (ok, failed, cancelled): coloured text
             super().paint(painter, option, index)
             return
         bar = QStyleOptionProgressBar()
