@@ -109,6 +109,8 @@ class MainWindow(QMainWindow):
         self._predict_timer = QTimer(self, singleShot=True, interval=300)
         self._predict_timer.timeout.connect(self._flush_predictions)
 
+        self.warmed_up = False
+        self.io_runner.submit("warmup", workers.warmup_job)
         self._build_ui()
         self._build_actions()
         self.setAcceptDrops(True)
@@ -362,7 +364,8 @@ class MainWindow(QMainWindow):
             for r in records
         ]
         for r in records:
-            self.model.update(r.digest, status="queued", kind="", reason="")
+            if r.status != "queued" or r.reason:
+                self.model.update(r.digest, status="queued", kind="", reason="")
         self.grid_runner.submit(reqs)
         self.cancel_button.setEnabled(True)
         self.progress.setVisible(True)
@@ -708,7 +711,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ task dispatch
     def _on_task(self, resp: workers.TaskResponse) -> None:
         tag = resp.tag
-        if tag == "import":
+        if tag == "warmup":
+            self.warmed_up = True
+            if resp.error:
+                log.warning("grid kernel warm-up failed: %s", resp.error)
+            else:
+                log.info("grid kernel loaded in %.2f s", resp.value)
+        elif tag == "import":
             if resp.error:
                 self.status_label.setText(f"Could not read the dropped items: {resp.error}")
             else:

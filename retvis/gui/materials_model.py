@@ -210,7 +210,7 @@ class MaterialsModel(QAbstractTableModel):
             return None
         self._rows[i] = replace(self._rows[i], **changes)
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
-        if {"pred_mean", "status"} & set(changes):
+        if "pred_mean" in changes:
             self._rerank()
         return self._rows[i]
 

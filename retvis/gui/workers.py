@@ -155,6 +155,22 @@ def compute_grid_job(req: GridRequest, cancel: threading.Event) -> GridResponse:
     )
 
 
+def warmup_job() -> float:
+    """Load the compiled grid kernel once (a one-atom cell, n = 4); returns seconds.
+
+    Loading numba's cached machine code holds the GIL for up to a second; doing it at
+    start-up keeps that pause away from the first batch.
+    """
+    import numpy as np  # noqa: F401  (already loaded; keeps the job self-contained)
+
+    from ..core.grid import compute_grid
+
+    t0 = time.perf_counter()
+    cell = Structure("warmup", np.eye(3) * 12.0, np.zeros((1, 3)), ("C",))
+    compute_grid(cell, GridSpec(n=4))
+    return time.perf_counter() - t0
+
+
 def file_digest(path: Path) -> ImportedFile:
     """Hash a file's bytes (the same digest :func:`read_structure` gives)."""
     try:

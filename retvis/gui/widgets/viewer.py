@@ -35,6 +35,26 @@ MODES = ("Structure", "Energy grid", "Feature maps", "Saliency")
 DEFAULT_LAYERS = ("conv1", "conv2", "max1", "conv3", "max2", "conv4", "conv5")
 
 
+def _interactor_class():
+    """A ``QtInteractor`` whose renders can be held while a scene is built.
+
+    Scene functions call ``render()`` through pyvista (``add_mesh`` resets the camera on
+    the first actor, camera setters render...); each one is a full frame, hundreds of
+    ms with software OpenGL. Holding them makes one scene one frame.
+    """
+    from pyvistaqt import QtInteractor
+
+    class HeldInteractor(QtInteractor):
+        hold = False
+
+        def render(self):
+            if self.hold:
+                return None
+            return super().render()
+
+    return HeldInteractor
+
+
 class ViewerPanel(QWidget):
     """Mode bar + ``QtInteractor``.
 
@@ -52,7 +72,7 @@ class ViewerPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        from pyvistaqt import QtInteractor
+        QtInteractor = _interactor_class()  # noqa: N806
 
         self.mode = QComboBox()
         self.mode.addItems(MODES)
@@ -177,6 +197,7 @@ class ViewerPanel(QWidget):
         mode = self.current_mode()
         msg = ""
         self.stack.setCurrentWidget(p.interactor)
+        p.hold = True
         p.clear()
         try:
             if not self._name:
@@ -212,8 +233,12 @@ class ViewerPanel(QWidget):
                 else:
                     c = min(self.channel.value(), arr.shape[0] - 1)
                     g = self._gallery(arr)
-                    g.clear()
-                    scenes.draw_features(g, arr, self._grid, layer, c, self._structure)
+                    g.hold = True
+                    try:
+                        g.clear()
+                        scenes.draw_features(g, arr, self._grid, layer, c, self._structure)
+                    finally:
+                        g.hold = False
                     self.stack.setCurrentWidget(g.interactor)
                     g.render()
                     msg = (
@@ -223,13 +248,15 @@ class ViewerPanel(QWidget):
         except RetvisError as exc:
             msg = f"{self._name}: cannot draw this view: {exc.reason}"
             log.warning("%s", msg)
+        finally:
+            p.hold = False
         self.message.setText(msg)
         p.render()
         self.rendered.emit(t0, time.perf_counter())
 
     def _gallery(self, maps: NDArray[np.float32]):
         """The interactor laid out for this gallery (made once per layout)."""
-        from pyvistaqt import QtInteractor
+        QtInteractor = _interactor_class()  # noqa: N806
 
         kw = scenes.gallery_kwargs(maps)
         key = (tuple(kw["shape"]), repr(kw.get("groups")))
