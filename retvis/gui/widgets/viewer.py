@@ -46,11 +46,19 @@ def _interactor_class():
 
     class HeldInteractor(QtInteractor):
         hold = False
+        #: called with (start, end) perf_counter seconds after each paint of the view
+        on_paint = None
 
         def render(self):
             if self.hold:
                 return None
             return super().render()
+
+        def paintGL(self):  # noqa: N802
+            t0 = time.perf_counter()
+            super().paintGL()
+            if self.on_paint is not None:
+                self.on_paint(t0, time.perf_counter())
 
     return HeldInteractor
 
@@ -64,7 +72,8 @@ class ViewerPanel(QWidget):
         The current mode needs model output for the shown material: ``what`` is
         "feature_maps" or "saliency".
     rendered(float start, float end)
-        A scene was rebuilt and rendered on the GUI thread (``time.perf_counter`` s).
+        A scene was rebuilt and rendered, or the view repainted, on the GUI thread
+        (``time.perf_counter`` s).
     """
 
     inspect = Signal(str, str)
@@ -99,6 +108,7 @@ class ViewerPanel(QWidget):
         # OpenGL render of a large structure can take a few hundred ms on the GUI thread).
         self.plotter = QtInteractor(self, auto_update=False)
         self.plotter.set_background("white")
+        self.plotter.on_paint = self.rendered.emit
         self._galleries: dict[tuple, object] = {}  # layout -> QtInteractor (feature maps)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plotter.interactor)
@@ -264,6 +274,7 @@ class ViewerPanel(QWidget):
         if g is None:
             g = QtInteractor(self, auto_update=False, **kw)
             g.set_background("white")
+            g.on_paint = self.rendered.emit
             self._galleries[key] = g
             self.stack.addWidget(g.interactor)
         return g
