@@ -122,6 +122,9 @@ class MainWindow(QMainWindow):
             self.move(avail.left(), avail.top())
         else:
             self.resize(min(1500, avail.width()), min(900, avail.height() - 60))
+        geometry = qsettings().value("window/geometry")
+        if geometry is not None and not self.viewer_in_window:
+            self.restoreGeometry(geometry)
         self._update_title()
         if project is not None:
             self.open_project(project)
