@@ -1043,6 +1043,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closed:
             self._closed = True
+            for dlg in (self._training, self._gcmc):
+                if dlg is not None:
+                    dlg.close()  # stops a running child process
             self.grid_runner.cancel()
             self.grid_runner.wait(10_000)
             self.io_runner.wait(10_000)

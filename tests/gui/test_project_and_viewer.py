@@ -77,3 +77,6 @@ def test_viewer_draws_structure_colours(qtbot, make_window, drop, all_finished, 
     # without a model, feature maps say so instead of drawing
     win.viewer.mode.setCurrentText("Feature maps")
     assert "model" in win.viewer.message.text()
+    # closing the window closes the QtInteractor
+    win.close()
+    assert win.viewer.plotter._closed
