@@ -334,11 +334,12 @@ class MainWindow(QMainWindow):
         )
 
     def _on_import(self, resp: workers.ImportResponse) -> None:
-        new_records, dup = [], 0
+        new_records, dup, seen = [], 0, set()
         for f in resp.files:
-            if f.digest in self.model or any(r.digest == f.digest for r in new_records):
+            if f.digest in self.model or f.digest in seen:
                 dup += 1
                 continue
+            seen.add(f.digest)
             rec = MaterialRecord(f.digest, f.path.stem, str(f.path))
             if f.reason:
                 rec.status, rec.kind, rec.reason = "failed", "structure", f.reason
