@@ -483,7 +483,9 @@ class MainWindow(QMainWindow):
         self._model_info = None
         self._model_error = ""
         self.viewer.set_model_available(False)
-        self.model_picker.set_models(workers.available_models(), self._model_ref)
+        # listing models imports the ml package (and torch: seconds): off the GUI thread
+        self.model_picker.set_models([], self._model_ref)
+        self.io_runner.submit("models", workers.available_models)
         self.model_picker.set_loaded(False)
         self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
         stale = [
@@ -721,6 +723,11 @@ class MainWindow(QMainWindow):
                 log.warning("grid kernel warm-up failed: %s", resp.error)
             else:
                 log.info("grid kernel loaded in %.2f s", resp.value)
+        elif tag == "models":
+            if resp.error:
+                log.warning("cannot list models: %s", resp.error)
+            else:
+                self.model_picker.set_models(resp.value, self._model_ref)
         elif tag == "import":
             if resp.error:
                 self.status_label.setText(f"Could not read the dropped items: {resp.error}")
