@@ -97,12 +97,29 @@ def card_html(card: dict) -> str:
     target = card.get("target") or {}
     if target:
         rows.append(("Predicts", f"{target.get('name', '?')} ({target.get('units', '?')})"))
+    metrics = card.get("metrics") or {}
+    for split in ("val", "test"):
+        m = metrics.get(split) if isinstance(metrics, dict) else None
+        if isinstance(m, dict):
+            parts = [
+                f"{'R²' if k == 'r2' else k.upper()} {m[k]:.3g}"
+                for k in ("r2", "mae", "rmse")
+                if isinstance(m.get(k), (int, float))
+            ]
+            rows.append((f"{'Validation' if split == 'val' else 'Test'} set", ", ".join(parts)))
+    ts = card.get("training_set") or {}
+    if ts:
+        rows.append(
+            (
+                "Training data",
+                f"{ts.get('n_train', '?')} train / {ts.get('n_val', '?')} "
+                f"validation / {ts.get('n_test', '?')} test materials",
+            )
+        )
     for key, label in (
         ("name", "Name"),
         ("created", "Created"),
         ("description", "About"),
-        ("data", "Training data"),
-        ("metrics", "Test metrics"),
         ("gridspec", "Grid settings"),
         ("path", "Folder"),
     ):
