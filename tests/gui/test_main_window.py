@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from pathlib import Path
 
 
 def statuses(win) -> dict[str, str]:
@@ -173,3 +174,32 @@ def test_sort_filter_export_copy(qtbot, make_window, drop, all_finished, demo_ci
     text = QApplication.clipboard().text()
     lines = list(csv.reader(io.StringIO(text), delimiter="\t"))
     assert len(lines) == 2 and lines[0][0] == "name"
+
+
+def test_bad_input_corpus_every_file_gets_its_reason(
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
+):
+    """tests/data/bad: each refused CIF shows the manifest's message; the rest are ok."""
+    import hashlib
+
+    bad_dir = Path(__file__).resolve().parents[1] / "data" / "bad"
+    with open(bad_dir / "MANIFEST.csv", newline="") as fh:
+        manifest = [r for r in csv.DictReader(fh) if r["file"].endswith(".cif")]
+    assert len(manifest) > 40
+    files = [bad_dir / r["file"] for r in manifest]
+    win = make_window(workers=2)
+    drop(win, [*files, *demo_cifs[:2]])
+    digests = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
+    n = len(digests | {hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_cifs[:2]})
+    qtbot.waitUntil(lambda: all_finished(win, n), timeout=120_000)
+    for r in manifest:
+        f = bad_dir / r["file"]
+        rec = win.model.record(hashlib.sha256(f.read_bytes()).hexdigest())
+        assert rec is not None, r["file"]
+        if r["stage"] in ("read", "grid"):
+            assert rec.status == "failed", (r["file"], rec.status)
+            assert r["message"] in rec.reason, (r["file"], rec.reason)
+        else:  # stage "ok": odd but usable files
+            assert rec.status == "ok", (r["file"], rec.reason)
+    for p in demo_cifs[:2]:
+        assert statuses(win)[p.stem] == "ok"
