@@ -80,3 +80,20 @@ def test_log_file_in_user_log_dir(tmp_path):
         if getattr(h, "baseFilename", "") == str(path):
             root.removeHandler(h)
             h.close()
+
+
+def test_viewer_docked_beside_the_table(qtbot, demo_dir):
+    from retvis.gui.main_window import MainWindow
+    from retvis.gui.settings import AppSettings
+
+    win = MainWindow(AppSettings(GridSpec(), 1, use_cache=False, viewer="docked"))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert not win.viewer_in_window
+    assert win.view_area.parent() is win.splitter and win.viewer.isVisible()
+    win.open_paths([demo_dir / "FIQCEN_clean.cif"])
+    qtbot.waitUntil(lambda: win.viewer._structure is not None, timeout=60_000)
+    assert win.viewer.screenshot().std() > 10
+    win.close()
+    assert win.viewer.plotter._closed

@@ -19,7 +19,8 @@ licensed CC-BY 4.0.</p>
 <p><b>Built with</b> PySide6 (Qt), PyVista/VTK, PyTorch, NumPy, numba, gemmi, pymatgen,
 scikit-learn.</p>
 <p>Shortcuts: Ctrl+O open · Ctrl+E export · Ctrl+F search · Ctrl+C copy rows ·
-Esc cancel · Ctrl+R compute again · Ctrl+Q quit · F1 this box.</p>
+Esc cancel · Ctrl+R compute again · Ctrl+T train · Ctrl+G simulate uptake ·
+F3 3D viewer · Ctrl+, settings · Ctrl+Q quit · F1 this box.</p>
 """
 
 
