@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         self.status_label = QLabel("Ready")
         self.progress = QProgressBar()
+        self.progress.setMinimumWidth(180)
         self.progress.setMaximumWidth(260)
         self.progress.setFormat("%v / %m grids")
         self.progress.setVisible(False)
@@ -379,6 +380,8 @@ class MainWindow(QMainWindow):
         self.model.update(key, status="running")
 
     def _on_grid_result(self, resp: workers.GridResponse) -> None:
+        if self._closed:  # delivered after the window closed
+            return
         key = resp.request.key
         rec = self.model.record(key)
         if rec is None:  # removed while computing
@@ -407,6 +410,7 @@ class MainWindow(QMainWindow):
         self._save([rec])
         if self._current_digest() == key:
             self._show_current()
+            self._fp_timer.start()
 
     def _keep_grid(self, key: str, grid: EnergyGrid) -> None:
         self._grids[key] = grid
@@ -635,7 +639,13 @@ class MainWindow(QMainWindow):
             return
         rec = self.model.record(key)
         s, g = self._structures.get(key), self._grids.get(key)
-        self.viewer.show_material(rec.name, s, g)
+        note = {
+            "failed": f"failed: {rec.reason}",
+            "cancelled": rec.reason or "cancelled",
+            "queued": "queued: its grid has not been computed yet",
+            "running": "computing its energy grid…",
+        }.get(rec.status, "")
+        self.viewer.show_material(rec.name, s, g, note)
         if rec.status == "ok" and (s is None or g is None):
             self._reload(key)
 
@@ -716,6 +726,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ task dispatch
     def _on_task(self, resp: workers.TaskResponse) -> None:
+        if self._closed:  # delivered after the window closed
+            return
         tag = resp.tag
         if tag == "warmup":
             self.warmed_up = True

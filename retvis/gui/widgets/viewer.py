@@ -124,6 +124,7 @@ class ViewerPanel(QWidget):
         self._fields: dict[tuple[str, str], NDArray[np.float32]] = {}
         self._model_ok = False
         self._drawn: tuple | None = None  # key of the scene on screen
+        self._note = ""
         self.mode.currentIndexChanged.connect(self._on_mode)
         self.layer.currentIndexChanged.connect(self._on_mode)
         self.channel.valueChanged.connect(self.redraw)
@@ -144,11 +145,15 @@ class ViewerPanel(QWidget):
         self._fields.clear()
         self._on_mode()
 
-    def show_material(self, name: str, structure=None, grid=None) -> None:
-        """Show a material (structure and grid may be None while they load)."""
+    def show_material(self, name: str, structure=None, grid=None, note: str = "") -> None:
+        """Show a material (structure and grid may be None while they load).
+
+        ``note`` says why there is nothing to show (a failure reason, "queued"...).
+        """
         if name != self._name:
             self._fields.clear()
         self._name, self._structure, self._grid = name, structure, grid
+        self._note = note
         self._on_mode()
 
     def show_field(self, name: str, what: str, layer: str, array: NDArray[np.float32]) -> None:
@@ -188,7 +193,7 @@ class ViewerPanel(QWidget):
 
     def _scene_key(self) -> tuple:
         mode = self.current_mode()
-        key = (self._name, mode, id(self._structure), id(self._grid), self._model_ok)
+        key = (self._name, mode, id(self._structure), id(self._grid), self._model_ok, self._note)
         if mode == "Feature maps":
             arr = self._fields.get(("feature_maps", self.layer.currentText()))
             key += (self.layer.currentText(), self.channel.value(), id(arr))
@@ -198,6 +203,8 @@ class ViewerPanel(QWidget):
 
     def redraw(self, *_, force: bool = False):
         """Rebuild the scene for the current mode from what is loaded (skipped if unchanged)."""
+        if getattr(self.plotter, "_closed", False):
+            return
         key = self._scene_key()
         if key == self._drawn and not force:
             return
@@ -212,6 +219,8 @@ class ViewerPanel(QWidget):
         try:
             if not self._name:
                 msg = "Select a material, or drop CIF files, folders or zip archives on the window."
+            elif self._note and self._structure is None:
+                msg = f"{self._name}: {self._note}"
             elif mode == "Structure":
                 if self._structure is None:
                     msg = f"{self._name}: loading the structure…"
