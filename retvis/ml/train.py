@@ -261,6 +261,7 @@ def train_run(
     card = {
         "standardization": std.to_dict(),
         "gridspec": gridspec,
+        "gridspec_known": vs.spec is not None,  # False: voxels came without gridspec.json
         "target": target,
         "training_set": {
             "data_hash": data_hash,
