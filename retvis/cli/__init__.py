@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate_cmd",
     "learning-curve": "learning_curve_cmd",
     "descriptors": "descriptors_cmd",
+    "render": "render_cmd",
 }
 
 log = logging.getLogger("retvis")
