@@ -126,7 +126,8 @@ def user_models_dir() -> Path:
 
 
 def available_models() -> dict[str, Path]:
-    """Named models: shipped ones (resources/models) then the user's (same name wins)."""
+    """Named models: name -> folder; shipped (resources/models) and the user's
+    (``data_dir()/models``); a user model named like a shipped one takes precedence."""
     from ..paths import models_dir
 
     out: dict[str, Path] = {}

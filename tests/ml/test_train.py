@@ -136,6 +136,9 @@ def test_named_models_resolve_in_the_user_data_dir(run, tmp_path, monkeypatch):
     out, _, _ = run
     shutil.copytree(out / "model", data_dir() / "models" / "demo-vf")
     assert load_model("demo-vf").card["target"]["name"] == "void fraction"
+    from retvis.ml import available_models
+
+    assert "demo-vf" in available_models()
 
 
 def test_cancel_keeps_the_best_checkpoint_and_resume_continues(demo_set, tmp_path):
