@@ -74,6 +74,8 @@ def test_train_stop_file_then_evaluate(demo_set, tmp_path):
             str(demo_set / "labels.csv"),
             "--split",
             "all",
+            "--descriptors",
+            str(demo_set / "descriptors.csv"),
             "--bootstrap",
             "2000",
         ],
@@ -87,11 +89,17 @@ def test_train_stop_file_then_evaluate(demo_set, tmp_path):
     lines = out.stdout.strip().splitlines()
     res = json.loads(lines[-1])
     assert res["n"] == 20 and res["split"] == "all"
+    # the RF baseline, trained on the run's training names, scored on the same 20
+    assert res["rf"]["n"] == 20 and res["rf"]["n_train"] == len(
+        json.loads((run_dir / "split.json").read_text())["train"]
+    )
+    assert res["rf"]["metrics"]["r2"]["low"] <= res["rf"]["metrics"]["r2"]["high"]
     r2 = res["metrics"]["r2"]
     assert r2["low"] <= r2["high"]
     ev = run_dir / "eval_all"
     assert json.loads((ev / "evaluation.json").read_text())["metrics"] == res["metrics"]
-    assert (ev / "parity.png").read_bytes()[:4] == b"\x89PNG"
+    for png in ("parity.png", "parity_rf.png"):
+        assert (ev / png).read_bytes()[:4] == b"\x89PNG"
     # the predictions written agree with a fresh load of the run
     rows = [s.split(",") for s in (ev / "predictions.csv").read_text().splitlines()[1:]]
     names = json.loads((demo_set / "names.json").read_text())
