@@ -442,6 +442,10 @@ def load_model(path_or_name: str | Path, device: str = "cpu") -> Predictor:
     WeightsError
         Not found, not a RetVis model, SHA-256 mismatch, unreadable or foreign weights.
     """
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SpecError(f"device {device!r} requested but torch sees no CUDA GPU")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise SpecError(f"device must be 'cpu' or 'cuda', got {device!r}")
     folder = resolve_model(path_or_name)
     card = read_card(folder)
     arch = card["architecture"]

@@ -186,3 +186,14 @@ def test_early_stopping_on_validation(demo_set, tmp_path):
         assert final["status"] == "finished" and vals == sorted(vals, reverse=True)
     with pytest.raises(DataError, match="already holds a training run"):
         train_run(demo_set, demo_set / "labels.csv", tmp_path / "es", cfg)
+
+
+def test_device_is_checked_before_any_work():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the refusal cannot occur")
+    with pytest.raises(SpecError, match="no CUDA GPU"):
+        TrainConfig(device="cuda").validate()
+    with pytest.raises(SpecError, match="no CUDA GPU"):
+        load_model("anything", device="cuda")
+    with pytest.raises(SpecError, match="'cpu' or 'cuda'"):
+        TrainConfig(device="tpu").validate()
