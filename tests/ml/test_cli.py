@@ -140,26 +140,25 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     from retvis.cli import main
 
     out = tmp_path / "lc"
-    rc = main(
-        [
-            "learning-curve",
-            str(demo_set),
-            str(demo_set / "labels.csv"),
-            "-o",
-            str(out),
-            "--sizes",
-            "6,12",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--no-augment",
-            "--descriptors",
-            str(demo_set / "descriptors.csv"),
-            "--bootstrap",
-            "500",
-        ]
-    )
+    lc_args = [
+        "learning-curve",
+        str(demo_set),
+        str(demo_set / "labels.csv"),
+        "-o",
+        str(out),
+        "--sizes",
+        "6,12",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--no-augment",
+        "--descriptors",
+        str(demo_set / "descriptors.csv"),
+        "--bootstrap",
+        "500",
+    ]
+    rc = main(lc_args)
     assert rc == 0
     res = json.loads((out / "learning_curve.json").read_text())
     assert [p["size"] for p in res["retnet"]] == [6, 12]
@@ -167,5 +166,9 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     for p in res["retnet"] + res["rf"]:
         assert p["r2"]["low"] <= p["r2"]["high"]
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    # a second call on the same folder reuses the finished sizes instead of failing
+    assert main(lc_args) == 0
+    again = json.loads((out / "learning_curve.json").read_text())
+    assert [p["r2"] for p in again["retnet"]] == [p["r2"] for p in res["retnet"]]
     split = json.loads((out / "split.json").read_text())
     assert json.loads((out / "retnet_12" / "split.json").read_text())["test"] == split["test"]
