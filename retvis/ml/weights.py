@@ -98,7 +98,7 @@ def save_model(folder: str | Path, members: list[RetNet], card: dict) -> Path:
     entries = []
     for k, net in enumerate(members):
         buf = io.BytesIO()
-        torch.save({k2: v.detach().cpu() for k2, v in net.state_dict().items()}, buf)
+        torch.save({k2: v.detach().cpu().contiguous() for k2, v in net.state_dict().items()}, buf)
         data = buf.getvalue()
         name = f"member_{k}.pt"
         atomic_write_bytes(folder / name, data)
