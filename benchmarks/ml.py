@@ -26,6 +26,7 @@ from retvis.core.grid import GridSpec, compute_grid  # noqa: E402
 from retvis.core.structure import read_structure  # noqa: E402
 from retvis.ml import data as D  # noqa: E402
 from retvis.ml.retnet import build_retnet  # noqa: E402
+from retvis.ml.train import _to_device  # noqa: E402
 from retvis.ml.weights import Predictor, load_model, save_model  # noqa: E402
 from retvis.paths import demo_dir  # noqa: E402
 
@@ -118,7 +119,8 @@ def main() -> None:
     )
 
     # training: one optimizer step per batch, augmentation + standardization included
-    net = build_retnet(a.n, seed=0).to(a.device).train()
+    net = build_retnet(a.n, seed=0).train()
+    net.to(device=a.device, memory_format=torch.channels_last_3d)  # as retvis.ml.train does
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     rows = np.arange(len(x))
     y = np.linspace(0, 1, len(x)).astype(np.float32)
@@ -130,7 +132,7 @@ def main() -> None:
         ):
             opt.zero_grad()
             loss = torch.nn.functional.mse_loss(
-                net(torch.from_numpy(xb).to(a.device)), torch.from_numpy(yb).to(a.device)
+                net(_to_device(xb, a.device)), torch.from_numpy(yb).to(a.device)
             )
             loss.backward()
             opt.step()
