@@ -49,9 +49,14 @@ def progress_bar(total: int, desc: str, disable: bool = False):
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    """Write a CSV table atomically."""
+    """Write a CSV table atomically, UTF-8 (undecodable file-name bytes as ``\\xNN``)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(header)
     w.writerows(rows)
-    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8"))
+    text = buf.getvalue()
+    try:  # file names with undecodable bytes (os.fsdecode's surrogates) -> \xNN
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        pass
+    atomic_write_bytes(Path(path), text.encode("utf-8", "backslashreplace"))

@@ -8,6 +8,8 @@ structure's energy grid, computed with the model's own grid settings.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,54 +89,55 @@ def _load_predictor(model: str | None, show: str):
     """The trained model for features/saliency, or a WeightsError saying what is missing."""
     if model is None:
         raise WeightsError(
-            f"--show {show} needs a trained RetNet: pass --model PATH (a model folder or name)"
+            f"--show {show} needs a trained RetNet: pass --model PATH (a model folder, a "
+            "training run folder or a model name)"
         )
-    try:
-        from ..ml.weights import load_model
-    except ImportError as exc:
-        raise WeightsError(
-            f"--show {show} needs retvis.ml.weights.load_model (RetNet model "
-            f"loading), which this build does not have: {exc}"
-        ) from None
+    from ..ml.weights import load_model
+
     return load_model(model)
 
 
 def run(args) -> int:
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if sys.platform.startswith("linux") and headless:
+        # no display: go straight to EGL instead of VTK trying X first and warning
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     from ..render import scene
 
     size = scene.parse_size(args.size)
     if args.out.suffix.lower() != ".png":
         raise SpecError(f"the output must be a .png file, got {args.out.name!r}")
     structure = read_structure(args.cif)
-    if args.show == "structure":
-        plotter = scene.new_plotter(size)
-        scene.show_structure(plotter, structure)
-    elif args.show == "grid":
-        grid = _grid(structure, grid_spec_from_args(args), not args.no_cache)
-        plotter = scene.new_plotter(size)
-        scene.show_grid(
-            plotter,
-            structure,
-            grid,
-            volume=args.volume,
-            iso_levels=args.iso,
-            slices=tuple(args.slices) if args.slices else "centre",
-        )
-    else:
-        predictor = _load_predictor(args.model, args.show)
-        spec = getattr(predictor, "spec", None) or grid_spec_from_args(args)
-        grid = _grid(structure, spec, not args.no_cache)
-        if args.show == "features":
-            maps = np.asarray(predictor.feature_maps(grid.boltzmann, args.layer))
-            plotter = scene.features_plotter(maps, size, channels=args.channels)
-            scene.show_features(plotter, maps, grid, args.layer, channels=args.channels)
-        else:
-            sal = np.asarray(predictor.saliency(grid.boltzmann))
-            plotter = scene.new_plotter(size)
-            scene.show_saliency(plotter, structure, grid, sal)
+    plotter = None
     try:
+        if args.show == "structure":
+            plotter = scene.new_plotter(size)
+            scene.show_structure(plotter, structure)
+        elif args.show == "grid":
+            grid = _grid(structure, grid_spec_from_args(args), not args.no_cache)
+            plotter = scene.new_plotter(size)
+            scene.show_grid(
+                plotter,
+                structure,
+                grid,
+                volume=args.volume,
+                iso_levels=args.iso,
+                slices=tuple(args.slices) if args.slices else "centre",
+            )
+        else:
+            predictor = _load_predictor(args.model, args.show)
+            grid = _grid(structure, predictor.spec, not args.no_cache)  # the model's settings
+            if args.show == "features":
+                maps = np.asarray(predictor.feature_maps(grid.boltzmann, args.layer))
+                plotter = scene.features_plotter(maps, size, channels=args.channels)
+                scene.show_features(plotter, maps, grid, args.layer, channels=args.channels)
+            else:
+                sal = np.asarray(predictor.saliency(grid.boltzmann))
+                plotter = scene.new_plotter(size)
+                scene.show_saliency(plotter, structure, grid, sal)
         scene.save_screenshot(plotter, args.out)
     finally:
-        plotter.close()
+        if plotter is not None:
+            plotter.close()
     print(f"wrote {args.out} ({size[0]}x{size[1]}, {args.show})")
     return 0

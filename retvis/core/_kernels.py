@@ -80,3 +80,77 @@ def lj_binned(
                 e += ce_[k] * (s6 * s6 - s6) if r2 <= cutoff2 else 0.0
             out[p] = np.inf if n_close > 0 else e
     return out
+
+
+@numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+def lj_scatter(
+    frac,  # (N, 3) float64, fractional coordinates of the unit cell's atoms in [0, 1)
+    eps4,  # (N,) float64, 4 * eps_ij, K
+    sig2,  # (N,) float64, sig_ij^2, Å^2
+    lattice,  # (3, 3) float64, rows a, b, c, Å
+    widths,  # (3,) float64, perpendicular cell widths, Å
+    cutoff2,  # float, Å^2
+    overlap2,  # float, Å^2
+    first,  # int, first atom
+    last,  # int, one past the last atom
+    energy,  # (ma, mb, mc) float64, accumulated in place, K
+    close,  # (ma, mb, mc) uint8, set to 1 where a point is within the overlap distance
+):
+    """Scatter each atom's Lennard-Jones sphere onto a regular grid of the unit cell.
+
+    Grid point (i, j, k) sits at fractions (i/ma, j/mb, k/mc). For an atom, the points
+    within the cutoff have index offsets bounded by ``cutoff / w * m`` along a and b;
+    for each (i, j) the k range is the root interval of a quadratic. Unwrapped indices
+    are reduced modulo m, which is exactly the sum over periodic images. Every pair is
+    checked against ``r^2 <= cutoff^2`` so the result is exact.
+    """
+    ma, mb, mc = energy.shape
+    rc = np.sqrt(cutoff2)
+    da0, da1, da2 = lattice[0, 0] / ma, lattice[0, 1] / ma, lattice[0, 2] / ma
+    db0, db1, db2 = lattice[1, 0] / mb, lattice[1, 1] / mb, lattice[1, 2] / mb
+    dc0, dc1, dc2 = lattice[2, 0] / mc, lattice[2, 1] / mc, lattice[2, 2] / mc
+    dcc = dc0 * dc0 + dc1 * dc1 + dc2 * dc2
+    ra = rc / widths[0] * ma
+    rb = rc / widths[1] * mb
+    for t in range(first, last):
+        fa, fb, fc = frac[t, 0], frac[t, 1], frac[t, 2]
+        x0 = fa * lattice[0, 0] + fb * lattice[1, 0] + fc * lattice[2, 0]
+        x1 = fa * lattice[0, 1] + fb * lattice[1, 1] + fc * lattice[2, 1]
+        x2 = fa * lattice[0, 2] + fb * lattice[1, 2] + fc * lattice[2, 2]
+        ga, gb = fa * ma, fb * mb
+        e4, s2 = eps4[t], sig2[t]
+        for i in range(int(np.ceil(ga - ra)) - 1, int(np.floor(ga + ra)) + 2):
+            ii = i % ma
+            for j in range(int(np.ceil(gb - rb)) - 1, int(np.floor(gb + rb)) + 2):
+                jj = j % mb
+                u0 = i * da0 + j * db0 - x0
+                u1 = i * da1 + j * db1 - x1
+                u2 = i * da2 + j * db2 - x2
+                b = u0 * dc0 + u1 * dc1 + u2 * dc2
+                c = u0 * u0 + u1 * u1 + u2 * u2 - cutoff2
+                disc = b * b - dcc * c
+                if disc < 0.0:
+                    continue
+                sq = np.sqrt(disc)
+                k0 = int(np.floor((-b - sq) / dcc)) - 1
+                k1 = int(np.ceil((-b + sq) / dcc)) + 1
+                k = k0
+                while k <= k1:
+                    kk = k % mc
+                    # contiguous run of k without wrapping
+                    run = min(k1 - k + 1, mc - kk)
+                    for q in range(run):
+                        kq = k + q
+                        v0 = u0 + kq * dc0
+                        v1 = u1 + kq * dc1
+                        v2 = u2 + kq * dc2
+                        r2 = v0 * v0 + v1 * v1 + v2 * v2
+                        if r2 <= cutoff2:
+                            if r2 <= overlap2:
+                                close[ii, jj, kk + q] = 1
+                            else:
+                                s6 = s2 / r2
+                                s6 = s6 * s6 * s6
+                                energy[ii, jj, kk + q] += e4 * (s6 * s6 - s6)
+                    k += run
+    return energy

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,8 +29,23 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ATOMS = 20_000
 #: Occupancies below this are treated as partial (disorder).
 FULL_OCCUPANCY = 0.99
-#: Isotopes and pseudo-elements mapped to the element whose parameters they use.
-ELEMENT_ALIASES = {"D": "H", "T": "H"}
+#: Isotopes mapped to the element whose parameters they use: deuterium is read as H
+#: (same Lennard-Jones parameters; the mass is not used by the grid). gemmi knows no
+#: tritium symbol: "T" is refused as an unknown element.
+ELEMENT_ALIASES = {"D": "H"}
+#: Two atoms closer than this (Å, periodic images included) are refused as overlapping.
+#: The shortest real bond, H-H in H2, is 0.74 Å.
+MIN_DISTANCE = 0.5
+#: Smallest perpendicular cell width accepted, Å. A thinner cell is degenerate (angles
+#: that sum to 360 degrees) or so skewed that its images would not fit in memory.
+MIN_WIDTH = 0.5
+#: Largest fractional coordinate accepted (in absolute value); beyond it wrapping into the
+#: cell loses the digits that place the atom.
+MAX_FRACTION = 1000.0
+#: Longest cell edge accepted, Å (the largest MOF cells are a few hundred Å).
+MAX_CELL_LENGTH = 1000.0
+#: Refuse before expanding symmetry when sites x operations exceeds this times max_atoms.
+EXPANSION_FACTOR = 8
 
 _MAGIC = {
     b"\x89PNG": "a PNG image",
@@ -39,6 +56,16 @@ _MAGIC = {
     b"\x7fELF": "an executable",
     b"\x93NUMPY": "a NumPy array",
     b"SQLite format 3": "an SQLite database",
+    b"GIF8": "a GIF image",
+    b"\xfd7zXZ\x00": "an xz archive",
+    b"7z\xbc\xaf\x27\x1c": "a 7-zip archive",
+    b"\x28\xb5\x2f\xfd": "a zstd archive",
+    b"\x89HDF": "an HDF5 file",
+    b"\x80\x04\x95": "a Python pickle",
+    b"\x80\x05\x95": "a Python pickle",
+    b"\xff\xfe\x00\x00": "UTF-32 text; save it as ASCII or UTF-8",
+    b"\xff\xfe": "UTF-16 text; save it as ASCII or UTF-8",
+    b"\xfe\xff": "UTF-16 text; save it as ASCII or UTF-8",
 }
 
 
@@ -110,8 +137,11 @@ class Structure:
         a, b, c = self.lattice
         v = self.volume
         return np.array(
-            [v / np.linalg.norm(np.cross(b, c)), v / np.linalg.norm(np.cross(c, a)),
-             v / np.linalg.norm(np.cross(a, b))]
+            [
+                v / np.linalg.norm(np.cross(b, c)),
+                v / np.linalg.norm(np.cross(c, a)),
+                v / np.linalg.norm(np.cross(a, b)),
+            ]
         )
 
     @cached_property
@@ -152,24 +182,36 @@ class Structure:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.exists() and not path.is_symlink():
-        raise StructureError("file not found", path)
+    """Read a file's bytes after checking that it is a plain, not too large, text file."""
     try:
+        if not path.exists() and not path.is_symlink():
+            raise StructureError("file not found", path)
         if path.is_dir():
             raise StructureError("is a folder, not a CIF file", path)
-        size = path.stat().st_size
-    except OSError as exc:  # symlink loops, permission on parent
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise StructureError("file not found (broken symbolic link)", path) from exc
+    except OSError as exc:  # symlink loops, name too long, permission on a parent
         raise StructureError(f"cannot read file: {exc.strerror or exc}", path) from exc
-    if size > MAX_FILE_BYTES:
+    if not stat.S_ISREG(st.st_mode):
+        # a FIFO or a device would block or never end: never open one
+        raise StructureError("not a regular file (a pipe, socket or device)", path)
+    if st.st_size > MAX_FILE_BYTES:
         raise LimitError(
-            f"file is {size / 2**20:.0f} MiB; CIFs larger than "
+            f"file is {st.st_size / 2**20:.0f} MiB; CIFs larger than "
             f"{MAX_FILE_BYTES / 2**20:.0f} MiB are refused",
             path,
         )
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # st_size can lie (/proc, growing files)
     except OSError as exc:
         raise StructureError(f"cannot read file: {exc.strerror or exc}", path) from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise LimitError(
+            f"file is larger than {MAX_FILE_BYTES / 2**20:.0f} MiB; larger CIFs are refused",
+            path,
+        )
     if not data.strip():
         raise StructureError("file is empty", path)
     for magic, what in _MAGIC.items():
@@ -182,21 +224,33 @@ def _read_bytes(path: Path) -> bytes:
 
 def _decode(data: bytes, path: Path) -> str:
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # drops a UTF-8 byte-order mark
     except UnicodeDecodeError:
         # CIF 1.1 is ASCII; many programs write Latin-1 in comments and author names.
         return data.decode("latin-1")
 
 
-def read_structure(path: str | Path, max_atoms: int = MAX_ATOMS) -> Structure:
+def read_structure(
+    path: str | Path,
+    max_atoms: int = MAX_ATOMS,
+    min_distance: float = MIN_DISTANCE,
+) -> Structure:
     """Read and validate a CIF file.
+
+    Element symbols are taken from ``_atom_site_type_symbol`` (else the label);
+    oxidation states are ignored (``Cu2+`` is Cu) and deuterium (D) is read as H
+    (:data:`ELEMENT_ALIASES`): the force field has no separate parameters for them.
 
     Parameters
     ----------
     path : str or Path
         CIF file.
     max_atoms : int
-        Largest unit cell accepted.
+        Largest unit cell accepted; checked on the file's site list before symmetry is
+        expanded, so a huge cell is refused without being built.
+    min_distance : float
+        Two atoms (periodic images included) closer than this, Å, are refused as
+        overlapping; ``0`` turns the check off.
 
     Returns
     -------
@@ -206,15 +260,41 @@ def read_structure(path: str | Path, max_atoms: int = MAX_ATOMS) -> Structure:
     ------
     StructureError
         Unreadable, not a CIF, malformed, no cell, no atoms, disorder, unknown
-        elements, non-finite numbers.
+        elements or space group, non-finite numbers, overlapping atoms.
     LimitError
         File or cell too large.
     """
     path = Path(path)
     data = _read_bytes(path)
     text = _decode(data, path)
-    lattice, frac, species = _parse_gemmi(text, path, max_atoms)
+    lattice, frac, species, labels = _parse_gemmi(text, path, max_atoms)
+    if min_distance > 0:
+        _refuse_overlaps(lattice, frac, labels, min_distance, path)
     return Structure(path.stem, lattice, frac, species, path, hashlib.sha256(data).hexdigest())
+
+
+def _syntax_message(exc: Exception) -> str:
+    """gemmi's ``string:9:36(223): parse error`` as ``malformed CIF (line 9): parse error``."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    m = re.match(r"string:(\d+)(?::\d+)?(?:\(\d+\))?(?: in \S+)?:\s*(.*)", msg)
+    if m:
+        return f"malformed CIF (line {m.group(1)}): {m.group(2)}"
+    return f"malformed CIF: {msg}"
+
+
+def _cell_number(block, tag: str, path: Path, default: float | None) -> float:
+    import gemmi
+
+    raw = block.find_value(tag)
+    if raw is None or raw in ("?", "."):
+        if default is None or raw is not None:
+            what = "missing" if raw is None else f"unknown ({raw})"
+            raise StructureError(f"no unit cell: {tag} is {what}", path)
+        return default
+    v = gemmi.cif.as_number(raw)
+    if not math.isfinite(v):
+        raise StructureError(f"cell parameter {tag} is not a finite number: {raw!r}", path)
+    return v
 
 
 def _parse_gemmi(text: str, path: Path, max_atoms: int):
@@ -223,32 +303,72 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     try:
         doc = gemmi.cif.read_string(text)
     except (ValueError, RuntimeError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StructureError(f"malformed CIF: {msg}", path) from None
+        raise StructureError(_syntax_message(exc), path) from None
     blocks = [b for b in doc if b.find_value("_cell_length_a") is not None]
     if not blocks:
         if len(doc) == 0:
             raise StructureError("malformed CIF: no data_ block", path)
         raise StructureError("no unit cell: _cell_length_a/b/c and angles are missing", path)
     block = blocks[0]
-    missing = [t for t in ("_cell_length_a", "_cell_length_b", "_cell_length_c")
-               if block.find_value(t) is None]
+    missing = [
+        t
+        for t in ("_cell_length_a", "_cell_length_b", "_cell_length_c")
+        if block.find_value(t) is None
+    ]
     if missing:
         raise StructureError(f"no unit cell: {', '.join(missing)} missing", path)
+    # gemmi reads '?' and text as 1 Å / 90 degrees: check the numbers ourselves
+    params = tuple(_cell_number(block, f"_cell_length_{x}", path, None) for x in "abc") + tuple(
+        _cell_number(block, f"_cell_angle_{x}", path, 90.0) for x in ("alpha", "beta", "gamma")
+    )
+    if not all(0 < x <= MAX_CELL_LENGTH for x in params[:3]):
+        raise StructureError(
+            f"cell lengths must be in (0, {MAX_CELL_LENGTH:g}] Å, got {_fmt3(params[:3])}", path
+        )
+
+    if not all(0 < x < 180 for x in params[3:]):
+        raise StructureError(
+            f"cell angles must be in (0, 180) degrees, got {_fmt3(params[3:])}", path
+        )
+    # gemmi reads a missing coordinate column as 0: require all three
+    n_rows = [len(block.find_values(f"_atom_site_fract_{x}")) for x in "xyz"]
+    if n_rows == [0, 0, 0] and len(block.find_values("_atom_site_Cartn_x")):
+        raise StructureError(
+            "only Cartesian coordinates (_atom_site_Cartn_x/y/z); RetVis needs fractional "
+            "coordinates (_atom_site_fract_x/y/z)",
+            path,
+        )
+    if 0 in n_rows and max(n_rows) > 0:
+        absent = [f"_atom_site_fract_{x}" for x, k in zip("xyz", n_rows, strict=True) if not k]
+        raise StructureError(f"coordinate column(s) {', '.join(absent)} missing", path)
+    # count the listed sites before gemmi builds them (a 10^6-row loop is refused here)
+    if max(n_rows) > max_atoms:
+        raise LimitError(
+            f"{max(n_rows)} atom sites listed; the limit is {max_atoms} atoms per unit cell "
+            "(Settings > Limits)",
+            path,
+        )
     try:
         small = gemmi.make_small_structure_from_block(block)
     except (ValueError, RuntimeError) as exc:
         raise StructureError(f"malformed CIF: {exc}", path) from None
 
+    if tuple(small.cell.parameters) != params:
+        # gemmi makes a 1 Å cube when an angle is omitted; the CIF default is 90 degrees
+        small.cell = gemmi.UnitCell(*params)
+        small.setup_cell_images()
     cell = small.cell
-    params = (cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma)
-    if not all(math.isfinite(p) for p in params):
-        raise StructureError("cell parameters are not finite numbers", path)
-    if min(params[:3]) <= 0:
-        raise StructureError(f"cell lengths must be positive, got {params[:3]}", path)
-    if not (cell.volume > 1e-6) or not math.isfinite(cell.volume):
+    if not (cell.volume > 0) or not math.isfinite(cell.volume):
+        what = "not a real number" if math.isnan(cell.volume) else f"{cell.volume:.3g} Å^3"
         raise StructureError(
-            f"cell volume is {cell.volume:.3g} Å^3 (angles {params[3:]} do not make a cell)",
+            f"the angles {_fmt3(params[3:])} do not make a cell: its volume is {what}", path
+        )
+    lattice = np.array(cell.orth.mat.tolist()).T
+    widths = _widths(lattice)
+    if not np.all(np.isfinite(widths)) or widths.min() < MIN_WIDTH:
+        raise StructureError(
+            f"cell is too thin: perpendicular widths {_fmt3(widths)} Å, the smallest is "
+            f"below {MIN_WIDTH} Å (degenerate angles {params[3:]}?); use a reduced cell",
             path,
         )
     if not small.sites:
@@ -258,6 +378,12 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     if bad:
         raise StructureError(
             f"non-numeric or non-finite coordinates for site(s) {', '.join(bad[:5])}", path
+        )
+    far = [s.label for s in small.sites if max(map(abs, s.fract.tolist())) > MAX_FRACTION]
+    if far:
+        raise StructureError(
+            f"fractional coordinates beyond +-{MAX_FRACTION:g} for site(s) {', '.join(far[:5])}",
+            path,
         )
     partial = [s for s in small.sites if s.occ < FULL_OCCUPANCY]
     if partial:
@@ -274,9 +400,13 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             "set _atom_site_type_symbol to an element symbol",
             path,
         )
-    if len(small.sites) * max(1, len(small.spacegroup.operations()) if small.spacegroup
-                              else 1) > 50 * max_atoms:
-        raise LimitError(f"more than {max_atoms} atoms per unit cell", path)
+    n_ops = _check_symmetry(small, path)
+    if len(small.sites) * n_ops > EXPANSION_FACTOR * max_atoms:
+        raise LimitError(
+            f"{len(small.sites)} sites x {n_ops} symmetry operations would give up to "
+            f"{len(small.sites) * n_ops} atoms; the limit is {max_atoms} atoms per unit cell",
+            path,
+        )
 
     sites = small.get_all_unit_cell_sites()
     n = len(sites)
@@ -285,8 +415,126 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             f"{n} atoms in the unit cell; the limit is {max_atoms} (Settings > Limits)", path
         )
     frac = np.array([s.fract.tolist() for s in sites], dtype=np.float64).reshape(-1, 3)
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
     species = tuple(ELEMENT_ALIASES.get(s.element.name, s.element.name) for s in sites)
-    return np.array(cell.orth.mat.tolist()).T, frac, species
+    labels = [s.label for s in sites]
+    return lattice, frac, species, labels
+
+
+def _check_symmetry(small, path: Path) -> int:
+    """Refuse symmetry gemmi could not understand (it would silently use P1); return #ops."""
+    if small.spacegroup is not None:
+        return len(small.spacegroup.operations())
+    if small.symops:
+        ops = ", ".join(repr(o) for o in small.symops[:4])
+        raise StructureError(
+            f"symmetry operations {ops}{' ...' if len(small.symops) > 4 else ''} are invalid "
+            "or do not form a space group",
+            path,
+        )
+    if small.spacegroup_hm.strip() or small.spacegroup_hall.strip():
+        name = small.spacegroup_hm.strip() or small.spacegroup_hall.strip()
+        raise StructureError(
+            f"unknown space group {name!r} and no _symmetry_equiv_pos_as_xyz operations", path
+        )
+    return 1  # no symmetry given at all: P1
+
+
+def _widths(lattice: NDArray[np.float64]) -> NDArray[np.float64]:
+    a, b, c = lattice
+    v = abs(float(np.linalg.det(lattice)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return v / np.linalg.norm([np.cross(b, c), np.cross(c, a), np.cross(a, b)], axis=1)
+
+
+def _fmt3(x) -> str:
+    return "(" + ", ".join(f"{v:.3g}" for v in x) + ")"
+
+
+def close_pairs(
+    lattice: NDArray[np.float64], frac: NDArray[np.float64], min_distance: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Pairs of atoms closer than ``min_distance``, periodic images included.
+
+    A k-d tree over the atoms and the few images within ``min_distance`` of the cell:
+    O(N log N): 2 ms for 156 atoms, 0.16 s for 19,683 (measured on a loaded 2-core machine).
+
+    Parameters
+    ----------
+    lattice : NDArray[np.float64]
+        Shape (3, 3), rows a, b, c, Å.
+    frac : NDArray[np.float64]
+        Shape (N, 3), fractional coordinates (wrapped into [0, 1) here).
+    min_distance : float
+        Å.
+
+    Returns
+    -------
+    i, j : NDArray[np.int64]
+        Shape (P,); atom indices with ``i <= j`` (``i == j``: an atom touches its own
+        periodic image, the cell is too small).
+    d : NDArray[np.float64]
+        Shape (P,); the shortest distance of each pair, Å, ascending.
+    """
+    from scipy.spatial import cKDTree
+
+    frac = np.array(frac, dtype=np.float64).reshape(-1, 3)
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
+    n = len(frac)
+    if n == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0)
+    pad = min_distance / _widths(lattice) + 1e-9
+    m = np.ceil(pad).astype(int)
+    f, idx = frac, np.arange(n)
+    for axis in range(3):  # replicate axis by axis, keep images near the cell
+        shifts = np.arange(-m[axis], m[axis] + 1)
+        g = np.repeat(f, len(shifts), axis=0)
+        g[:, axis] += np.tile(shifts, len(f))
+        k = np.repeat(idx, len(shifts))
+        keep = (g[:, axis] >= -pad[axis]) & (g[:, axis] < 1 + pad[axis])
+        f, idx = g[keep], k[keep]
+    image = np.any(np.abs(f - frac[idx]) > 0.5, axis=1)
+    cart = frac @ lattice
+    sparse = cKDTree(cart).sparse_distance_matrix(
+        cKDTree(f @ lattice), min_distance, output_type="ndarray"
+    )
+    i, j, d = sparse["i"].astype(np.int64), idx[sparse["j"]], sparse["v"]
+    keep = (i != j) | image[sparse["j"]]
+    i, j, d = i[keep], j[keep], d[keep]
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    order = np.lexsort((d, hi, lo))
+    lo, hi, d = lo[order], hi[order], d[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, d = lo[first], hi[first], d[first]
+    order = np.argsort(d, kind="stable")
+    return lo[order], hi[order], d[order]
+
+
+def _refuse_overlaps(lattice, frac, labels, min_distance: float, path: Path) -> None:
+    i, j, d = close_pairs(lattice, frac, min_distance)
+    if len(d) == 0:
+        return
+    shown: dict[tuple[str, str], str] = {}  # one example per pair of labels
+    for a, b, dist in zip(i.tolist(), j.tolist(), d.tolist(), strict=True):
+        key = (labels[a], labels[b])
+        if key not in shown:
+            shown[key] = (
+                f"{key[0]}-{key[1]} {dist:.2f} Å"
+                if a != b
+                else f"{key[0]} and its own image {dist:.2f} Å"
+            )
+            if len(shown) == 3:
+                break
+    ex = ", ".join(shown.values())
+    raise StructureError(
+        f"overlapping atoms: {len(d)} pair(s) closer than {min_distance:g} Å, e.g. {ex}; "
+        "remove duplicate or disordered sites",
+        path,
+    )
 
 
 def read_structure_pymatgen(path: str | Path) -> Structure:
@@ -309,11 +557,18 @@ def read_structure_pymatgen(path: str | Path) -> Structure:
             s = CifParser.from_str(_decode(data, path)).parse_structures(primitive=False)[0]
         except Exception as exc:  # pymatgen raises many types; this is the reference path
             raise StructureError(f"pymatgen could not parse it: {exc}", path) from None
-    species = tuple(ELEMENT_ALIASES.get(sp.symbol, sp.symbol) for sp in
-                    (site.specie.element if hasattr(site.specie, "element") else site.specie
-                     for site in s))
+    species = tuple(
+        ELEMENT_ALIASES.get(sp.symbol, sp.symbol)
+        for sp in (
+            site.specie.element if hasattr(site.specie, "element") else site.specie for site in s
+        )
+    )
     return Structure(
-        path.stem, s.lattice.matrix, s.frac_coords, species, path,
+        path.stem,
+        s.lattice.matrix,
+        s.frac_coords,
+        species,
+        path,
         hashlib.sha256(data).hexdigest(),
     )
 

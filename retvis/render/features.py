@@ -40,6 +40,8 @@ LAYER_OPS: dict[str, tuple[str, int]] = {
 }
 #: Colour map of feature maps.
 FEATURE_CMAP = "viridis"
+#: Percentiles of the pooled shown values that bound the shared colour range.
+CLIM_PERCENTILES = (1.0, 98.0)
 #: Label colour of the small panel of the enlarged channel.
 HIGHLIGHT = (1.0, 0.8, 0.2)
 #: Camera zoom of the small panels, after fitting.
@@ -80,6 +82,20 @@ def layer_sampling(layer: str, n: int, d: int) -> tuple[float, float]:
     if size == d:
         return offset, stride
     return n / (2 * d) - 0.5, n / d
+
+
+def shared_clim(
+    maps: NDArray[np.float32], percentiles: tuple[float, float] = CLIM_PERCENTILES
+) -> tuple[float, float]:
+    """One colour range for several channels: percentiles of all their values pooled.
+
+    Trained activations are heavy-tailed (a few voxels far above the rest), so min..max
+    would paint almost everything in the lowest colour; values outside saturate.
+    """
+    lo, hi = (float(v) for v in np.percentile(maps, percentiles))
+    if not hi > lo:
+        lo, hi = float(maps.min()), float(maps.max())
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
 def check_maps(maps: NDArray) -> NDArray[np.float32]:
@@ -242,7 +258,7 @@ def add_feature_gallery(
     structure : Structure, optional
         Drawn (faintly) in the enlarged panel for reference.
     clim : tuple of float, optional
-        Shared colour range; default min..max over the shown channels.
+        Shared colour range; default :func:`shared_clim` of the shown channels.
 
     Returns
     -------
@@ -269,9 +285,7 @@ def add_feature_gallery(
     if not 0 <= enlarged < c:
         raise SpecError(f"enlarged channel must be in [0, {c - 1}], got {enlarged}")
     if clim is None:
-        shown = maps[sorted(set(channels) | {enlarged})]
-        lo, hi = float(shown.min()), float(shown.max())
-        clim = (lo, hi if hi > lo else lo + 1.0)
+        clim = shared_clim(maps[sorted(set(channels) | {enlarged})])
     offset, stride = layer_sampling(layer, frame.n, d)
     kw = dict(
         scalars="activation", cmap=FEATURE_CMAP, clim=clim, show_scalar_bar=False, lighting=False

@@ -31,7 +31,9 @@ WALL_FRACTION = 0.5
 #: Default isosurface levels as fractions of the deepest well energy (V_min < 0).
 ISO_FRACTIONS = (0.5,)
 #: Largest opacity of the volume (deepest wells).
-VOLUME_OPACITY = 0.6
+VOLUME_OPACITY = 0.9
+#: Exponent of the opacity ramp in the well depth (> 1: shallow wells stay faint).
+OPACITY_POWER = 1.5
 #: Points of the opacity transfer function.
 N_OPACITY = 64
 
@@ -66,13 +68,13 @@ def energy_opacity(
 ) -> NDArray[np.float64]:
     """Opacity transfer over ``clim``: 0 for V >= 0, rising to ``max_opacity`` at clim[0].
 
-    The ramp is quadratic in the well depth, so shallow wells stay faint and the
+    The ramp is a power (OPACITY_POWER) of the well depth, so shallow wells stay faint and the
     strongest binding sites stand out.
     """
     lo, hi = clim
     v = np.linspace(lo, hi, n)
     depth = np.clip(-v / max(-lo, 1e-9), 0.0, 1.0) if lo < 0 else np.zeros(n)
-    return max_opacity * depth**2
+    return max_opacity * depth**OPACITY_POWER
 
 
 @dataclass

@@ -2,8 +2,10 @@
 over the structure, in the grid's geometry.
 
 Only the magnitude matters for "where does the model look", so ``|saliency|`` is
-normalised to its maximum (0..1), volume-rendered (transparent below
-:data:`SALIENCY_FLOOR`) and outlined by isosurfaces at fractions of the maximum.
+divided by a robust scale (its :data:`SCALE_PERCENTILE` th percentile, so that a handful of
+extreme voxels do not flatten the rest) and clipped to 0..1, volume-rendered
+(transparent below :data:`SALIENCY_FLOOR`) and outlined by isosurfaces at fractions of
+that scale.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from .style import add_colorbar, add_volume, lookup_table
 #: Colour map of |saliency|.
 SALIENCY_CMAP = "plasma"
 #: Title of its colour bar.
-SALIENCY_TITLE = "saliency magnitude (of max)"
-#: Default isosurface levels, fractions of the maximum |saliency|.
-SALIENCY_LEVELS = (0.5,)
+SALIENCY_TITLE = "saliency magnitude (rel.)"
+#: Percentile of |saliency| taken as 1 (values above saturate).
+SCALE_PERCENTILE = 99.5
+#: Default isosurface levels, fractions of the scale.
+SALIENCY_LEVELS = (0.6,)
 #: Normalised |saliency| below this is transparent in the volume.
-SALIENCY_FLOOR = 0.1
+SALIENCY_FLOOR = 0.15
 #: Largest opacity of the volume.
-SALIENCY_OPACITY = 0.5
+SALIENCY_OPACITY = 0.7
 
 
 @dataclass
@@ -37,9 +41,10 @@ class SaliencyLayer:
     Attributes
     ----------
     magnitude : NDArray[np.float32]
-        Shape (n, n, n); ``|saliency| / max |saliency|``, 0..1.
+        Shape (n, n, n); ``min(|saliency| / scale, 1)``.
     scale : float
-        ``max |saliency|`` in the caller's units (0 for an all-zero map).
+        The :data:`SCALE_PERCENTILE` th percentile of ``|saliency|`` (its maximum when
+        that is 0), in the caller's units; 0 for an all-zero map.
     """
 
     magnitude: NDArray[np.float32]
@@ -49,19 +54,23 @@ class SaliencyLayer:
 
 
 def normalised_magnitude(saliency: NDArray) -> tuple[NDArray[np.float32], float]:
-    """``|s| / max |s|`` (all zeros stay zeros) and ``max |s|``."""
+    """``min(|s| / scale, 1)`` and the scale (see :class:`SaliencyLayer`)."""
     s = check_cube(saliency, "saliency")
     if not np.all(np.isfinite(s)):
         raise SpecError("the saliency map holds non-finite values")
     mag = np.abs(s)
-    top = float(mag.max())
-    return (mag / top if top > 0 else mag).astype(np.float32), top
+    scale = float(np.percentile(mag, SCALE_PERCENTILE))
+    if scale <= 0:
+        scale = float(mag.max())
+    if scale <= 0:
+        return mag.astype(np.float32), 0.0
+    return np.minimum(mag / scale, 1.0).astype(np.float32), scale
 
 
 def saliency_opacity(n: int = 64) -> NDArray[np.float64]:
-    """Opacity over 0..1: 0 below :data:`SALIENCY_FLOOR`, then a quadratic ramp."""
+    """Opacity over 0..1: 0 below :data:`SALIENCY_FLOOR`, then a linear ramp."""
     x = np.linspace(0.0, 1.0, n)
-    return SALIENCY_OPACITY * np.clip((x - SALIENCY_FLOOR) / (1 - SALIENCY_FLOOR), 0, 1) ** 2
+    return SALIENCY_OPACITY * np.clip((x - SALIENCY_FLOOR) / (1 - SALIENCY_FLOOR), 0, 1)
 
 
 def add_saliency(
@@ -88,7 +97,7 @@ def add_saliency(
     volume : bool
         Volume rendering of the normalised magnitude.
     levels : sequence of float
-        Isosurfaces at these fractions of the maximum (0..1); ``()`` for none.
+        Isosurfaces at these fractions of the scale (0..1); ``()`` for none.
     colorbar : bool
         Add a colour bar.
     name : str
@@ -98,7 +107,7 @@ def add_saliency(
     if mag.shape[0] != frame.n:
         raise SpecError(f"saliency has {mag.shape[0]} points per axis, the grid {frame.n}")
     if any(not 0 < float(x) < 1 for x in levels):
-        raise SpecError(f"saliency levels are fractions of the maximum in (0, 1), got {levels}")
+        raise SpecError(f"saliency levels are fractions of the scale in (0, 1), got {levels}")
     values = wrap_periodic(mag) if frame.periodic else mag
     clim = (0.0, 1.0)
     vol = iso = None

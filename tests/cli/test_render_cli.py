@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -49,24 +47,3 @@ def test_features_and_saliency_need_a_model(tmp_path, capsys, show):
     assert rc == 2
     err = capsys.readouterr().err
     assert "--model" in err and "RetNet" in err
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("retvis.ml") is not None,
-    reason="retvis.ml is present: the missing-module message cannot occur",
-)
-def test_missing_ml_package_is_named(tmp_path, capsys):
-    rc = main(
-        [
-            "render",
-            str(demo("FIQCEN_clean")),
-            "--show",
-            "saliency",
-            "--model",
-            str(tmp_path / "model"),
-            "-o",
-            str(tmp_path / "x.png"),
-        ]
-    )
-    assert rc == 2
-    assert "retvis.ml.weights.load_model" in capsys.readouterr().err

@@ -38,7 +38,8 @@ def test_threads_give_identical_grids():
     s = read_structure(demo("FIQCEN_clean"))
     a = compute_grid(s, GridSpec(), threads=1).boltzmann
     b = compute_grid(s, GridSpec(), threads=2).boltzmann
-    np.testing.assert_array_equal(a, b)
+    # threads split the atoms, so float64 sums are added in another order
+    np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
 def test_boltzmann_factors_are_nonnegative_and_finite_on_demo(demo_cifs):

@@ -21,8 +21,14 @@ from retvis.render import (
     show_features,
     show_saliency,
 )
-from retvis.render.features import FEATURE_CMAP, MAX_PANELS, layer_sampling, pick_channels
-from retvis.render.saliency import SALIENCY_CMAP
+from retvis.render.features import (
+    CLIM_PERCENTILES,
+    FEATURE_CMAP,
+    MAX_PANELS,
+    layer_sampling,
+    pick_channels,
+)
+from retvis.render.saliency import SALIENCY_CMAP, SCALE_PERCENTILE
 from tests.render.pixels import near_colours, shot
 
 
@@ -77,7 +83,8 @@ def test_feature_gallery_panels_share_one_colour_scale(hkust1_grid, layer, chann
         assert n_panels == channels
         # one renderer per small panel + the enlarged one (merged cells)
         assert len(p.renderers) == n_panels + 1
-        assert gal.clim == (pytest.approx(float(maps.min())), pytest.approx(float(maps.max())))
+        # one range for all panels: percentiles of every shown value pooled
+        assert gal.clim == pytest.approx(tuple(np.percentile(maps, CLIM_PERCENTILES)))
         lut = (colormaps[FEATURE_CMAP](np.linspace(0, 1, 64))[:, :3] * 255).astype(np.float32)
         rows, cols = gal.layout.shape
         h, w = img.shape[0] // rows, img.shape[1] // cols
@@ -107,8 +114,10 @@ def test_saliency_overlay_shows_its_colormap(plotter, hkust1, hkust1_grid):
     e = np.log1p(hkust1_grid.boltzmann.astype(np.float64))
     sal = np.gradient(e, axis=0)
     _, layer = show_saliency(plotter, hkust1, hkust1_grid, sal)
-    assert layer.scale == pytest.approx(np.abs(sal).max())
+    # a robust scale: a few extreme voxels saturate instead of flattening the rest
+    assert layer.scale == pytest.approx(np.percentile(np.abs(sal), SCALE_PERCENTILE))
     assert layer.magnitude.max() == pytest.approx(1.0)
+    assert 0.001 < (layer.magnitude == 1.0).mean() <= 0.01
     img = shot(plotter)
     lut = (colormaps[SALIENCY_CMAP](np.linspace(0.4, 1, 64))[:, :3] * 255).astype(np.float32)
     assert near_colours(img, lut, tol=20).mean() > 0.005

@@ -7,21 +7,37 @@ import pytest
 import pyvista as pv
 from matplotlib import colormaps
 
+from retvis.core.grid import GridSpec, compute_grid
 from retvis.errors import SpecError
 from retvis.render import GridFrame, add_energy_grid, show_grid
 from retvis.render.camera import frame_camera
-from retvis.render.geometry import contour_world, index_image
+from retvis.render.geometry import contour_world, index_image, world_image, wrap_periodic
 from retvis.render.grid import ENERGY_CMAP, energy_clim, energy_from_boltzmann, energy_opacity
 from tests.render.pixels import near_colours, shot
 
 
-def test_frame_maps_indices_onto_the_grid_points(hkust1_grid):
-    frame = GridFrame.of(hkust1_grid)
-    pts = hkust1_grid.points()  # (n, n, n, 3)
-    ijk = np.stack(np.meshgrid(*[np.arange(25)] * 3, indexing="ij"), -1).reshape(-1, 3)
+@pytest.mark.parametrize(
+    "spec",
+    [GridSpec(n=12), GridSpec.seed(n=12), GridSpec(n=12, mode="cubic", box_length=24.0)],
+    ids=["supercell", "seed-endpoint", "cubic"],
+)
+def test_frame_maps_indices_onto_the_grid_points(hkust1, spec):
+    grid = compute_grid(hkust1, spec)
+    frame = GridFrame.of(grid)
+    n = spec.n
+    ijk = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)
     mapped = ijk @ frame.matrix()[:3, :3].T + frame.matrix()[:3, 3]
-    np.testing.assert_allclose(mapped, pts.reshape(-1, 3), atol=1e-9)
-    assert frame.periodic  # supercell without end point: the volume closes by wrapping
+    np.testing.assert_allclose(mapped, grid.points().reshape(-1, 3), atol=1e-9)
+    # only a supercell grid without its end point closes periodically
+    assert frame.periodic == (spec.mode == "supercell" and not spec.endpoint)
+    # a periodic grid, wrapped by one plane, spans the whole box; others end at their
+    # last point
+    values = wrap_periodic(grid.boltzmann) if frame.periodic else grid.boltzmann
+    img = world_image(values, "B", frame)
+    last = (values.shape[0] - 1) / frame.divisor
+    assert last == 1.0 if (frame.periodic or spec.endpoint) else last < 1.0
+    far = grid.origin + last * grid.box.sum(axis=0)
+    np.testing.assert_allclose(img.points[-1], far, atol=1e-6)
 
 
 def test_isosurface_of_a_skewed_grid_matches_a_structured_grid_contour(hkust1_grid):
