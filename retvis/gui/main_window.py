@@ -9,12 +9,9 @@ here, on the GUI thread.
 
 from __future__ import annotations
 
-import csv
 import logging
-import time
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -23,7 +20,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -33,15 +29,17 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.grid import EnergyGrid
-from ..core.project import PROJECT_SUFFIX, MaterialRecord, Project, ProjectError
+from ..core.project import MaterialRecord, Project
 from ..core.structure import Structure
-from ..paths import cache_dir, data_dir, log_dir
+from ..paths import cache_dir, log_dir
 from . import workers
-from .materials_model import COL, MaterialsFilter, MaterialsModel, records_to_table
-from .settings import AppSettings, add_recent_project, qsettings, recent_projects
+from .materials_model import COL, MaterialsFilter, MaterialsModel
+from .model_actions import ModelActions, default_model_ref
+from .project_actions import ProjectActions
+from .settings import AppSettings, qsettings
 from .widgets.filter_bar import FilterBar
 from .widgets.fingerprint import FingerprintPanel
-from .widgets.model_picker import ModelCardDialog, ModelPicker
+from .widgets.model_picker import ModelPicker
 from .widgets.status_delegate import StatusDelegate
 from .widgets.viewer import ViewerPanel, software_opengl
 
@@ -49,11 +47,9 @@ log = logging.getLogger(__name__)
 
 #: Grids kept in memory (most recent first out); older ones are re-read from the cache.
 MAX_GRIDS_IN_MEMORY = 2000
-#: Grids per prediction request.
-PREDICT_BATCH = 64
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ProjectActions, ModelActions, QMainWindow):
     """The RetVis main window.
 
     Signals
@@ -477,151 +473,6 @@ class MainWindow(QMainWindow):
             self._grids.pop(r.digest, None)
         self._submit(recs)
 
-    # ------------------------------------------------------------------ predictions
-    def select_model(self, ref: str | None) -> None:
-        """Use a model (name or folder) for predictions; None or '': no model.
-
-        Predictions made by another model are cleared (the new one predicts again).
-        """
-        self._model_ref = ref or None
-        self._model_info = None
-        self._model_error = ""
-        self.viewer.set_model_available(False)
-        # listing models imports the ml package (and torch: seconds): off the GUI thread
-        self.model_picker.set_models([], self._model_ref)
-        self.io_runner.submit("models", workers.available_models)
-        self.model_picker.set_loaded(False)
-        self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
-        stale = [
-            r
-            for r in self.model.records()
-            if r.pred_mean is not None and r.pred_model != (self._model_ref or "")
-        ]
-        recs = [
-            self.model.update(r.digest, pred_mean=None, pred_std=None, pred_model="") for r in stale
-        ]
-        self._save(recs)
-        self.model.set_target(None, None)
-        if self._model_ref is None:
-            self._set_pred_note_all("no model")
-            return
-        self._set_pred_note_all("loading model…")
-        self.model_runner.submit(
-            "model_info", workers.model_info_job, self._model_ref, self.settings.device
-        )
-
-    def _on_model_chosen(self, ref: str) -> None:
-        self.settings.model = ref
-        self.settings.save()
-        self.select_model(ref)
-
-    def show_model_card(self) -> None:
-        if self._model_info is not None:
-            dlg = ModelCardDialog(self._model_info["card"], self)
-            dlg.show()
-
-    @property
-    def grid_spec(self):
-        """Grid settings for new computations: the loaded model's, else the user's."""
-        spec = (self._model_info or {}).get("spec")
-        return spec if spec is not None else self.settings.spec
-
-    def _on_model_info(self, resp: workers.TaskResponse) -> None:
-        if resp.tag == "model_info" and resp.error:
-            self._model_error = f"model failed to load: {resp.error}"
-            log.warning("%s", self._model_error)
-            self.model_picker.set_loaded(False, self._model_error)
-            self._set_pred_note_all(self._model_error)
-            return
-        info = resp.value
-        if info["ref"] != self._model_ref:
-            return
-        self._model_info = info
-        if self.project is not None:
-            card = info["card"]
-            self.project.record_model(self._model_ref, str(card.get("sha256", "")), card)
-        target = info["card"].get("target") or {}
-        self.model.set_target(target.get("name"), target.get("units"))
-        self.filter_bar.set_units(target.get("units") or "")
-        for c in (COL["uptake"], COL["label"]):
-            self.table.setColumnWidth(
-                c, max(self.table.columnWidth(c), self.table.horizontalHeader().sectionSizeHint(c))
-            )
-        self.model_picker.set_loaded(
-            True,
-            f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
-        )
-        self.viewer.set_model_available(True, info.get("layers") or None)
-        self._set_pred_note_all("")
-        todo = [
-            r.digest
-            for r in self.model.records()
-            if r.status == "ok" and (r.pred_mean is None or r.pred_model != self._model_ref)
-        ]
-        for d in todo:
-            self._queue_prediction(d)
-        self._fp_timer.start()
-
-    def _set_pred_note_all(self, note: str) -> None:
-        for r in self.model.records():
-            if r.status == "ok" and r.pred_mean is None and r.pred_note != note:
-                self.model.update(r.digest, pred_note=note)
-
-    def _queue_prediction(self, key: str) -> None:
-        if self._model_info is None:
-            return  # queued again when the model has loaded
-        self._to_predict.append(key)
-        self.model.predicting.add(key)
-        self.model.refresh(key)
-        if len(self._to_predict) >= PREDICT_BATCH:
-            self._flush_predictions()
-        elif not self._predict_timer.isActive():
-            self._predict_timer.start()
-
-    def _flush_predictions(self) -> None:
-        keys = [k for k in dict.fromkeys(self._to_predict) if k in self._grids]
-        missing = [k for k in self._to_predict if k not in self._grids]
-        self._to_predict = []
-        for k in missing:  # evicted from memory: reload, prediction follows
-            self._reload(k)
-        spec = self.grid_spec
-        other = [k for k in keys if self._grids[k].spec != spec]
-        for k in other:
-            self.model.predicting.discard(k)
-            self.model.update(
-                k, pred_note="grid settings differ from the model's: Compute Again (Ctrl+R)"
-            )
-        keys = [k for k in keys if k not in set(other)]
-        if not keys:
-            return
-        x = np.stack([self._grids[k].boltzmann for k in keys]).astype(np.float32)
-        self.model_runner.submit(
-            "predict", workers.predict_job, self._model_ref, keys, x, self.settings.device
-        )
-
-    def _on_predictions(self, resp: workers.TaskResponse) -> None:
-        if resp.error:
-            for r in self.model.records():
-                if r.digest in self.model.predicting:
-                    self.model.predicting.discard(r.digest)
-                    self.model.update(r.digest, pred_note=f"prediction failed: {resp.error}")
-            return
-        v = resp.value
-        recs = []
-        for i, k in enumerate(v["keys"]):
-            self.model.predicting.discard(k)
-            std = None if v["std"] is None else float(v["std"][i])
-            rec = self.model.update(
-                k,
-                pred_mean=float(v["mean"][i]),
-                pred_std=std,
-                pred_model=self._model_ref or "",
-                pred_note="",
-            )
-            if rec is not None:
-                recs.append(rec)
-        self._save(recs)
-
     # ------------------------------------------------------------------ viewer
     def _current_digest(self) -> str | None:
         idx = self.table.selectionModel().currentIndex()
@@ -673,57 +524,6 @@ class MainWindow(QMainWindow):
         if self._current_digest() == key:
             self._show_current()
 
-    def _on_inspect(self, what: str, layer: str) -> None:
-        key = self._current_digest()
-        if key is None or key not in self._grids or self._model_info is None:
-            return
-        rec = self.model.record(key)
-        x = self._grids[key].boltzmann.copy()
-        self.model_runner.submit(
-            f"inspect:{key}:{rec.name}",
-            workers.inspect_job,
-            self._model_ref,
-            x,
-            what,
-            layer or None,
-        )
-
-    def _on_inspect_result(self, resp: workers.TaskResponse) -> None:
-        name = resp.tag.split(":", 2)[2]
-        if resp.error:
-            self.viewer.message.setText(f"{name}: {resp.error}")
-            return
-        v = resp.value
-        self.viewer.show_field(name, v["what"], v["layer"] or "", v["array"])
-
-    def _request_fingerprints(self) -> None:
-        if self._model_info is None:
-            return
-        recs = [r for r in self.selected_records() if r.digest in self._grids][:6]
-        spec = self.grid_spec
-        recs = [r for r in recs if self._grids[r.digest].spec == spec]
-        if not recs:
-            self.fingerprints.show_message("Fingerprints: select materials with a grid.")
-            return
-        x = np.stack([self._grids[r.digest].boltzmann for r in recs]).astype(np.float32)
-        self._fp_names = {r.digest: r.name for r in recs}
-        self.model_runner.submit(
-            "fingerprint",
-            workers.fingerprint_job,
-            self._model_ref,
-            [r.digest for r in recs],
-            x,
-            self.settings.device,
-        )
-
-    def _on_fingerprints(self, resp: workers.TaskResponse) -> None:
-        if resp.error:
-            self.fingerprints.show_message(f"Fingerprints: {resp.error}")
-            return
-        v = resp.value
-        names = [self._fp_names.get(k, k[:8]) for k in v["keys"]]
-        self.fingerprints.show_fingerprints(v["fingerprints"], names)
-
     # ------------------------------------------------------------------ task dispatch
     def _on_task(self, resp: workers.TaskResponse) -> None:
         if self._closed:  # delivered after the window closed
@@ -759,89 +559,6 @@ class MainWindow(QMainWindow):
         elif tag.startswith("inspect:"):
             self._on_inspect_result(resp)
 
-    # ------------------------------------------------------------------ project
-    def _ensure_project(self) -> Project:
-        if self.project is None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            self.project = Project(data_dir() / "autosave" / f"untitled-{stamp}{PROJECT_SUFFIX}")
-            self.project.set_meta("grid_spec", _json(self.settings.spec.to_dict()))
-            self._update_title()
-        return self.project
-
-    def _save(self, records) -> None:
-        records = [r for r in records if r is not None]
-        if records:
-            self._ensure_project().save(records)
-
-    def open_project(self, path: Path) -> None:
-        """Open a project: its rows replace the table (unfinished ones become cancelled)."""
-        if self.grid_runner.busy():
-            self.cancel()
-        try:
-            project = Project(path)
-        except ProjectError as exc:
-            QMessageBox.warning(self, "Open project", str(exc))
-            return
-        if self.project is not None:
-            self.project.close()
-        self.project = project
-        self.model.clear()
-        self._structures.clear()
-        self._grids.clear()
-        recs = project.records()
-        for r in recs:
-            if r.status in ("queued", "running"):
-                r.status, r.kind, r.reason = (
-                    "cancelled",
-                    "cancelled",
-                    "not finished when the project was closed",
-                )
-            if r.status == "ok" and r.pred_mean is None:
-                r.pred_note = "no model" if self._model_ref is None else r.pred_note
-        self.model.add(recs)
-        add_recent_project(project.path)
-        self._update_title()
-        self.status_label.setText(f"Opened {project.path.name}: {len(recs)} material(s)")
-        if self._model_info is not None:  # predict what this model has not seen
-            self._on_model_info(workers.TaskResponse("model_info", value=self._model_info))
-
-    def open_project_dialog(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(
-            self, "Open project", "", f"RetVis projects (*{PROJECT_SUFFIX})"
-        )
-        if f:
-            self.open_project(Path(f))
-
-    def save_project_as(self, path: Path) -> None:
-        path = Path(path)
-        if path.suffix != PROJECT_SUFFIX:
-            path = path.with_suffix(PROJECT_SUFFIX)
-        old = self._ensure_project()
-        self.project = old.save_as(path)
-        if self.project is not old:
-            old.close()
-        add_recent_project(self.project.path)
-        self._update_title()
-
-    def save_project_dialog(self) -> None:
-        f, _ = QFileDialog.getSaveFileName(
-            self, "Save project as", "", f"RetVis projects (*{PROJECT_SUFFIX})"
-        )
-        if f:
-            self.save_project_as(Path(f))
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        items = recent_projects()
-        if not items:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-        for p in items:
-            self.recent_menu.addAction(p.name, lambda p=p: self.open_project(p)).setToolTip(str(p))
-
-    def _update_title(self) -> None:
-        name = self.project.path.name if self.project is not None else "untitled"
-        self.setWindowTitle(f"RetVis — {name}")
-
     # ------------------------------------------------------------------ table actions
     def _on_filter(self, text, statuses, lo, hi) -> None:
         self.proxy.set_text(text)
@@ -869,150 +586,6 @@ class MainWindow(QMainWindow):
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
-
-    def copy_selection(self) -> None:
-        recs = self.selected_records()
-        if recs:
-            QGuiApplication.clipboard().setText(records_to_table(self.model, recs, "\t"))
-            self.status_label.setText(f"Copied {len(recs)} row(s)")
-
-    def export_csv(self, path: Path) -> int:
-        """Write the visible rows (filtered, sorted) as CSV; returns the row count."""
-        from ..core.cache import atomic_write_bytes
-
-        recs = self.proxy.visible_records()
-        atomic_write_bytes(Path(path), records_to_table(self.model, recs).encode("utf-8"))
-        return len(recs)
-
-    def export_dialog(self) -> None:
-        f, _ = QFileDialog.getSaveFileName(self, "Export table", "retvis.csv", "CSV (*.csv)")
-        if f:
-            n = self.export_csv(Path(f))
-            self.status_label.setText(f"Exported {n} row(s) to {f}")
-
-    def remove_selection(self) -> None:
-        digests = [r.digest for r in self.selected_records()]
-        self.model.remove(digests)
-        if self.project is not None:
-            self.project.remove(digests)
-
-    def import_labels(self, path: Path) -> int:
-        """Read known uptakes from a CSV with a name column and one numeric column.
-
-        Returns the number of rows matched.
-        """
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        if len(rows) < 2:
-            raise ValueError(f"{path.name}: expected a header and rows, found {len(rows)} line(s)")
-        header = [h.strip().lower() for h in rows[0]]
-        name_col = next((i for i, h in enumerate(header) if h in ("name", "material", "mof")), 0)
-        val_col = next(
-            (
-                i
-                for i, h in enumerate(header)
-                if i != name_col and h in ("label", "uptake", "uptake_mol_kg", "y", "value")
-            ),
-            1 if name_col == 0 else 0,
-        )
-        values = {}
-        for r in rows[1:]:
-            try:
-                values[r[name_col].strip()] = float(r[val_col])
-            except (IndexError, ValueError):
-                continue
-        recs = []
-        for r in self.model.records():
-            v = values.get(r.name, values.get(r.name.removesuffix("_clean")))
-            if v is not None:
-                recs.append(self.model.update(r.digest, label=v, label_source=path.name))
-        self._save(recs)
-        return len(recs)
-
-    def import_labels_dialog(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Import labels", "", "CSV (*.csv)")
-        if f:
-            try:
-                n = self.import_labels(Path(f))
-            except (OSError, ValueError) as exc:
-                QMessageBox.warning(self, "Import labels", str(exc))
-                return
-            self.status_label.setText(f"{n} label(s) matched")
-
-    # ------------------------------------------------------------------ training
-    def training_dialog(self):
-        """Open the training dialog (non-modal); returns it."""
-        from .widgets.training_dialog import TrainingDialog
-
-        dlg = TrainingDialog(self.export_labelled, self)
-        dlg.model_registered.connect(self._on_model_registered)
-        dlg.show()
-        self._training = dlg
-        return dlg
-
-    def export_labelled(self, folder: Path) -> tuple[int, str]:
-        """Write the labelled materials with a grid as a training folder.
-
-        Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``gridspec.json`` and
-        ``labels.csv`` (name, value) into ``folder``; returns (N, a message).
-        """
-        import json
-
-        from ..core.cache import atomic_write_bytes
-
-        labelled = [r for r in self.model.records() if r.label is not None and r.status == "ok"]
-        with_grid = [r for r in labelled if r.digest in self._grids]
-        if not with_grid:
-            return 0, (
-                f"{len(labelled)} labelled material(s), none with a grid in memory; "
-                "compute their grids first"
-            )
-        spec = self._grids[with_grid[0].digest].spec
-        rows = [r for r in with_grid if self._grids[r.digest].spec == spec]
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        x = np.stack([self._grids[r.digest].boltzmann for r in rows]).astype(np.float32)
-        np.save(folder / "voxels.npy", x)
-        atomic_write_bytes(folder / "names.json", json.dumps([r.name for r in rows]).encode())
-        atomic_write_bytes(folder / "gridspec.json", json.dumps(spec.to_dict()).encode())
-        text = "name,value\n" + "".join(f"{r.name},{r.label!r}\n" for r in rows)
-        atomic_write_bytes(folder / "labels.csv", text.encode())
-        skipped = len(labelled) - len(rows)
-        return len(rows), (
-            f"{len(rows)} labelled material(s) written to {folder}"
-            + (f"; {skipped} skipped (no grid, or other grid settings)" if skipped else "")
-        )
-
-    def gcmc_dialog(self):
-        """Simulate uptake for the selected materials (all finished ones if none selected)."""
-        from .widgets.gcmc_dialog import GcmcDialog
-
-        recs = [r for r in self.selected_records() if r.status == "ok"]
-        if not recs:
-            recs = [r for r in self.model.records() if r.status == "ok"]
-        if not recs:
-            self.status_label.setText("Nothing to simulate: no material has been read yet")
-            return None
-        dlg = GcmcDialog([Path(r.path) for r in recs], self)
-        dlg.labelled.connect(self._on_gcmc_label)
-        dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
-        dlg.show()
-        self._gcmc = dlg
-        return dlg
-
-    def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
-        recs = [
-            self.model.update(r.digest, label=value, label_source=source)
-            for r in self.model.records()
-            if r.name == name
-        ]
-        self._save(recs)
-
-    def _on_model_registered(self, name: str) -> None:
-        self.settings.model = name
-        self.settings.save()
-        self.select_model(name)
-        self.status_label.setText(f"Model '{name}' registered and selected")
 
     # ------------------------------------------------------------------ settings
     def settings_dialog(self) -> None:
@@ -1080,23 +653,3 @@ class MainWindow(QMainWindow):
                 self.project = None
             qsettings().setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)
-
-
-def default_model_ref() -> str | None:
-    """The shipped model (first folder under ``resources/models``), or None."""
-    from ..paths import models_dir
-
-    try:
-        root = models_dir()
-    except FileNotFoundError:
-        return None
-    if not root.is_dir():
-        return None
-    found = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return found[0].name if found else None
-
-
-def _json(d) -> str:
-    import json
-
-    return json.dumps(d, sort_keys=True)
