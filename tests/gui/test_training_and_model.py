@@ -35,6 +35,7 @@ def test_train_stop_register_predict_inspect(
     dlg.epochs.setValue(200)
     dlg.batch.setValue(8)
     dlg.units.setText("g/cm3")
+    dlg.target_name.setText("density")
     dlg.name.setText("density test")
     assert dlg.start(), dlg.status.text()
     # live JSON lines: wait for two epochs, then Stop (writes RUN_DIR/STOP)
@@ -60,6 +61,12 @@ def test_train_stop_register_predict_inspect(
     assert sorted(win.model.rank(r.digest) for r in recs) == list(range(1, len(recs) + 1))
     assert win.project.models()[0]["name"] == "density-test"
     assert win.model_picker.card_button.isEnabled()
+    from PySide6.QtCore import Qt
+
+    from retvis.gui.materials_model import COL
+
+    header = win.model.headerData(COL["uptake"], Qt.Orientation.Horizontal)
+    assert header == "Predicted density (g/cm3)"
     win.show_model_card()
 
     # feature maps (gallery), saliency and fingerprints of the selected material

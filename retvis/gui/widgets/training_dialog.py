@@ -139,6 +139,8 @@ class TrainingDialog(QDialog):
         self.name = QLineEdit(time.strftime("model-%Y%m%d-%H%M"))
         self.target = QLineEdit()
         self.target.setPlaceholderText("label column (default: 'value' or the only numeric one)")
+        self.target_name = QLineEdit("uptake")
+        self.target_name.setToolTip("What the model predicts, shown in the table's header")
         self.units = QLineEdit("mol/kg")
         self.epochs = QSpinBox(minimum=1, maximum=10_000, value=50)
         self.ensemble = QSpinBox(minimum=1, maximum=20, value=1)
@@ -150,6 +152,7 @@ class TrainingDialog(QDialog):
         form.addRow("Grid folder", _row(self.voxels, vb))
         form.addRow("Labels CSV", _row(self.labels, lb))
         form.addRow("Target column", self.target)
+        form.addRow("Predicts", self.target_name)
         form.addRow("Units", self.units)
         form.addRow("Epochs", self.epochs)
         form.addRow("Ensemble members", self.ensemble)
@@ -243,6 +246,8 @@ class TrainingDialog(QDialog):
         ]
         if self.target.text().strip():
             args += ["--target", self.target.text().strip()]
+        if self.target_name.text().strip():
+            args += ["--target-name", self.target_name.text().strip()]
         self.records.clear()
         self.final = None
         self.curves.history.clear()
