@@ -253,7 +253,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             "Train RetNet on labelled materials (runs `retvis train`)",
         )
         self.act_gcmc = act(
-            "&Simulate Uptake (GCMC)…",
+            "&Simulate Uptake (GCMC) of Selected Rows…",
             self.gcmc_dialog,
             "Ctrl+G",
             "Label the selected materials with RASPA3 (runs `retvis label`)",
