@@ -18,6 +18,7 @@ from ..errors import RetvisError
 #: Sub-command name -> module in this package.
 COMMANDS: dict[str, str] = {
     "grid": "grid_cmd",
+    "label": "label_cmd",
 }
 
 log = logging.getLogger("retvis")
