@@ -17,8 +17,16 @@ K_B = 1.380649e-23
 
 @pytest.mark.parametrize(
     "text, pa",
-    [("5.8bar", 5.8e5), ("580kPa", 5.8e5), ("580000Pa", 5.8e5), ("580000 Pa", 5.8e5),
-     ("0.58MPa", 5.8e5), ("0.15 bar", 1.5e4), ("1atm", 101325.0), ("2e5", 2e5)],
+    [
+        ("5.8bar", 5.8e5),
+        ("580kPa", 5.8e5),
+        ("580000Pa", 5.8e5),
+        ("580000 Pa", 5.8e5),
+        ("0.58MPa", 5.8e5),
+        ("0.15 bar", 1.5e4),
+        ("1atm", 101325.0),
+        ("2e5", 2e5),
+    ],
 )
 def test_parse_pressure_units(text, pa):
     assert parse_pressure(text) == pytest.approx(pa)
@@ -40,12 +48,23 @@ def test_parse_temperature():
 def test_protocol_defaults_follow_method_and_identity_is_stable():
     p = Protocol()
     assert (p.guest, p.temperature, p.pressure, p.init_cycles, p.cycles, p.cutoff, p.seed) == (
-        "CH4", 298.0, 5.8e5, 1000, 2000, 12.8, 1)
+        "CH4",
+        298.0,
+        5.8e5,
+        1000,
+        2000,
+        12.8,
+        1,
+    )
     assert p.identity() == Protocol().identity()
     assert p.identity().startswith("CH4-298K-5.8bar-1000+2000c-s1-")
     assert Protocol.from_dict(p.to_dict()) == p
-    others = {Protocol(seed=2).identity(), Protocol(pressure=1e5).identity(),
-              Protocol(cycles=10).identity(), Protocol(cutoff=12.0).identity()}
+    others = {
+        Protocol(seed=2).identity(),
+        Protocol(pressure=1e5).identity(),
+        Protocol(cycles=10).identity(),
+        Protocol(cutoff=12.0).identity(),
+    }
     assert p.identity() not in others and len(others) == 4
 
 
@@ -81,5 +100,6 @@ def test_nearly_empty_triclinic_box_holds_the_ideal_gas():
     r = run_gcmc(s, p)
     n_ideal = p.pressure * s.volume * 1e-30 / (K_B * p.temperature)
     assert r.supercell == (1, 1, 1)
-    assert r.molecules_per_cell == pytest.approx(n_ideal, rel=0.05, abs=3 * r.uptake_err_mol_kg
-                                                 * s.mass / 1000)
+    assert r.molecules_per_cell == pytest.approx(
+        n_ideal, rel=0.05, abs=3 * r.uptake_err_mol_kg * s.mass / 1000
+    )

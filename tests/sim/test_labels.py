@@ -26,9 +26,26 @@ def test_label_cli_writes_rows_and_failure_reasons(tmp_path):
     bad = tmp_path / "broken.cif"
     bad.write_text("data_x\n_cell_length_a 10\n")
     out = tmp_path / "labels.csv"
-    rc = main(["label", str(demo("SENWAL_clean")), str(demo("PEKKAS_clean")), str(bad),
-               str(tmp_path / "missing.cif"), "-o", str(out), "--guest", "CH4",
-               "--pressure", "580kPa", "--temperature", "298K", "-j", "2", *FAST_ARGS])
+    rc = main(
+        [
+            "label",
+            str(demo("SENWAL_clean")),
+            str(demo("PEKKAS_clean")),
+            str(bad),
+            str(tmp_path / "missing.cif"),
+            "-o",
+            str(out),
+            "--guest",
+            "CH4",
+            "--pressure",
+            "580kPa",
+            "--temperature",
+            "298K",
+            "-j",
+            "2",
+            *FAST_ARGS,
+        ]
+    )
     assert rc == 1  # two inputs failed
     with open(out, newline="") as fh:
         assert next(csv.reader(fh)) == COLUMNS
@@ -65,8 +82,10 @@ def test_rerun_resumes_without_recomputing(tmp_path):
     # another protocol is another label: it runs again
     assert main(["label", files[0], "-o", str(out), "--seed", "7", *FAST_ARGS]) == 0
     third = _read(out)
-    assert len(third) == 3 and third[2]["protocol"] == Protocol(
-        init_cycles=20, cycles=60, seed=7).identity()
+    assert (
+        len(third) == 3
+        and third[2]["protocol"] == Protocol(init_cycles=20, cycles=60, seed=7).identity()
+    )
 
 
 def test_killed_batch_resumes_from_the_table(tmp_path):
