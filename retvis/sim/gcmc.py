@@ -214,6 +214,10 @@ class Protocol:
             sim_version=SIM_VERSION,
             forcefield_sha256=load_forcefield(self.forcefield).digest,
         )
+        if self.charges:  # the charge method is part of the label (CH4 ids unchanged)
+            from .charges import METHOD_ID
+
+            payload["charge_method"] = METHOD_ID
         h = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
         q = "-q" if self.charges else ""
         return (

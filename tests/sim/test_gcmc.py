@@ -103,3 +103,19 @@ def test_nearly_empty_triclinic_box_holds_the_ideal_gas():
     assert r.molecules_per_cell == pytest.approx(
         n_ideal, rel=0.05, abs=3 * r.uptake_err_mol_kg * s.mass / 1000
     )
+
+
+def test_co2_without_charges_runs_with_rotation_moves():
+    s = read_structure(demo("SENWAL_clean"))
+    r = run_gcmc(s, Protocol(guest="CO2", pressure=1.5e4, init_cycles=10, cycles=40))
+    assert r.protocol.startswith("CO2-298K-0.15bar-10+40c-s1-")
+    assert math.isfinite(r.uptake_mol_kg) and r.uptake_mol_kg >= 0
+
+
+def test_charged_protocol_needs_charges():
+    s = read_structure(demo("SENWAL_clean"))
+    p = Protocol(guest="CO2", charges=True, init_cycles=1, cycles=1)
+    with pytest.raises(SpecError, match="no framework charges"):
+        run_gcmc(s, p)
+    with pytest.raises(SpecError, match="80 finite charges"):
+        run_gcmc(s, p, np.zeros(3))
