@@ -120,3 +120,17 @@ def test_foreign_table_is_refused(tmp_path):
     p.write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="not a RetVis labels table"):
         LabelTable(p).done(FAST.identity())
+
+
+def test_retry_failed_reruns_only_failures(tmp_path):
+    out = tmp_path / "labels.csv"
+    target = tmp_path / "late.cif"
+    assert main(["label", str(target), "-o", str(out), *FAST_ARGS]) == 1
+    assert _read(out)[0]["status"] == "failed"
+    target.write_bytes(demo("PEKKAS_clean").read_bytes())
+    assert main(["label", str(target), "-o", str(out), *FAST_ARGS]) == 0  # skipped: recorded
+    assert len(_read(out)) == 1
+    assert main(["label", str(target), "-o", str(out), "--retry-failed", *FAST_ARGS]) == 0
+    rows = _read(out)
+    assert [r["status"] for r in rows] == ["failed", "ok"]
+    assert LabelTable(out).done(FAST.identity())["late"]["status"] == "ok"  # last row wins
