@@ -117,6 +117,62 @@ class LabelTable:
             out = {k: v for k, v in out.items() if v["status"] == "ok"}
         return out
 
+    def protocols(self) -> dict[str, int]:
+        """Protocol identities in the table with their row counts."""
+        out: dict[str, int] = {}
+        for r in self.rows():
+            out[r["protocol"]] = out.get(r["protocol"], 0) + 1
+        return out
+
+    def labels(self, identity: str | None = None, column: str = "uptake_mol_kg"):
+        """The successful labels of one protocol, for training.
+
+        Parameters
+        ----------
+        identity : str, optional
+            Protocol identity; may be omitted when the table holds only one.
+        column : str
+            ``uptake_mol_kg`` (default) or ``uptake_cm3_cm3``.
+
+        Returns
+        -------
+        names : list of str
+        values : NDArray[np.float64]
+            Shape (n,), the uptake in the unit of ``column``.
+        errors : NDArray[np.float64]
+            Shape (n,), its 95 % block-average half-width.
+
+        Raises
+        ------
+        DataError
+            Several protocols and none chosen, an unknown identity, or a non-finite value.
+        """
+        import numpy as np
+
+        if column not in ("uptake_mol_kg", "uptake_cm3_cm3"):
+            raise DataError(f"column must be uptake_mol_kg or uptake_cm3_cm3, got {column!r}")
+        found = self.protocols()
+        if identity is None:
+            if len(found) != 1:
+                raise DataError(
+                    f"the table holds {len(found)} protocols; choose one of: " + ", ".join(found),
+                    self.path,
+                )
+            identity = next(iter(found))
+        elif identity not in found:
+            raise DataError(
+                f"no rows for protocol {identity!r}; the table has: "
+                + (", ".join(found) or "no rows"),
+                self.path,
+            )
+        rows = [r for r in self.done(identity).values() if r["status"] == "ok"]
+        err_col = column.replace("uptake_", "uptake_err_")
+        values = np.array([float(r[column]) for r in rows], dtype=np.float64)
+        errors = np.array([float(r[err_col]) for r in rows], dtype=np.float64)
+        if not (np.all(np.isfinite(values)) and np.all(np.isfinite(errors))):
+            raise DataError("non-finite uptake in an 'ok' row", self.path)
+        return [r["name"] for r in rows], values, errors
+
     def append(self, row: dict) -> None:
         """Append one row durably (exclusive lock, flush, fsync)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -134,3 +134,26 @@ def test_retry_failed_reruns_only_failures(tmp_path):
     rows = _read(out)
     assert [r["status"] for r in rows] == ["failed", "ok"]
     assert LabelTable(out).done(FAST.identity())["late"]["status"] == "ok"  # last row wins
+
+
+def test_labels_for_training_pick_one_protocol(tmp_path):
+    out = tmp_path / "labels.csv"
+    t = LabelTable(out)
+    base = {
+        "status": "ok",
+        "uptake_mol_kg": 1.5,
+        "uptake_err_mol_kg": 0.1,
+        "uptake_cm3_cm3": 30.0,
+        "uptake_err_cm3_cm3": 2.0,
+    }
+    t.append(dict(base, name="A", protocol="p1"))
+    t.append({"name": "B", "status": "failed", "reason": "x", "protocol": "p1"})
+    t.append(dict(base, name="A", protocol="p2", uptake_mol_kg=2.5))
+    with pytest.raises(DataError, match="2 protocols"):
+        t.labels()
+    names, values, errors = t.labels("p2")
+    assert names == ["A"] and values.tolist() == [2.5] and errors.tolist() == [0.1]
+    names, values, _ = t.labels("p1", column="uptake_cm3_cm3")
+    assert names == ["A"] and values.tolist() == [30.0]  # the failure is no label
+    with pytest.raises(DataError, match="no rows for protocol"):
+        t.labels("p3")
