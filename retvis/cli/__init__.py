@@ -19,6 +19,11 @@ from ..errors import RetvisError
 COMMANDS: dict[str, str] = {
     "grid": "grid_cmd",
     "label": "label_cmd",
+    "train": "train_cmd",
+    "evaluate": "evaluate_cmd",
+    "learning-curve": "learning_curve_cmd",
+    "descriptors": "descriptors_cmd",
+    "render": "render_cmd",
 }
 
 log = logging.getLogger("retvis")

@@ -1,0 +1,46 @@
+"""``retvis evaluate RUN_DIR VOXELS_DIR LABELS.csv``: metrics with 95 % bootstrap intervals.
+
+Scores the run's model on its test split (or ``--split val|train|all``): R², MAE, RMSE,
+Spearman and top-5 % recall, each with a percentile bootstrap interval; writes
+``evaluation.json``, ``predictions.csv`` and ``parity.png`` and prints the result as one
+JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score a trained run (bootstrap intervals, parity plot)",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("voxels", type=Path, metavar="VOXELS_DIR")
+    p.add_argument("labels", type=Path, metavar="LABELS.csv")
+    p.add_argument("-o", "--out", type=Path, help="output folder (default RUN_DIR/eval_SPLIT)")
+    p.add_argument("--split", default="test", choices=["test", "val", "train", "all"])
+    p.add_argument("--bootstrap", type=int, default=10_000, help="resamples (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--drop-missing", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..ml.evaluate import evaluate_run
+
+    res = evaluate_run(
+        args.run_dir,
+        args.voxels,
+        args.labels,
+        args.out,
+        args.split,
+        args.bootstrap,
+        args.seed,
+        args.drop_missing,
+    )
+    print(json.dumps(res), flush=True)
+    return 0

@@ -1,0 +1,140 @@
+"""``retvis render CIF --show structure|grid|features|saliency -o out.png``: off-screen pictures.
+
+Draws the same scenes as the app (``retvis.render``) into an off-screen plotter and
+writes a PNG. ``features`` and ``saliency`` run a trained RetNet (``--model``) on the
+structure's energy grid, computed with the model's own grid settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..core.cache import GridCache
+from ..core.grid import EnergyGrid, GridSpec, compute_grid
+from ..core.structure import Structure, read_structure
+from ..errors import SpecError, WeightsError
+from ._common import add_grid_options, grid_spec_from_args
+
+log = logging.getLogger(__name__)
+
+#: Scenes this command draws.
+SHOWS = ("structure", "grid", "features", "saliency")
+#: Layers with feature maps (RetNet, METHOD.md section 2).
+LAYERS = ("conv1", "conv2", "max1", "conv3", "max2", "conv4", "conv5")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "render",
+        help="draw a structure, its energy grid, feature maps or saliency to a PNG (off-screen)",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("cif", type=Path, metavar="CIF", help="structure file")
+    p.add_argument("--show", choices=SHOWS, default="structure", help="scene (default structure)")
+    p.add_argument("-o", "--out", required=True, type=Path, help="PNG file to write")
+    p.add_argument("--size", default="1280x800", help="image size WIDTHxHEIGHT (default 1280x800)")
+    p.add_argument(
+        "--layer", choices=LAYERS, default="conv1", help="layer for --show features (default conv1)"
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        nargs="+",
+        metavar="C",
+        help="channels of the feature gallery (default: all, or the 32 most active)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="trained RetNet (model folder or name) for features and saliency",
+    )
+    p.add_argument("--volume", action="store_true", help="volume-render the grid too (slower)")
+    p.add_argument(
+        "--iso",
+        type=float,
+        nargs="*",
+        metavar="K",
+        help="isosurface energies, K (default: half the deepest well; none if empty)",
+    )
+    p.add_argument(
+        "--slices",
+        type=int,
+        nargs=3,
+        metavar=("I", "J", "K"),
+        help="slice indices along a, b, c (default: the middle)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the grid cache")
+    add_grid_options(p)
+    p.set_defaults(func=run)
+
+
+def _grid(structure: Structure, spec: GridSpec, use_cache: bool) -> EnergyGrid:
+    cache = GridCache() if use_cache else None
+    if cache is not None:
+        hit = cache.get(structure.digest, spec, structure.name)
+        if hit is not None:
+            return hit
+    grid = compute_grid(structure, spec)
+    if cache is not None:
+        cache.put(structure.digest, grid)
+    return grid
+
+
+def _load_predictor(model: str | None, show: str):
+    """The trained model for features/saliency, or a WeightsError saying what is missing."""
+    if model is None:
+        raise WeightsError(
+            f"--show {show} needs a trained RetNet: pass --model PATH (a model folder or name)"
+        )
+    try:
+        from ..ml.weights import load_model
+    except ImportError as exc:
+        raise WeightsError(
+            f"--show {show} needs retvis.ml.weights.load_model (RetNet model "
+            f"loading), which this build does not have: {exc}"
+        ) from None
+    return load_model(model)
+
+
+def run(args) -> int:
+    from ..render import scene
+
+    size = scene.parse_size(args.size)
+    if args.out.suffix.lower() != ".png":
+        raise SpecError(f"the output must be a .png file, got {args.out.name!r}")
+    structure = read_structure(args.cif)
+    if args.show == "structure":
+        plotter = scene.new_plotter(size)
+        scene.show_structure(plotter, structure)
+    elif args.show == "grid":
+        grid = _grid(structure, grid_spec_from_args(args), not args.no_cache)
+        plotter = scene.new_plotter(size)
+        scene.show_grid(
+            plotter,
+            structure,
+            grid,
+            volume=args.volume,
+            iso_levels=args.iso,
+            slices=tuple(args.slices) if args.slices else "centre",
+        )
+    else:
+        predictor = _load_predictor(args.model, args.show)
+        spec = getattr(predictor, "spec", None) or grid_spec_from_args(args)
+        grid = _grid(structure, spec, not args.no_cache)
+        if args.show == "features":
+            maps = np.asarray(predictor.feature_maps(grid.boltzmann, args.layer))
+            plotter = scene.features_plotter(maps, size, channels=args.channels)
+            scene.show_features(plotter, maps, grid, args.layer, channels=args.channels)
+        else:
+            sal = np.asarray(predictor.saliency(grid.boltzmann))
+            plotter = scene.new_plotter(size)
+            scene.show_saliency(plotter, structure, grid, sal)
+    try:
+        scene.save_screenshot(plotter, args.out)
+    finally:
+        plotter.close()
+    print(f"wrote {args.out} ({size[0]}x{size[1]}, {args.show})")
+    return 0

@@ -1,0 +1,133 @@
+"""``retvis train VOXELS_DIR LABELS.csv -o RUN_DIR``: train RetNet, one JSON line per epoch.
+
+Prints one JSON object per line on stdout: ``{"event": "epoch", ...}`` after every epoch
+(member, epoch, train_loss, val_loss, r2_train, r2_val, lr, seconds, checkpoint) and a
+final ``{"event": "done", "status": ..., "model": ...}``. ``train_loss`` and ``r2_train``
+are those of the epoch's own training pass (train mode, augmented); ``val_loss`` and
+``r2_val`` come from a separate pass in eval mode. Logs go to stderr. Cancel with Ctrl-C / SIGTERM or
+by creating the file ``RUN_DIR/STOP``: the best checkpoint so far becomes the model.
+Exit status: 0 when a model was written (finished, early-stopped or cancelled), 3 when
+cancelled before any epoch finished, 2 on a data or settings error.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    from ..ml.config import TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser(
+        "train",
+        help="train RetNet on voxels + labels (JSON lines on stdout)",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("voxels", type=Path, metavar="VOXELS_DIR", help="output folder of `retvis grid`")
+    p.add_argument(
+        "labels", type=Path, metavar="LABELS.csv", help="CSV with name and value columns"
+    )
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--target", help="label column (default: 'value' or the only numeric one)")
+    p.add_argument("--target-name", help="name shown for the target (default: the column)")
+    p.add_argument("--units", default=d.units, help="units of the target, e.g. mol/kg")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    p.add_argument(
+        "--lr-step",
+        type=int,
+        default=d.lr_step,
+        help=f"halve the learning rate every this many epochs (default {d.lr_step})",
+    )
+    p.add_argument("--dropout", type=float, default=d.dropout, help=f"default {d.dropout}")
+    p.add_argument("--no-augment", action="store_true", help="no rotations, flips, transposes")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    p.add_argument("--test-fraction", type=float, default=d.test_fraction)
+    p.add_argument("--split", help="reuse this split JSON (e.g. another run's split.json)")
+    p.add_argument("--train-size", type=int, help="train on this many of the training split")
+    p.add_argument(
+        "--patience",
+        type=int,
+        help="early stopping: epochs without validation "
+        "improvement (default: off; the best epoch is kept either way)",
+    )
+    p.add_argument(
+        "--ensemble", type=int, default=1, metavar="K", help="train K seeds (deep ensemble)"
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--init-from", metavar="RUN_OR_MODEL", help="fine-tune this model")
+    p.add_argument(
+        "--freeze-conv", action="store_true", help="with --init-from: train the head only"
+    )
+    p.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="leave out labelled names without a grid instead of failing",
+    )
+    p.add_argument("--exclude", help="file of names never used (e.g. the hold-out list)")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import torch
+
+    from ..ml.train import TrainConfig, train_run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lr_step=args.lr_step,
+        dropout=args.dropout,
+        augment=not args.no_augment,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        split=str(Path(args.split).resolve()) if args.split else None,
+        train_size=args.train_size,
+        patience=args.patience,
+        ensemble=args.ensemble,
+        device=args.device,
+        target=args.target,
+        target_name=args.target_name,
+        units=args.units,
+        init_from=args.init_from,
+        freeze_conv=args.freeze_conv,
+        drop_missing=args.drop_missing,
+        exclude=str(Path(args.exclude).resolve()) if args.exclude else None,
+    )
+    stop = {"flag": False}
+
+    def on_signal(signum, _frame):
+        stop["flag"] = True
+        print(
+            f"retvis train: signal {signum}: stopping after the current batch",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        final = train_run(
+            args.voxels,
+            args.labels,
+            args.out,
+            None if args.resume else cfg,
+            emit=lambda rec: print(json.dumps(rec), flush=True),
+            should_stop=lambda: stop["flag"],
+            resume=args.resume,
+        )
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    return 0 if final.get("model") else 3

@@ -1,0 +1,93 @@
+"""Training settings (no torch import, so the CLI parser stays fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from ..errors import SpecError
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run; the defaults are the thesis's (METHOD.md section 3).
+
+    Attributes
+    ----------
+    epochs, batch_size, lr, betas, eps : training schedule and Adam settings.
+    lr_step, lr_gamma : the learning rate is multiplied by ``lr_gamma`` every ``lr_step``
+        epochs (halved every 10).
+    dropout : dropout before the first linear layer.
+    augment : draw one of the four augmentations per sample and epoch.
+    seed : seeds the split, the initial weights, the order and the augmentations; member
+        k of an ensemble uses ``seed + k``.
+    val_fraction, test_fraction : split fractions (ignored with ``split``).
+    split : path of an existing split JSON to reuse (same splits across models).
+    train_size : train on this many materials of the training split (learning curves).
+    patience : stop a member when validation loss has not improved for this many epochs
+        (None: run every epoch; the best validation epoch is kept either way).
+    ensemble : number of members (deep ensemble).
+    device : "cpu" or "cuda" (or "cuda:N").
+    target : label column (default: ``value`` or the only numeric column).
+    target_name, units : how the target is shown (default: the column name, no units).
+    init_from : model or run folder (or a named model) to fine-tune from.
+    freeze_conv : with ``init_from``, train only the fully connected head.
+    drop_missing : leave out labelled names without a grid instead of failing.
+    exclude : path of a names file never to train or test on (e.g. the hold-out list).
+    """
+
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    lr_step: int = 10
+    lr_gamma: float = 0.5
+    dropout: float = 0.3
+    augment: bool = True
+    seed: int = 0
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split: str | None = None
+    train_size: int | None = None
+    patience: int | None = None
+    ensemble: int = 1
+    device: str = "cpu"
+    target: str | None = None
+    target_name: str | None = None
+    units: str = ""
+    init_from: str | None = None
+    freeze_conv: bool = False
+    drop_missing: bool = False
+    exclude: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2 or self.ensemble < 1:
+            raise SpecError(
+                f"need epochs >= 1, batch size >= 2 and ensemble >= 1; got "
+                f"{self.epochs}, {self.batch_size}, {self.ensemble}"
+            )
+        if not (self.lr > 0 and self.lr_step >= 1 and 0 < self.lr_gamma <= 1):
+            raise SpecError(
+                f"bad learning-rate schedule: lr {self.lr}, step {self.lr_step}, "
+                f"gamma {self.lr_gamma}"
+            )
+        if self.freeze_conv and not self.init_from:
+            raise SpecError("--freeze-conv needs --init-from (a trained model)")
+        import torch
+
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise SpecError(f"device {self.device!r} requested but torch sees no CUDA GPU")
+        if self.device != "cpu" and not self.device.startswith("cuda"):
+            raise SpecError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        extra = set(d) - names
+        if extra:
+            raise SpecError(f"unknown training settings {sorted(extra)}; valid: {sorted(names)}")
+        d = dict(d)
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)

@@ -1,0 +1,151 @@
+"""Learning curves: test metrics of RetNet and the RF baseline against training-set size.
+
+One split (seeded) is made once; for each size, both models train on the same seeded
+subset of its training names and are scored on the same test names, with bootstrap
+intervals (METHOD.md sections 3-5).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..core.cache import atomic_write_bytes
+from . import data as D
+from .metrics import bootstrap_metrics, learning_curve_plot
+from .train import TrainConfig, train_run
+from .weights import load_model
+
+log = logging.getLogger(__name__)
+
+
+def learning_curve(
+    voxels_dir: str | Path,
+    labels_csv: str | Path,
+    out: str | Path,
+    sizes: list[int],
+    cfg: TrainConfig | None = None,
+    descriptors_csv: str | Path | None = None,
+    n_boot: int = 10_000,
+    emit: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """Train at each size and write ``OUT/learning_curve.json`` and ``OUT/learning_curve.png``.
+
+    Parameters
+    ----------
+    voxels_dir, labels_csv : path-like
+        Grids and labels.
+    out : path-like
+        Output folder; RetNet runs go to ``OUT/retnet_<size>/``.
+    sizes : list of int
+        Training-set sizes (those larger than the training split are skipped).
+    cfg : TrainConfig, optional
+        RetNet settings (its ``split`` and ``train_size`` are set here).
+    descriptors_csv : path-like, optional
+        Zeo++ descriptors table (``retvis descriptors``); without it no RF curve.
+    n_boot : int
+        Bootstrap resamples per point.
+
+    Returns
+    -------
+    dict
+        ``{"sizes", "retnet": [...], "rf": [...]}``, each point
+        ``{"size", "n_test", <metric>: {"value", "low", "high"}}``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = cfg or TrainConfig()
+    emit = emit or (lambda rec: None)
+    vs = D.open_voxels(voxels_dir)
+    labels = D.read_labels(labels_csv, cfg.target)
+    exclude = D.read_name_list(cfg.exclude) if cfg.exclude else set()
+    ds = D.join(vs, labels, "drop" if cfg.drop_missing else "error", exclude)
+    split_path = out / "split.json"
+    if split_path.is_file():
+        split = D.load_split(split_path)
+    elif cfg.split:
+        split = D.load_split(cfg.split)
+        D.save_split(split, split_path)
+    else:
+        split = D.make_split(ds.names, cfg.seed, cfg.val_fraction, cfg.test_fraction)
+        D.save_split(split, split_path)
+    test_rows, y_test = ds.select(split["test"])
+    order = np.argsort(test_rows, kind="stable")
+    x_test = np.empty((len(test_rows),) + vs.voxels.shape[1:], dtype=np.float32)
+    x_test[order] = vs.voxels[test_rows[order]]
+    table = None
+    if descriptors_csv:
+        from ..sim.descriptors import read_descriptor_csv
+
+        table = read_descriptor_csv(descriptors_csv)
+    result: dict = {
+        "sizes": [],
+        "retnet": [],
+        "rf": [],
+        "split": str(split_path),
+        "n_test": len(test_rows),
+    }
+    for size in sorted(sizes):
+        if size > len(split["train"]):
+            log.warning(
+                "size %d exceeds the training split (%d): skipped", size, len(split["train"])
+            )
+            continue
+        run_cfg = replace(cfg, split=str(split_path), train_size=size)
+        final = train_run(
+            voxels_dir,
+            labels_csv,
+            out / f"retnet_{size}",
+            run_cfg,
+            emit=lambda rec, s=size: emit({**rec, "size": s}),
+            should_stop=should_stop,
+        )
+        if final.get("status") == "cancelled" or not final.get("model"):
+            break
+        mean, _ = load_model(final["model"]).predict(x_test)
+        pt = {
+            "size": size,
+            "n_test": len(y_test),
+            **_strip(bootstrap_metrics(y_test, mean, n_boot)),
+        }
+        result["retnet"].append(pt)
+        result["sizes"].append(size)
+        if table is not None:
+            from .baselines import fit_rf_on_split
+
+            rf = fit_rf_on_split(table, ds.names, ds.y, split, size, cfg.seed)
+            if len(rf["y_test"]) >= 2:
+                result["rf"].append(
+                    {
+                        "size": size,
+                        "n_test": len(rf["y_test"]),
+                        "n_train": rf["n_train"],
+                        **_strip(bootstrap_metrics(rf["y_test"], rf["pred_test"], n_boot)),
+                    }
+                )
+        emit(
+            {
+                "event": "learning_curve_point",
+                "size": size,
+                "retnet_r2": result["retnet"][-1]["r2"],
+                "rf_r2": result["rf"][-1]["r2"] if result["rf"] else None,
+            }
+        )
+        atomic_write_bytes(out / "learning_curve.json", json.dumps(result, indent=1).encode())
+    curves = {"RetNet": result["retnet"]}
+    if result["rf"]:
+        curves["RF (Zeo++ descriptors)"] = result["rf"]
+    if result["retnet"]:
+        learning_curve_plot(curves, out / "learning_curve.png")
+    atomic_write_bytes(out / "learning_curve.json", json.dumps(result, indent=1).encode())
+    return result
+
+
+def _strip(m: dict) -> dict:
+    return {k: v for k, v in m.items() if k not in ("n",)}

@@ -1,0 +1,469 @@
+"""Datasets for RetNet: voxels joined to labels, splits, standardization, augmentation.
+
+Voxels come in the layout ``retvis grid`` writes (and the published MOXελ batches use):
+``voxels.npy`` of shape (N, n, n, n) float32 Boltzmann factors and ``names.json`` with the
+N material names in the same order (``gridspec.json`` too when RetVis wrote it). They
+are opened memory-mapped, so a 12,000-structure set costs no RAM until read.
+
+Labels are a CSV with a header, one row per material: a name column (``name``) and a
+value column (``value`` by default; any numeric column can be chosen). When the table
+has a ``status`` column (the GCMC labels do), only rows whose status is ``ok`` are used.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import DataError
+
+#: Names of the four augmentations of METHOD.md section 3, drawn with equal probability.
+AUGMENTATIONS: tuple[str, ...] = ("identity", "rotate", "flip", "transpose")
+
+
+# --------------------------------------------------------------------------- voxels
+@dataclass(frozen=True, eq=False)
+class VoxelSet:
+    """A memory-mapped batch of energy grids.
+
+    Attributes
+    ----------
+    voxels : NDArray[np.float32]
+        Shape (N, n, n, n), Boltzmann factors (dimensionless), memory-mapped read-only.
+    names : list of str
+        N material names, unique.
+    spec : dict or None
+        The GridSpec dict from ``gridspec.json`` when present.
+    path : Path
+        The folder.
+    """
+
+    voxels: NDArray[np.float32]
+    names: list[str]
+    spec: dict | None
+    path: Path
+
+    @property
+    def n(self) -> int:
+        return int(self.voxels.shape[1])
+
+    def index(self) -> dict[str, int]:
+        """Name -> row."""
+        return {name: i for i, name in enumerate(self.names)}
+
+
+def open_voxels(folder: str | Path) -> VoxelSet:
+    """Open ``voxels.npy`` + ``names.json`` (+ ``gridspec.json``) of a folder.
+
+    Raises
+    ------
+    DataError
+        Missing files, a shape that is not (N, n, n, n), a name count that differs from N,
+        or duplicated names.
+    """
+    folder = Path(folder)
+    vpath, npath = folder / "voxels.npy", folder / "names.json"
+    for p in (vpath, npath):
+        if not p.is_file():
+            raise DataError(
+                f"expected {p.name} in the voxels folder (the layout of `retvis grid`), found none",
+                folder,
+            )
+    try:
+        voxels = np.load(vpath, mmap_mode="r")
+    except (ValueError, OSError) as exc:
+        raise DataError(f"not a NumPy array file ({exc})", vpath) from exc
+    if voxels.ndim != 4 or len(set(voxels.shape[1:])) != 1:
+        raise DataError(f"expected voxels of shape (N, n, n, n), got {voxels.shape}", vpath)
+    if voxels.dtype != np.float32:
+        raise DataError(f"expected float32 voxels, got {voxels.dtype}", vpath)
+    try:
+        names = json.loads(npath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"not a JSON list of names ({exc})", npath) from exc
+    if not isinstance(names, list) or not all(isinstance(s, str) for s in names):
+        raise DataError("expected a JSON list of strings", npath)
+    if len(names) != voxels.shape[0]:
+        raise DataError(f"{len(names)} names for {voxels.shape[0]} grids", npath)
+    dup = [k for k, c in Counter(names).items() if c > 1]
+    if dup:
+        raise DataError(f"{len(dup)} duplicated name(s), e.g. {dup[:5]}", npath)
+    spec = None
+    spath = folder / "gridspec.json"
+    if spath.is_file():
+        spec = json.loads(spath.read_text(encoding="utf-8"))
+    return VoxelSet(voxels, names, spec, folder)
+
+
+# --------------------------------------------------------------------------- labels
+@dataclass(frozen=True)
+class Labels:
+    """A labels table reduced to names and finite values.
+
+    Attributes
+    ----------
+    names : list of str
+    values : NDArray[np.float64]
+        Shape (N,), in the target's units.
+    column : str
+        The value column used.
+    path : Path
+    skipped : int
+        Rows left out because their ``status`` was not ``ok``.
+    """
+
+    names: list[str]
+    values: NDArray[np.float64]
+    column: str
+    path: Path
+    skipped: int = 0
+
+
+def read_labels(path: str | Path, column: str | None = None, name_column: str = "name") -> Labels:
+    """Read a labels CSV.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV with a header.
+    column : str, optional
+        Value column; default ``value``, or the only numeric column other than the name.
+    name_column : str
+        Column holding material names.
+
+    Raises
+    ------
+    DataError
+        Missing columns, duplicated names, or a value that is not a finite number.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+            header = list(rows[0].keys()) if rows else []
+    except FileNotFoundError as exc:
+        raise DataError("labels file not found", path) from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not a UTF-8 CSV file ({exc})", path) from exc
+    if not rows:
+        raise DataError("the labels table has no rows", path)
+    if name_column not in header:
+        raise DataError(f"no '{name_column}' column; columns: {header}", path)
+    if "status" in header:
+        kept = [r for r in rows if (r.get("status") or "").strip().lower() == "ok"]
+        skipped = len(rows) - len(kept)
+        rows = kept
+    else:
+        skipped = 0
+    if column is None:
+        if "value" in header:
+            column = "value"
+        else:
+            numeric = [
+                h
+                for h in header
+                if h not in (name_column, "status")
+                and rows
+                and all(_is_number(r[h]) for r in rows[:50])
+            ]
+            if len(numeric) != 1:
+                raise DataError(
+                    f"choose the value column (--target); numeric columns: "
+                    f"{numeric}, all columns: {header}",
+                    path,
+                )
+            column = numeric[0]
+    if column not in header:
+        raise DataError(f"no '{column}' column; columns: {header}", path)
+    names = [r[name_column].strip() for r in rows]
+    dup = [k for k, c in Counter(names).items() if c > 1]
+    if dup:
+        raise DataError(f"{len(dup)} duplicated name(s) in the labels, e.g. {dup[:5]}", path)
+    values = np.empty(len(rows), dtype=np.float64)
+    bad = []
+    for i, r in enumerate(rows):
+        try:
+            v = float(r[column])
+        except (TypeError, ValueError):
+            v = math.nan
+        if not math.isfinite(v):
+            bad.append(f"{names[i]}={r[column]!r}")
+        values[i] = v
+    if bad:
+        raise DataError(
+            f"{len(bad)} label(s) in '{column}' are not finite numbers, e.g. {bad[:5]}", path
+        )
+    return Labels(names, values, column, path, skipped)
+
+
+def _is_number(s: str | None) -> bool:
+    try:
+        float(s)  # type: ignore[arg-type]
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def read_name_list(path: str | Path) -> set[str]:
+    """Names in a text file, one a line (blank lines and ``#`` comments ignored)."""
+    out = set()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.add(line)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Voxels joined to labels by name.
+
+    Attributes
+    ----------
+    voxels : VoxelSet
+    names : list of str
+        Labelled materials, in label-table order.
+    rows : NDArray[np.int64]
+        Row of each name in ``voxels.voxels``, shape (M,).
+    y : NDArray[np.float64]
+        Labels, shape (M,).
+    column : str
+        Label column.
+    """
+
+    voxels: VoxelSet
+    names: list[str]
+    rows: NDArray[np.int64]
+    y: NDArray[np.float64]
+    column: str
+
+    def select(self, names: list[str]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Voxel rows and labels of the given names (all must be in the dataset)."""
+        pos = {k: i for i, k in enumerate(self.names)}
+        missing = [k for k in names if k not in pos]
+        if missing:
+            raise DataError(
+                f"{len(missing)} name(s) of the split are not in the dataset, e.g. {missing[:5]}"
+            )
+        ii = np.array([pos[k] for k in names], dtype=np.int64)
+        return self.rows[ii], self.y[ii]
+
+    def digest(self) -> str:
+        """SHA-256 of the names, labels and voxel bytes used (training-set identity)."""
+        h = hashlib.sha256()
+        order = np.argsort(np.array(self.names))
+        for i in order:
+            h.update(self.names[i].encode() + b"\0")
+            h.update(np.float64(self.y[i]).tobytes())
+            h.update(np.ascontiguousarray(self.voxels.voxels[self.rows[i]]).tobytes())
+        return h.hexdigest()
+
+
+def join(
+    voxels: VoxelSet, labels: Labels, missing: str = "error", exclude: set[str] | None = None
+) -> Dataset:
+    """Join labels to voxels by name.
+
+    Parameters
+    ----------
+    voxels : VoxelSet
+    labels : Labels
+    missing : {"error", "drop"}
+        What to do with labelled names that have no grid: raise (default) or leave out.
+    exclude : set of str, optional
+        Names never used (e.g. the hold-out list).
+
+    Raises
+    ------
+    DataError
+        Labelled names without a grid (``missing="error"``), or nothing left to use.
+    """
+    if missing not in ("error", "drop"):
+        raise DataError(f"missing must be 'error' or 'drop', got {missing!r}")
+    index = voxels.index()
+    exclude = exclude or set()
+    names, rows, ys, absent = [], [], [], []
+    for name, v in zip(labels.names, labels.values, strict=True):
+        if name in exclude:
+            continue
+        r = index.get(name)
+        if r is None:
+            absent.append(name)
+            continue
+        names.append(name)
+        rows.append(r)
+        ys.append(v)
+    if absent and missing == "error":
+        raise DataError(
+            f"{len(absent)} labelled name(s) have no grid in {voxels.path}, e.g. "
+            f"{absent[:5]} (use --drop-missing to leave them out)",
+            labels.path,
+        )
+    if not names:
+        raise DataError("no labelled material has a grid: check that the names match", labels.path)
+    return Dataset(voxels, names, np.array(rows, dtype=np.int64), np.array(ys), labels.column)
+
+
+# --------------------------------------------------------------------------- splits
+def make_split(
+    names: list[str], seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1
+) -> dict:
+    """A seeded random train/validation/test split of names.
+
+    Returns
+    -------
+    dict
+        ``{"seed", "val_fraction", "test_fraction", "train": [...], "val": [...],
+        "test": [...]}``; each list sorted by the permutation, disjoint, covering ``names``.
+    """
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise DataError(f"bad split fractions: val {val_fraction}, test {test_fraction}")
+    m = len(names)
+    order = np.random.default_rng(seed).permutation(sorted(names)).tolist()
+    n_test = int(round(test_fraction * m))
+    n_val = int(round(val_fraction * m))
+    if m - n_test - n_val < 2:
+        raise DataError(
+            f"{m} labelled materials are too few to split "
+            f"(val {val_fraction}, test {test_fraction})"
+        )
+    return {
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
+        "test": order[:n_test],
+        "val": order[n_test : n_test + n_val],
+        "train": order[n_test + n_val :],
+    }
+
+
+def save_split(split: dict, path: str | Path) -> None:
+    from ..core.cache import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), json.dumps(split, indent=1).encode())
+
+
+def load_split(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        split = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError("split file not found", path) from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not a JSON split ({exc})", path) from exc
+    for k in ("train", "val", "test"):
+        if not isinstance(split.get(k), list):
+            raise DataError(f"split has no '{k}' list", path)
+    return split
+
+
+# --------------------------------------------------------------------------- standardization
+@dataclass(frozen=True)
+class Standardization:
+    """One-channel standardization: ``(x - mean) / std`` of the training voxels."""
+
+    mean: float
+    std: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Standardization:
+        return cls(float(d["mean"]), float(d["std"]))
+
+    def apply(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Standardize Boltzmann factors (any shape), float32 out."""
+        return (
+            (np.asarray(x, dtype=np.float32) - np.float32(self.mean)) / np.float32(self.std)
+        ).astype(np.float32, copy=False)
+
+
+def standardization(
+    voxels: NDArray[np.float32], rows: NDArray[np.int64], chunk: int = 256
+) -> Standardization:
+    """Mean and standard deviation over all voxels of the given rows (float64 sums)."""
+    if len(rows) == 0:
+        raise DataError("no training rows to standardize on")
+    s = s2 = 0.0
+    count = 0
+    rows = np.sort(np.asarray(rows))
+    for i in range(0, len(rows), chunk):
+        x = np.asarray(voxels[rows[i : i + chunk]], dtype=np.float64)
+        s += float(x.sum())
+        s2 += float(np.square(x).sum())
+        count += x.size
+    mean = s / count
+    var = max(s2 / count - mean * mean, 0.0)
+    std = math.sqrt(var)
+    if not math.isfinite(std) or std == 0:
+        raise DataError(f"training voxels have no spread (std = {std}); cannot standardize")
+    return Standardization(mean, std)
+
+
+# --------------------------------------------------------------------------- augmentation
+def augment(x: NDArray, rng: np.random.Generator) -> NDArray:
+    """One random augmentation of a cubic grid, each of the four with equal probability.
+
+    Identity; a 90° rotation in a random plane (xy, xz or yz) and random sense; a flip
+    along a random axis; a transpose of a random pair of axes (METHOD.md section 3).
+
+    Parameters
+    ----------
+    x : NDArray
+        Shape (n, n, n).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    NDArray
+        Shape (n, n, n): a permutation of ``x``'s voxels (a view when possible).
+    """
+    kind = int(rng.integers(4))
+    if kind == 0:
+        return x
+    if kind == 1:
+        plane = [(0, 1), (0, 2), (1, 2)][int(rng.integers(3))]
+        return np.rot90(x, k=1 if rng.integers(2) else -1, axes=plane)
+    if kind == 2:
+        return np.flip(x, axis=int(rng.integers(3)))
+    i, j = [(0, 1), (0, 2), (1, 2)][int(rng.integers(3))]
+    return np.swapaxes(x, i, j)
+
+
+def iter_batches(
+    voxels: NDArray[np.float32],
+    rows: NDArray[np.int64],
+    y: NDArray[np.float64],
+    batch_size: int,
+    std: Standardization,
+    rng: np.random.Generator | None = None,
+    shuffle: bool = False,
+    augmented: bool = False,
+):
+    """Yield standardized batches ``(x, y, positions)``.
+
+    ``x`` is float32 (B, 1, n, n, n), ``y`` float32 (B,), ``positions`` the indices into
+    ``rows``. With ``shuffle`` or ``augmented``, ``rng`` drives the order and the draws.
+    """
+    m = len(rows)
+    order = rng.permutation(m) if shuffle else np.arange(m)
+    for start in range(0, m, batch_size):
+        pos = order[start : start + batch_size]
+        r = rows[pos]
+        srt = np.argsort(r, kind="stable")  # read the memory map in file order
+        block = np.empty((len(r),) + voxels.shape[1:], dtype=np.float32)
+        block[srt] = voxels[r[srt]]
+        if augmented:
+            for k in range(len(block)):
+                block[k] = augment(block[k], rng).copy()  # a view of itself
+        xb = std.apply(block)[:, None]
+        yield xb, y[pos].astype(np.float32), pos

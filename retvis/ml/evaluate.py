@@ -1,0 +1,108 @@
+"""Evaluate a trained model on a split of its run: metrics with bootstrap intervals, parity.
+
+Writes ``OUT/evaluation.json`` (metrics with 95 % intervals), ``OUT/predictions.csv``
+(name, label, prediction, ensemble std) and ``OUT/parity.png``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..core.cache import atomic_write_bytes
+from ..errors import DataError
+from . import data as D
+from .metrics import bootstrap_metrics, parity_plot
+from .weights import load_model
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    voxels_dir: str | Path,
+    labels_csv: str | Path,
+    out: str | Path | None = None,
+    split: str = "test",
+    n_boot: int = 10_000,
+    seed: int = 0,
+    drop_missing: bool = False,
+) -> dict:
+    """Predict the materials of one split of a run and score them.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A training run folder (holds ``model/`` and ``split.json``).
+    voxels_dir, labels_csv : path-like
+        Grids and labels (the labels column is the one the model was trained on).
+    out : path-like, optional
+        Output folder; default ``RUN_DIR/eval_<split>``.
+    split : {"test", "val", "train", "all"}
+    n_boot : int
+        Bootstrap resamples.
+    drop_missing : bool
+        Leave out split names that have no grid or label instead of failing.
+
+    Returns
+    -------
+    dict
+        The content of ``evaluation.json``.
+    """
+    run_dir = Path(run_dir)
+    if split not in ("test", "val", "train", "all"):
+        raise DataError(f"split must be test, val, train or all; got {split!r}")
+    predictor = load_model(run_dir)
+    sp = D.load_split(run_dir / "split.json")
+    names = sp["train"] + sp["val"] + sp["test"] if split == "all" else sp[split]
+    column = predictor.target.get("column")
+    vs = D.open_voxels(voxels_dir)
+    labels = D.read_labels(labels_csv, column)
+    ds = D.join(vs, labels, "drop")
+    known = set(ds.names)
+    missing = [n for n in names if n not in known]
+    if missing and not drop_missing:
+        raise DataError(
+            f"{len(missing)} {split} material(s) have no grid or label here, e.g. "
+            f"{missing[:5]} (use --drop-missing)"
+        )
+    names = [n for n in names if n in known]
+    if len(names) < 2:
+        raise DataError(f"the {split} split has {len(names)} usable material(s); need >= 2")
+    rows, y = ds.select(names)
+    order = np.argsort(rows, kind="stable")
+    x = np.empty((len(rows),) + vs.voxels.shape[1:], dtype=np.float32)
+    x[order] = vs.voxels[rows[order]]
+    mean, std = predictor.predict(x)
+    metrics = bootstrap_metrics(y, mean, n_boot=n_boot, seed=seed)
+    out = Path(out) if out else run_dir / f"eval_{split}"
+    out.mkdir(parents=True, exist_ok=True)
+    units = predictor.target.get("units", "")
+    parity_plot(
+        y,
+        mean,
+        out / "parity.png",
+        std=std,
+        units=units,
+        metrics=metrics,
+        title=f"{predictor.target.get('name', '')} ({split} set)",
+    )
+    lines = ["name,label,prediction,std"] + [
+        f"{n},{a!r},{b!r},{c!r}"
+        for n, a, b, c in zip(names, y.tolist(), mean.tolist(), std.tolist(), strict=True)
+    ]
+    atomic_write_bytes(out / "predictions.csv", ("\n".join(lines) + "\n").encode())
+    result = {
+        "event": "evaluation",
+        "run_dir": str(run_dir),
+        "split": split,
+        "target": predictor.target,
+        "n": len(names),
+        "n_missing": len(missing),
+        "ensemble": len(predictor.members),
+        "metrics": metrics,
+        "mean_ensemble_std": float(std.mean()),
+        "out": str(out),
+    }
+    atomic_write_bytes(out / "evaluation.json", json.dumps(result, indent=1).encode())
+    return result

@@ -1,0 +1,453 @@
+"""Training RetNet: thesis defaults, checkpoints, resume, cancel, deep ensembles.
+
+:func:`train_run` trains into a run folder::
+
+    RUN_DIR/config.json     resolved config, seed, data hash, library versions, GridSpec
+    RUN_DIR/split.json      names of the train/val/test materials (seeded)
+    RUN_DIR/members/<k>/checkpoint.pt   last finished epoch (model, optimizer, scheduler)
+    RUN_DIR/members/<k>/best.pt         weights of the best validation epoch
+    RUN_DIR/history.jsonl   one JSON object per epoch (what the CLI prints)
+    RUN_DIR/metrics.json    best epochs, validation and test metrics
+    RUN_DIR/model/          the model folder (model.json + member_<k>.pt, SHA-256 checked)
+    RUN_DIR/plots/          loss.png, parity_val.png, parity_test.png
+
+Cancel: the ``should_stop`` callable (the CLI sets it from SIGINT/SIGTERM and from a
+``RUN_DIR/STOP`` file) is checked between batches; the unfinished epoch is dropped, the
+best checkpoint so far becomes the model, and the final record says ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.cache import atomic_write_bytes
+from ..errors import DataError, WeightsError
+from . import data as D
+from .config import TrainConfig
+from .metrics import loss_plot, parity_plot, point_metrics, r2_score
+from .retnet import RetNet, build_retnet
+from .weights import library_versions, load_model, save_model
+
+log = logging.getLogger(__name__)
+
+STOP_FILE = "STOP"
+
+
+# --------------------------------------------------------------------------- helpers
+def _write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
+
+
+def _save_torch(path: Path, obj) -> None:
+    import io
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _predict(net: RetNet, voxels, rows, std, batch_size: int, device: str) -> np.ndarray:
+    net.eval()
+    out = np.empty(len(rows))
+    with torch.inference_mode():
+        for xb, _, pos in D.iter_batches(voxels, rows, np.zeros(len(rows)), batch_size * 2, std):
+            out[pos] = net(torch.from_numpy(xb).to(device)).double().cpu().numpy()
+    return out
+
+
+class _Run:
+    """State shared by the members of one run."""
+
+    def __init__(self, run_dir: Path, cfg: TrainConfig, emit, should_stop) -> None:
+        self.dir = run_dir
+        self.cfg = cfg
+        self.emit = emit
+        self.should_stop = should_stop
+
+    def stop_requested(self) -> bool:
+        return bool(self.should_stop and self.should_stop()) or (self.dir / STOP_FILE).exists()
+
+
+def _prepare(voxels_dir, labels_csv, run_dir: Path, cfg: TrainConfig, resume: bool):
+    """Open the data, make or reuse the split, standardization and config."""
+    vs = D.open_voxels(voxels_dir)
+    labels = D.read_labels(labels_csv, cfg.target)
+    exclude = D.read_name_list(cfg.exclude) if cfg.exclude else set()
+    ds = D.join(vs, labels, "drop" if cfg.drop_missing else "error", exclude)
+    if resume:
+        split = D.load_split(run_dir / "split.json")
+    elif cfg.split:
+        split = D.load_split(cfg.split)
+        known = set(ds.names)
+        split = {
+            **split,
+            **{k: [n for n in split[k] if n in known] for k in ("train", "val", "test")},
+        }
+    else:
+        split = D.make_split(ds.names, cfg.seed, cfg.val_fraction, cfg.test_fraction)
+    if exclude:
+        split = {
+            **split,
+            **{k: [n for n in split[k] if n not in exclude] for k in ("train", "val", "test")},
+        }
+    if cfg.train_size is not None and not resume:
+        if cfg.train_size > len(split["train"]) or cfg.train_size < 2:
+            raise DataError(f"train_size {cfg.train_size} not in [2, {len(split['train'])}]")
+        sub = np.random.default_rng(cfg.seed).permutation(split["train"])[: cfg.train_size]
+        split = {**split, "train": sub.tolist(), "train_size": cfg.train_size}
+    if len(split["train"]) < 2:
+        raise DataError(f"the training split has {len(split['train'])} material(s); need >= 2")
+    return vs, labels, ds, split
+
+
+def train_run(
+    voxels_dir: str | Path,
+    labels_csv: str | Path,
+    run_dir: str | Path,
+    cfg: TrainConfig | None = None,
+    emit: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = False,
+) -> dict:
+    """Train RetNet (or a deep ensemble) and write the run folder.
+
+    Parameters
+    ----------
+    voxels_dir : path-like
+        Folder with ``voxels.npy`` and ``names.json`` (``retvis grid`` output).
+    labels_csv : path-like
+        Labels table (name + value columns).
+    run_dir : path-like
+        Output folder (created).
+    cfg : TrainConfig, optional
+        Settings; with ``resume``, read from ``run_dir/config.json`` instead.
+    emit : callable(dict), optional
+        Receives one record per epoch and a final record.
+    should_stop : callable() -> bool, optional
+        Polled between batches; True cancels cleanly.
+    resume : bool
+        Continue an interrupted run from its checkpoints.
+
+    Returns
+    -------
+    dict
+        The final record (``event = "done"``).
+    """
+    t_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    emit = emit or (lambda rec: None)
+    if resume:
+        try:
+            saved = json.loads((run_dir / "config.json").read_text())
+        except FileNotFoundError as exc:
+            raise DataError("nothing to resume: no config.json in the run folder", run_dir) from exc
+        cfg = TrainConfig.from_dict(saved["config"])
+    cfg = cfg or TrainConfig()
+    cfg.validate()
+    if not resume and (run_dir / "config.json").exists():
+        raise DataError(
+            "this folder already holds a training run: resume it (--resume) or choose a new folder",
+            run_dir,
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / STOP_FILE).unlink(missing_ok=True)
+
+    vs, labels, ds, split = _prepare(voxels_dir, labels_csv, run_dir, cfg, resume)
+    data_hash = ds.digest()
+    source = None
+    if cfg.init_from:
+        source = load_model(cfg.init_from)
+        if source.n != vs.n:
+            raise DataError(
+                f"--init-from model expects n = {source.n} grids, the voxels have n = {vs.n}"
+            )
+    train_rows, y_train = ds.select(split["train"])
+    val_rows, y_val = ds.select(split["val"])
+    test_rows, y_test = ds.select(split["test"])
+    if source is not None:
+        std = source.standardization
+    else:
+        std = D.standardization(vs.voxels, train_rows)
+    gridspec = vs.spec or {"n": vs.n}
+    if resume:
+        if saved["data"]["hash"] != data_hash:
+            raise DataError(
+                "the voxels or labels differ from those the run started with "
+                "(data hash mismatch); start a new run",
+                run_dir,
+            )
+    else:
+        D.save_split(split, run_dir / "split.json")
+        _write_json(
+            run_dir / "config.json",
+            {
+                "config": asdict(cfg),
+                "seed": cfg.seed,
+                "data": {
+                    "voxels": str(Path(voxels_dir).resolve()),
+                    "labels": str(Path(labels_csv).resolve()),
+                    "column": ds.column,
+                    "hash": data_hash,
+                    "n_labelled": len(ds.names),
+                    "n_train": len(train_rows),
+                    "n_val": len(val_rows),
+                    "n_test": len(test_rows),
+                    "labels_skipped_status": labels.skipped,
+                },
+                "standardization": std.to_dict(),
+                "gridspec": gridspec,
+                "versions": library_versions(),
+            },
+        )
+    run = _Run(run_dir, cfg, emit, should_stop)
+    histories: list[list[dict]] = []
+    infos: list[dict] = []
+    best_nets: list[RetNet] = []
+    status = "finished"
+    for k in range(cfg.ensemble):
+        mstatus, hist, info, net = _train_member(
+            run, k, vs.voxels, train_rows, y_train, val_rows, y_val, std, source
+        )
+        histories.append(hist)
+        if net is not None:
+            infos.append(info)
+            best_nets.append(net)
+        if mstatus == "cancelled":
+            status = "cancelled"
+            break
+        if mstatus == "early_stopped" and status == "finished":
+            status = "early_stopped"
+
+    (run_dir / "plots").mkdir(exist_ok=True)
+    if any(histories):
+        loss_plot(histories, run_dir / "plots" / "loss.png")
+    final = {
+        "event": "done",
+        "status": status,
+        "members": len(best_nets),
+        "seconds": round(time.perf_counter() - t_start, 3),
+    }
+    if not best_nets:
+        final.update(model=None, reason="cancelled before the first epoch finished")
+        emit(final)
+        return final
+    metrics: dict = {"best_epochs": [i["best_epoch"] for i in infos]}
+    for label, rows, y in (("val", val_rows, y_val), ("test", test_rows, y_test)):
+        if len(rows) >= 2:
+            preds = np.stack(
+                [_predict(n, vs.voxels, rows, std, cfg.batch_size, cfg.device) for n in best_nets]
+            )
+            mean = preds.mean(0)
+            metrics[label] = point_metrics(y, mean)
+            parity_plot(
+                y,
+                mean,
+                run_dir / "plots" / f"parity_{label}.png",
+                std=preds.std(0),
+                title=f"{label} set",
+                units=cfg.units,
+            )
+    target = {"name": cfg.target_name or ds.column, "column": ds.column, "units": cfg.units}
+    card = {
+        "standardization": std.to_dict(),
+        "gridspec": gridspec,
+        "target": target,
+        "training_set": {
+            "data_hash": data_hash,
+            "labels": str(Path(labels_csv).resolve()),
+            "voxels": str(Path(voxels_dir).resolve()),
+            "n_train": len(train_rows),
+            "n_val": len(val_rows),
+            "n_test": len(test_rows),
+            "split_seed": split.get("seed"),
+            "init_from": cfg.init_from,
+            "freeze_conv": cfg.freeze_conv,
+        },
+        "metrics": metrics,
+        "status": status,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "members_info": infos,
+    }
+    model_dir = save_model(run_dir / "model", [n.cpu() for n in best_nets], card)
+    _write_json(run_dir / "metrics.json", {"status": status, **metrics, "members": infos})
+    final.update(model=str(model_dir), metrics=metrics, run_dir=str(run_dir))
+    emit(final)
+    return final
+
+
+def _train_member(
+    run: _Run, k: int, voxels, train_rows, y_train, val_rows, y_val, std: D.Standardization, source
+):
+    """Train member k; returns (status, history, info, best network or None)."""
+    cfg = run.cfg
+    seed = cfg.seed + k
+    mdir = run.dir / "members" / str(k)
+    mdir.mkdir(parents=True, exist_ok=True)
+    ckpt_path, best_path = mdir / "checkpoint.pt", mdir / "best.pt"
+    device = cfg.device
+
+    net = build_retnet(voxels.shape[1], cfg.dropout, seed=seed)
+    if source is not None:
+        src = source.members[k % len(source.members)]
+        net.load_state_dict(src.state_dict())
+        if cfg.freeze_conv:
+            net.freeze_conv(True)
+    net.set_output_bias(float(np.mean(y_train)))
+    net.to(device)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    history: list[dict] = []
+    best = {"val_loss": math.inf, "epoch": 0}
+    start_epoch = 1
+    if ckpt_path.is_file():
+        try:
+            ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+        except Exception as exc:  # unreadable checkpoint: say which file and why
+            raise WeightsError(
+                f"cannot read checkpoint ({type(exc).__name__}: {exc})", ckpt_path
+            ) from exc
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        history = json.loads(ck["history"])
+        best = json.loads(ck["best"])
+        start_epoch = int(ck["epoch"]) + 1
+        if ck.get("finished"):
+            info = json.loads(ck["info"])
+            return ck["status"], history, info, _load_best(best_path, net, voxels.shape[1], cfg)
+    loss_fn = nn.MSELoss()
+    y_train_t = y_train.astype(np.float32)
+    status = "finished"
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([seed, epoch])
+        torch.manual_seed(seed * 100_003 + epoch)
+        net.train()
+        preds = np.empty(len(train_rows))
+        seen = np.zeros(len(train_rows), dtype=bool)
+        total, count = 0.0, 0
+        cancelled = False
+        lr = opt.param_groups[0]["lr"]
+        for xb, yb, pos in D.iter_batches(
+            voxels,
+            train_rows,
+            y_train_t,
+            cfg.batch_size,
+            std,
+            rng,
+            shuffle=True,
+            augmented=cfg.augment,
+        ):
+            if run.stop_requested():
+                cancelled = True
+                break
+            if len(pos) < 2:  # batch norm cannot train on one sample
+                continue
+            xt = torch.from_numpy(xb).to(device)
+            yt = torch.from_numpy(yb).to(device)
+            opt.zero_grad(set_to_none=True)
+            out = net(xt)
+            loss = loss_fn(out, yt)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(pos)
+            count += len(pos)
+            preds[pos] = out.detach().double().cpu().numpy()
+            seen[pos] = True
+        if cancelled or run.stop_requested():
+            status = "cancelled"
+            break
+        sched.step()
+        train_loss = total / max(count, 1)
+        r2_train = r2_score(y_train[seen], preds[seen]) if seen.sum() >= 2 else None
+        if len(val_rows) >= 1:
+            pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
+            val_loss = float(np.mean((pv - y_val) ** 2))
+            r2_val = r2_score(y_val, pv) if len(val_rows) >= 2 else None
+        else:  # no validation set: select on the training loss
+            val_loss, r2_val = None, None
+        sel = val_loss if val_loss is not None else train_loss
+        improved = sel < best["val_loss"]
+        if improved:
+            best = {"val_loss": sel, "epoch": epoch}
+            _save_torch(best_path, {kk: v.detach().cpu() for kk, v in net.state_dict().items()})
+        rec = {
+            "event": "epoch",
+            "member": k,
+            "epoch": epoch,
+            "epochs": cfg.epochs,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "r2_train": _f(r2_train),
+            "r2_val": _f(r2_val),
+            "lr": lr,
+            "seconds": round(time.perf_counter() - t0, 3),
+            "best_epoch": best["epoch"],
+            "checkpoint": str(best_path),
+        }
+        history.append(rec)
+        stop_early = cfg.patience is not None and epoch - best["epoch"] >= cfg.patience
+        last = epoch == cfg.epochs or stop_early
+        if last:
+            status = "early_stopped" if stop_early and epoch < cfg.epochs else "finished"
+        info = {
+            "seed": seed,
+            "best_epoch": best["epoch"],
+            "best_val_loss": best["val_loss"],
+            "epochs_run": epoch,
+            "status": status,
+        }
+        _save_torch(
+            ckpt_path,
+            {
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "epoch": epoch,
+                "history": json.dumps(history),
+                "best": json.dumps(best),
+                "finished": last,
+                "status": status,
+                "info": json.dumps(info),
+            },
+        )
+        with open(run.dir / "history.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        run.emit(rec)
+        if last:
+            break
+    info = {
+        "seed": seed,
+        "best_epoch": best["epoch"],
+        "best_val_loss": best["val_loss"],
+        "epochs_run": history[-1]["epoch"] if history else 0,
+        "status": status,
+    }
+    if not best_path.is_file():
+        return status, history, info, None
+    return status, history, info, _load_best(best_path, net, voxels.shape[1], cfg)
+
+
+def _load_best(best_path: Path, like: RetNet, n: int, cfg: TrainConfig) -> RetNet:
+    net = RetNet(n, cfg.dropout)
+    net.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True))
+    net.conv_frozen = False
+    return net.to(cfg.device).eval()
+
+
+def _f(x):
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+__all__ = ["TrainConfig", "train_run", "STOP_FILE"]

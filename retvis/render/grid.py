@@ -1,0 +1,269 @@
+"""An energy grid drawn in the real geometry of its (super)cell.
+
+Boltzmann factors ``B = exp(-V / T)`` span many decades (0 at overlaps, about 1e4 in
+strong wells), so the grid is shown on a log scale, as the probe energy
+``V = -T ln B`` in kelvin (a linear map of ``log B``): wells (V < 0) are bright and
+opaque, free space (V = 0) and walls (V > 0) dark and transparent. One colour bar
+("probe energy V (K)") serves the volume, the isosurfaces and the three slices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyvista as pv
+from numpy.typing import NDArray
+
+from ..core.grid import EnergyGrid
+from ..errors import SpecError
+from .geometry import GridFrame, contour_world, index_image, index_slice, world_image, wrap_periodic
+from .style import add_colorbar, add_volume
+
+#: Colour map of the energy (reversed so that wells, the lowest energies, are bright).
+ENERGY_CMAP = "inferno_r"
+#: Title of the energy colour bar.
+ENERGY_TITLE = "probe energy V (K)"
+#: Energies above this are clipped, K (walls; B = 0 is V = +inf).
+ENERGY_CEILING = 1000.0
+#: Upper end of the colour range as a fraction of the deepest well's depth |V_min|.
+WALL_FRACTION = 0.5
+#: Default isosurface levels as fractions of the deepest well energy (V_min < 0).
+ISO_FRACTIONS = (0.5,)
+#: Largest opacity of the volume (deepest wells).
+VOLUME_OPACITY = 0.6
+#: Points of the opacity transfer function.
+N_OPACITY = 64
+
+
+def energy_from_boltzmann(
+    boltzmann: NDArray, temperature: float, ceiling: float = ENERGY_CEILING
+) -> NDArray[np.float32]:
+    """Probe energy ``V = -T ln B`` clipped to ``ceiling``, K.
+
+    Parameters
+    ----------
+    boltzmann : NDArray
+        Shape (n, n, n), Boltzmann factors (dimensionless, >= 0).
+    temperature : float
+        K.
+    ceiling : float
+        Upper clip, K (B = 0 gives +inf before clipping).
+
+    Returns
+    -------
+    NDArray[np.float32]
+        Same shape, K.
+    """
+    b = np.asarray(boltzmann, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        v = -temperature * np.log(b)
+    return np.minimum(v, ceiling).astype(np.float32)
+
+
+def energy_opacity(
+    clim: tuple[float, float], max_opacity: float = VOLUME_OPACITY, n: int = N_OPACITY
+) -> NDArray[np.float64]:
+    """Opacity transfer over ``clim``: 0 for V >= 0, rising to ``max_opacity`` at clim[0].
+
+    The ramp is quadratic in the well depth, so shallow wells stay faint and the
+    strongest binding sites stand out.
+    """
+    lo, hi = clim
+    v = np.linspace(lo, hi, n)
+    depth = np.clip(-v / max(-lo, 1e-9), 0.0, 1.0) if lo < 0 else np.zeros(n)
+    return max_opacity * depth**2
+
+
+@dataclass
+class GridLayer:
+    """An energy grid in a plotter, with handles to change it in place.
+
+    Use :meth:`set_slice`, :meth:`set_iso_levels`, :meth:`set_volume_visible`, then call
+    ``plotter.render()``.
+
+    Attributes
+    ----------
+    plotter : pyvista.Plotter
+        Where it is drawn.
+    frame : GridFrame
+        Geometry.
+    energy : NDArray[np.float32]
+        Shape (n, n, n); clipped probe energy, K.
+    clim : tuple of float
+        Colour range, K.
+    slice_index : list of int
+        Current slice index along a, b, c (None: that slice is hidden).
+    iso_levels : tuple of float
+        Current isosurface energies, K.
+    """
+
+    plotter: pv.Plotter
+    frame: GridFrame
+    energy: NDArray[np.float32]
+    clim: tuple[float, float]
+    name: str
+    slice_index: list = field(default_factory=lambda: [None, None, None])
+    iso_levels: tuple[float, ...] = ()
+    iso_opacity: float = 1.0
+    volume_actor: object | None = None
+    iso_actor: object | None = None
+    slice_meshes: list = field(default_factory=lambda: [None, None, None])
+    slice_actors: list = field(default_factory=lambda: [None, None, None])
+    _index_img: pv.ImageData | None = None
+
+    @property
+    def n(self) -> int:
+        """Points per axis."""
+        return self.energy.shape[0]
+
+    @property
+    def image(self) -> pv.ImageData:
+        """Index-space image of the energy (wrapped by one plane when periodic)."""
+        if self._index_img is None:
+            e = wrap_periodic(self.energy) if self.frame.periodic else self.energy
+            self._index_img = index_image(e, "V")
+        return self._index_img
+
+    def _mesh_kwargs(self) -> dict:
+        return dict(scalars="V", cmap=ENERGY_CMAP, clim=self.clim, show_scalar_bar=False)
+
+    def set_slice(self, axis: int, index: int | None) -> None:
+        """Move (or hide with None) the slice of constant index along a (0), b (1) or c (2)."""
+        if axis not in (0, 1, 2):
+            raise SpecError(f"slice axis must be 0 (a), 1 (b) or 2 (c), got {axis!r}")
+        actor = self.slice_actors[axis]
+        if index is None:
+            if actor is not None:
+                actor.SetVisibility(False)
+            self.slice_index[axis] = None
+            return
+        if not 0 <= int(index) < self.n:
+            raise SpecError(
+                f"slice index along {'abc'[axis]} must be in [0, {self.n - 1}], got {index}"
+            )
+        plane = index_slice(self.image, axis, int(index), self.frame)
+        if self.slice_meshes[axis] is None:
+            self.slice_meshes[axis] = plane
+            self.slice_actors[axis] = self.plotter.add_mesh(
+                plane,
+                name=f"{self.name}-slice-{'abc'[axis]}",
+                **self._mesh_kwargs(),
+                lighting=False,
+                pickable=False,
+            )
+        else:
+            self.slice_meshes[axis].copy_from(plane, deep=True)
+            self.slice_actors[axis].SetVisibility(True)
+        self.slice_index[axis] = int(index)
+
+    def set_iso_levels(self, levels) -> None:
+        """Replace the isosurfaces by surfaces at these energies, K (empty: none)."""
+        levels = tuple(float(x) for x in levels)
+        self.iso_levels = levels
+        surf = contour_world(self.image, levels, self.frame)
+        if self.iso_actor is not None:
+            self.plotter.remove_actor(self.iso_actor, render=False)
+            self.iso_actor = None
+        if surf.n_points:
+            self.iso_actor = self.plotter.add_mesh(
+                surf,
+                name=f"{self.name}-iso",
+                **self._mesh_kwargs(),
+                smooth_shading=True,
+                opacity=self.iso_opacity,
+                specular=0.2,
+            )
+
+    def set_volume_visible(self, visible: bool) -> None:
+        """Show or hide the volume rendering (built on first show)."""
+        if visible and self.volume_actor is None:
+            e = wrap_periodic(self.energy) if self.frame.periodic else self.energy
+            img = world_image(e, "V", self.frame)
+            self.volume_actor = add_volume(
+                self.plotter,
+                img,
+                "V",
+                ENERGY_CMAP,
+                self.clim,
+                energy_opacity(self.clim),
+                f"{self.name}-volume",
+            )
+        elif self.volume_actor is not None:
+            self.volume_actor.SetVisibility(bool(visible))
+
+    def add_colorbar(self, **kwargs) -> None:
+        """Add the shared colour bar (``kwargs`` go to ``plotter.add_scalar_bar``)."""
+        lut = pv.LookupTable(cmap=ENERGY_CMAP)
+        lut.scalar_range = self.clim
+        add_colorbar(self.plotter, lut, ENERGY_TITLE, fmt="%.0f", **kwargs)
+
+
+def energy_clim(
+    energy: NDArray[np.float32], wall_fraction: float = WALL_FRACTION
+) -> tuple[float, float]:
+    """Colour range of an energy grid, K: deepest well to ``wall_fraction * |V_min|``.
+
+    Walls above the upper limit saturate (dark); free space (V = 0) then sits at
+    ``1 / (1 + wall_fraction)`` of the way from bright to dark, so wells stand out.
+    """
+    lo = min(float(energy.min()), -1.0)
+    return lo, -wall_fraction * lo
+
+
+def add_energy_grid(
+    plotter: pv.Plotter,
+    grid: EnergyGrid,
+    *,
+    volume: bool = True,
+    iso_levels=None,
+    slices=None,
+    colorbar: bool = True,
+    ceiling: float = ENERGY_CEILING,
+    name: str = "grid",
+) -> GridLayer:
+    """Draw an energy grid into a plotter in its real (super)cell geometry.
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+        Any plotter.
+    grid : EnergyGrid
+        The grid; ``grid.boltzmann`` has shape (n, n, n).
+    volume : bool
+        Volume rendering (wells bright and opaque, walls transparent).
+    iso_levels : sequence of float, optional
+        Isosurface energies, K. Default: :data:`ISO_FRACTIONS` of the deepest well.
+        Pass ``()`` for none.
+    slices : sequence of 3 (int or None), optional
+        Slice index along a, b, c (None hides that slice). Default: none.
+    colorbar : bool
+        Add the energy colour bar.
+    ceiling : float
+        Energies above this are clipped, K.
+    name : str
+        Actor name prefix.
+
+    Returns
+    -------
+    GridLayer
+    """
+    frame = GridFrame.of(grid)
+    energy = energy_from_boltzmann(grid.boltzmann, grid.spec.temperature, ceiling)
+    clim = energy_clim(energy)
+    layer = GridLayer(plotter, frame, energy, clim, name)
+    if volume:
+        layer.set_volume_visible(True)
+    if iso_levels is None:
+        iso_levels = tuple(f * clim[0] for f in ISO_FRACTIONS)
+    if len(iso_levels):
+        layer.set_iso_levels(iso_levels)
+    if slices is not None:
+        if len(slices) != 3:
+            raise SpecError(f"slices must give 3 indices (a, b, c), got {slices!r}")
+        for axis, index in enumerate(slices):
+            if index is not None:
+                layer.set_slice(axis, index)
+    if colorbar:
+        layer.add_colorbar()
+    return layer

@@ -1,0 +1,163 @@
+"""`retvis train`, `retvis evaluate` and `retvis learning-curve` end to end, as the GUI runs
+them: a child process printing one JSON object per line, cancelled with the STOP file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from retvis.ml.weights import load_model
+from tests.conftest import REPO
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_train_stop_file_then_evaluate(demo_set, tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "retvis",
+        "train",
+        str(demo_set),
+        str(demo_set / "labels.csv"),
+        "-o",
+        str(run_dir),
+        "--epochs",
+        "50",
+        "--batch-size",
+        "16",
+        "--ensemble",
+        "1",
+        "--units",
+        "1",
+        "--threads",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path
+    )
+    records = []
+    for line in proc.stdout:
+        rec = json.loads(line)  # every stdout line is one JSON object
+        records.append(rec)
+        if rec["event"] == "epoch" and rec["epoch"] == 1:
+            (run_dir / "STOP").touch()  # the GUI's cancel
+    rc = proc.wait(timeout=300)
+    assert rc == 0, proc.stderr.read()
+    epochs = [r for r in records if r["event"] == "epoch"]
+    final = records[-1]
+    assert final["event"] == "done" and final["status"] == "cancelled"
+    assert 1 <= len(epochs) <= 2
+    assert {"train_loss", "val_loss", "r2_train", "r2_val", "lr", "seconds", "checkpoint"} <= set(
+        epochs[0]
+    )
+    assert Path(epochs[0]["checkpoint"]).is_file()
+    model_dir = Path(final["model"])
+    assert (model_dir / "model.json").is_file()
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retvis",
+            "evaluate",
+            str(run_dir),
+            str(demo_set),
+            str(demo_set / "labels.csv"),
+            "--split",
+            "all",
+            "--bootstrap",
+            "2000",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    res = json.loads(lines[-1])
+    assert res["n"] == 20 and res["split"] == "all"
+    r2 = res["metrics"]["r2"]
+    assert r2["low"] <= r2["high"]
+    ev = run_dir / "eval_all"
+    assert json.loads((ev / "evaluation.json").read_text())["metrics"] == res["metrics"]
+    assert (ev / "parity.png").read_bytes()[:4] == b"\x89PNG"
+    # the predictions written agree with a fresh load of the run
+    rows = [s.split(",") for s in (ev / "predictions.csv").read_text().splitlines()[1:]]
+    names = json.loads((demo_set / "names.json").read_text())
+    vox = np.load(demo_set / "voxels.npy")
+    pred = load_model(run_dir).predict(vox)[0]
+    for name, _label, p, _std in rows:
+        assert (
+            float(p) == np.float64(pred[names.index(name)]).item()
+            or abs(float(p) - pred[names.index(name)]) < 1e-6
+        )
+
+
+def test_train_reports_data_errors_cleanly(demo_set, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,value\nBUKRUW02_clean,0.7\nBUKRUW02_clean,0.8\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retvis",
+            "train",
+            str(demo_set),
+            str(bad),
+            "-o",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "duplicated" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
+    from retvis.cli import main
+
+    out = tmp_path / "lc"
+    rc = main(
+        [
+            "learning-curve",
+            str(demo_set),
+            str(demo_set / "labels.csv"),
+            "-o",
+            str(out),
+            "--sizes",
+            "6,12",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--no-augment",
+            "--descriptors",
+            str(demo_set / "descriptors.csv"),
+            "--bootstrap",
+            "500",
+        ]
+    )
+    assert rc == 0
+    res = json.loads((out / "learning_curve.json").read_text())
+    assert [p["size"] for p in res["retnet"]] == [6, 12]
+    assert [p["size"] for p in res["rf"]] == [6, 12]
+    for p in res["retnet"] + res["rf"]:
+        assert p["r2"]["low"] <= p["r2"]["high"]
+    assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    split = json.loads((out / "split.json").read_text())
+    assert json.loads((out / "retnet_12" / "split.json").read_text())["test"] == split["test"]

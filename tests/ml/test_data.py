@@ -1,0 +1,127 @@
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from retvis.errors import DataError
+from retvis.ml import data as D
+
+
+def test_augmentations_preserve_the_voxel_histogram_and_are_equally_likely(demo_set):
+    vs = D.open_voxels(demo_set)
+    x = np.asarray(vs.voxels[3])
+    ref = np.sort(x.ravel())
+    rng = np.random.default_rng(0)
+    seen = Counter()
+    for _ in range(2000):
+        y = D.augment(x, rng)
+        assert y.shape == x.shape
+        np.testing.assert_array_equal(np.sort(y.ravel()), ref)
+        seen[_kind(x, y)] += 1
+    # four kinds, each with probability 1/4 (binomial sd ~ 19 for 2000 draws)
+    assert set(seen) == {"identity", "rotate", "flip", "transpose"}
+    assert all(abs(c - 500) < 100 for c in seen.values()), seen
+
+
+def _kind(x, y):
+    if np.array_equal(x, y):
+        return "identity"
+    for ax in range(3):
+        if np.array_equal(np.flip(x, ax), y):
+            return "flip"
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        if np.array_equal(np.swapaxes(x, i, j), y):
+            return "transpose"
+        for k in (1, -1):
+            if np.array_equal(np.rot90(x, k, (i, j)), y):
+                return "rotate"
+    raise AssertionError("not one of the four augmentations")
+
+
+def test_batches_are_standardized_and_augmented_in_place_safely(demo_set):
+    vs = D.open_voxels(demo_set)
+    rows = np.arange(len(vs.names))
+    std = D.standardization(vs.voxels, rows)
+    allv = np.asarray(vs.voxels, dtype=np.float64)
+    assert std.mean == pytest.approx(allv.mean(), rel=1e-9)
+    assert std.std == pytest.approx(allv.std(), rel=1e-9)
+    y = np.arange(len(rows), dtype=float)
+    rng = np.random.default_rng(1)
+    got = 0
+    for xb, yb, pos in D.iter_batches(
+        vs.voxels, rows, y, 7, std, rng, shuffle=True, augmented=True
+    ):
+        assert xb.shape[1:] == (1, 25, 25, 25) and xb.dtype == np.float32
+        np.testing.assert_array_equal(yb, y[pos])
+        for k, p in enumerate(pos):
+            back = xb[k, 0] * np.float32(std.std) + np.float32(std.mean)
+            np.testing.assert_allclose(
+                np.sort(back.ravel()), np.sort(vs.voxels[p].ravel()), rtol=1e-5, atol=1e-4
+            )
+        got += len(pos)
+    assert got == len(rows)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_labels_errors_are_clear(tmp_path):
+    with pytest.raises(DataError, match="duplicated"):
+        D.read_labels(_write(tmp_path / "a.csv", "name,value\nA,1\nA,2\n"))
+    with pytest.raises(DataError, match="not finite"):
+        D.read_labels(_write(tmp_path / "b.csv", "name,value\nA,1\nB,nan\nC,inf\n"))
+    with pytest.raises(DataError, match="not finite"):
+        D.read_labels(_write(tmp_path / "c.csv", "name,value\nA,1\nB,\n"))
+    with pytest.raises(DataError, match="no 'name' column"):
+        D.read_labels(_write(tmp_path / "d.csv", "id,value\nA,1\n"))
+    with pytest.raises(DataError, match="numeric columns"):
+        D.read_labels(_write(tmp_path / "e.csv", "name,x,y\nA,1,2\n"))
+    # GCMC tables: status column, a chosen value column, failed rows skipped
+    lab = D.read_labels(
+        _write(tmp_path / "f.csv", "name,uptake_mol_kg,status\nA,1.5,ok\nB,,failed\nC,2.5,ok\n"),
+        "uptake_mol_kg",
+    )
+    assert lab.names == ["A", "C"] and lab.skipped == 1
+    np.testing.assert_array_equal(lab.values, [1.5, 2.5])
+
+
+def test_join_by_name_missing_and_excluded(demo_set, tmp_path):
+    vs = D.open_voxels(demo_set)
+    text = "name,value\n" + "".join(f"{n},{i}\n" for i, n in enumerate(vs.names[:5]))
+    lab = D.read_labels(_write(tmp_path / "l.csv", text + "NOT_A_MOF,1\n"))
+    with pytest.raises(DataError, match="NOT_A_MOF"):
+        D.join(vs, lab)
+    ds = D.join(vs, lab, missing="drop", exclude={vs.names[0]})
+    assert ds.names == vs.names[1:5]
+    rows, y = ds.select(vs.names[2:4])
+    np.testing.assert_array_equal(rows, [2, 3])
+    np.testing.assert_array_equal(y, [2.0, 3.0])
+    assert len(ds.digest()) == 64
+
+
+def test_voxel_folder_errors(tmp_path):
+    np.save(tmp_path / "voxels.npy", np.zeros((2, 4, 4, 4), np.float32))
+    (tmp_path / "names.json").write_text(json.dumps(["a"]))
+    with pytest.raises(DataError, match="1 names for 2 grids"):
+        D.open_voxels(tmp_path)
+    (tmp_path / "names.json").write_text(json.dumps(["a", "a"]))
+    with pytest.raises(DataError, match="duplicated"):
+        D.open_voxels(tmp_path)
+    with pytest.raises(DataError, match="voxels.npy"):
+        D.open_voxels(tmp_path / "nowhere")
+
+
+def test_splits_are_seeded_disjoint_and_saved(tmp_path):
+    names = [f"m{i}" for i in range(100)]
+    a = D.make_split(names, seed=3)
+    b = D.make_split(list(reversed(names)), seed=3)
+    assert a == b
+    assert (len(a["train"]), len(a["val"]), len(a["test"])) == (80, 10, 10)
+    assert set(a["train"]) | set(a["val"]) | set(a["test"]) == set(names)
+    assert not set(a["train"]) & set(a["test"])
+    assert D.make_split(names, seed=4)["test"] != a["test"]
+    D.save_split(a, tmp_path / "s.json")
+    assert D.load_split(tmp_path / "s.json") == a

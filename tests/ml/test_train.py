@@ -1,0 +1,185 @@
+"""Training on real grids (the 20 demo MOFs at n = 25) with a real label (CoRE MOF's
+Zeo++ void fraction, see conftest.py); tiny epochs so the suite stays fast."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from retvis.errors import DataError, SpecError, WeightsError
+from retvis.ml.train import TrainConfig, train_run
+from retvis.ml.weights import load_model, sha256_file
+
+FAST = dict(batch_size=16, augment=False, dropout=0.0, val_fraction=0.1, test_fraction=0.1)
+
+
+@pytest.fixture(scope="module")
+def run(demo_set, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "run"
+    records = []
+    cfg = TrainConfig(epochs=4, ensemble=2, units="1", target_name="void fraction", **FAST)
+    final = train_run(demo_set, demo_set / "labels.csv", out, cfg, emit=records.append)
+    return out, records, final
+
+
+def test_training_loss_falls_and_records_are_complete(run):
+    out, records, final = run
+    epochs = [r for r in records if r["event"] == "epoch"]
+    assert [(r["member"], r["epoch"]) for r in epochs] == [
+        (m, e) for m in (0, 1) for e in (1, 2, 3, 4)
+    ]
+    for m in (0, 1):
+        losses = [r["train_loss"] for r in epochs if r["member"] == m]
+        assert losses[-1] < losses[0], losses
+    keys = {"epoch", "train_loss", "val_loss", "r2_train", "r2_val", "lr", "seconds", "checkpoint"}
+    assert all(keys <= set(r) for r in epochs)
+    assert all(r["lr"] == 1e-3 for r in epochs)
+    assert final["event"] == "done" and final["status"] == "finished"
+    lines = (out / "history.jsonl").read_text().splitlines()
+    assert [json.loads(s) for s in lines] == epochs
+
+
+def test_run_folder_holds_config_hash_versions_weights_metrics_plots(run, demo_set):
+    out, _, final = run
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["seed"] == 0 and cfg["config"]["epochs"] == 4
+    assert cfg["config"]["betas"] == [0.9, 0.999] and cfg["config"]["lr_step"] == 10
+    assert len(cfg["data"]["hash"]) == 64
+    assert cfg["versions"]["torch"] == torch.__version__
+    assert cfg["data"]["n_train"] + cfg["data"]["n_val"] + cfg["data"]["n_test"] == 20
+    card = json.loads((out / "model" / "model.json").read_text())
+    assert len(card["members"]) == 2
+    for m in card["members"]:
+        assert m["sha256"] == sha256_file(out / "model" / m["file"])
+    assert card["target"] == {"name": "void fraction", "column": "value", "units": "1"}
+    assert card["gridspec"]["n"] == 25
+    assert card["training_set"]["data_hash"] == cfg["data"]["hash"]
+    assert set(json.loads((out / "metrics.json").read_text())["test"]) >= {"r2", "mae"}
+    for png in ("loss.png", "parity_val.png", "parity_test.png"):
+        assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG"
+    split = json.loads((out / "split.json").read_text())
+    assert not set(split["train"]) & set(split["test"])
+
+
+def test_reloaded_model_predicts_the_same_as_the_trained_networks(run, demo_set):
+    out, _, _ = run
+    vox = np.load(demo_set / "voxels.npy")
+    p = load_model(out)
+    mean, std = p.predict(vox)
+    assert mean.shape == std.shape == (20,) and np.all(std > 0)  # two members disagree
+    # reference: the best checkpoints, unfused, standardized by hand
+    st = p.standardization
+    x = torch.from_numpy(((vox - st.mean) / st.std).astype(np.float32)[:, None])
+    ref = []
+    for k in range(2):
+        net = p.members[k]
+        state = torch.load(out / "members" / str(k) / "best.pt", weights_only=True)
+        assert all(torch.equal(state[n], v) for n, v in net.state_dict().items())
+        with torch.no_grad():
+            ref.append(net(x).double().numpy())
+    np.testing.assert_allclose(mean, np.mean(ref, 0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(load_model(out / "model").predict(vox)[0], mean, rtol=1e-6)
+    assert p.spec.n == 25 and p.card["target"]["name"] == "void fraction"
+
+
+def test_predictor_maps_fingerprints_and_saliency(run, demo_set):
+    out, _, _ = run
+    vox = np.load(demo_set / "voxels.npy")
+    p = load_model(out)
+    for layer, shape in p.layers.items():
+        fm = p.feature_maps(vox[0], layer)
+        assert fm.shape == shape and fm.dtype == np.float32 and fm.flags.c_contiguous
+    assert p.fingerprint(vox[:3]).shape == (3, 20)
+    with pytest.raises(SpecError, match="valid"):
+        p.feature_maps(vox[0], "fc9")
+    g = p.saliency(vox[0])
+    assert g.shape == (25, 25, 25) and np.isfinite(g).all() and np.abs(g).max() > 0
+    # integrated gradients are complete: attributions sum to f(x) - f(baseline)
+    ig = p.saliency(vox[0], "integrated", steps=64)
+    base = np.full_like(vox[0], p.standardization.mean)
+    diff = p.predict(vox[:1])[0][0] - p.predict(base[None])[0][0]
+    assert float(ig.sum()) == pytest.approx(diff, rel=0.1, abs=1e-3)
+
+
+def test_tampered_or_foreign_weights_are_refused(run, tmp_path):
+    import shutil
+
+    out, _, _ = run
+    model = shutil.copytree(out / "model", tmp_path / "model")
+    w = model / "member_1.pt"
+    data = bytearray(w.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="SHA-256 mismatch"):
+        load_model(model)
+    # a foreign pickle whose hash was put in the card is refused by weights_only loading
+    w.write_bytes(pickle.dumps(print))
+    card = json.loads((model / "model.json").read_text())
+    card["members"][1]["sha256"] = sha256_file(w)
+    (model / "model.json").write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="not a weights file"):
+        load_model(model)
+    (model / "model.json").write_text('{"format": "something-else"}')
+    with pytest.raises(WeightsError, match="not a RetVis model"):
+        load_model(model)
+    with pytest.raises(WeightsError, match="named models"):
+        load_model("no-such-model")
+
+
+def test_named_models_resolve_in_the_user_data_dir(run, tmp_path, monkeypatch):
+    import shutil
+
+    from retvis.paths import data_dir
+
+    out, _, _ = run
+    shutil.copytree(out / "model", data_dir() / "models" / "demo-vf")
+    assert load_model("demo-vf").card["target"]["name"] == "void fraction"
+
+
+def test_cancel_keeps_the_best_checkpoint_and_resume_continues(demo_set, tmp_path):
+    out = tmp_path / "r"
+    cfg = TrainConfig(epochs=2, seed=5, **FAST)
+
+    def after_first_epoch():
+        h = out / "history.jsonl"
+        return h.is_file() and len(h.read_text().splitlines()) >= 1
+
+    first = train_run(demo_set, demo_set / "labels.csv", out, cfg, should_stop=after_first_epoch)
+    assert first["status"] == "cancelled" and first["model"]
+    load_model(out)  # the best epoch so far is a usable model
+    recs = []
+    second = train_run(demo_set, demo_set / "labels.csv", out, resume=True, emit=recs.append)
+    assert second["status"] == "finished"
+    assert [r["epoch"] for r in recs if r["event"] == "epoch"] == [2]
+    assert len((out / "history.jsonl").read_text().splitlines()) == 2
+
+
+def test_fine_tuning_with_frozen_convolutions(run, demo_set, tmp_path):
+    out, _, _ = run
+    src = load_model(out)
+    cfg = TrainConfig(epochs=1, init_from=str(out), freeze_conv=True, **FAST)
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "ft", cfg)
+    tuned = load_model(final["model"])
+    a, b = src.members[0].state_dict(), tuned.members[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("conv1", "conv5")))
+    assert not torch.equal(a["fc.fc1.weight"], b["fc.fc1.weight"])
+    assert tuned.standardization == src.standardization
+    with pytest.raises(SpecError, match="init-from"):
+        TrainConfig(freeze_conv=True).validate()
+
+
+def test_early_stopping_on_validation(demo_set, tmp_path):
+    cfg = TrainConfig(epochs=6, patience=1, seed=2, **FAST)
+    recs = []
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "es", cfg, emit=recs.append)
+    epochs = [r for r in recs if r["event"] == "epoch"]
+    vals = [r["val_loss"] for r in epochs]
+    if final["status"] == "early_stopped":
+        assert len(epochs) < 6 and epochs[-1]["epoch"] - epochs[-1]["best_epoch"] == 1
+        assert vals[-1] >= min(vals[:-1])
+    else:  # validation improved every epoch
+        assert final["status"] == "finished" and vals == sorted(vals, reverse=True)
+    with pytest.raises(DataError, match="already holds a training run"):
+        train_run(demo_set, demo_set / "labels.csv", tmp_path / "es", cfg)

@@ -1,0 +1,86 @@
+"""Structures drawn off-screen: element colours, skewed cells, bonds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retvis.core.structure import Structure
+from retvis.errors import SpecError
+from retvis.render import add_structure, show_structure
+from retvis.render.elements import element_rgb
+from retvis.render.structure import atoms_in_region, cell_edges, find_bonds
+from tests.render.pixels import chroma_mask, shot
+
+
+@pytest.mark.parametrize("atoms_as", ["splats", "glyphs"])
+def test_hkust1_shows_copper_and_oxygen_colours(plotter, hkust1, atoms_as):
+    show_structure(plotter, hkust1, atoms_as=atoms_as)
+    img = shot(plotter)
+    assert img.shape == (400, 640, 3)
+    n_px = img.shape[0] * img.shape[1]
+    cu = chroma_mask(img, element_rgb("Cu")).sum()
+    o = chroma_mask(img, element_rgb("O")).sum()
+    n = chroma_mask(img, element_rgb("N")).sum()  # HKUST-1 has no nitrogen
+    assert cu > 0.002 * n_px, f"Cu colour on {cu} pixels"
+    assert o > 0.001 * n_px, f"O colour on {o} pixels"
+    assert n < 0.0002 * n_px, f"N colour on {n} pixels, but HKUST-1 has no N"
+
+
+def test_render_is_not_blank(plotter, hkust1):
+    show_structure(plotter, hkust1)
+    img = shot(plotter)
+    bg = img[0, 0].astype(int)
+    differs = np.abs(img.astype(int) - bg).max(axis=2) > 30
+    assert differs.mean() > 0.05
+
+
+def test_unit_cell_images_cover_every_atom_once_inside(hkust1):
+    pos, idx = atoms_in_region(hkust1)
+    assert set(idx.tolist()) == set(range(hkust1.n_atoms))
+    u = pos @ np.linalg.inv(hkust1.lattice)
+    assert np.all(u > -2e-3) and np.all(u < 1 + 2e-3)
+    # only atoms on a face are repeated
+    interior = np.all((u > 1e-2) & (u < 1 - 1e-2), axis=1)
+    assert len(np.unique(idx[interior])) == interior.sum()
+
+
+def test_supercell_region_holds_eight_cells(hkust1):
+    pos, idx = atoms_in_region(hkust1, 2 * hkust1.lattice)
+    inner, _ = atoms_in_region(hkust1)
+    assert len(pos) >= 8 * hkust1.n_atoms
+    assert len(pos) < 8 * len(inner)
+
+
+def test_cell_edges_follow_a_skewed_lattice(hkust1):
+    edges = cell_edges(hkust1.lattice)
+    assert edges.n_cells == 12
+    lengths = np.linalg.norm(
+        np.diff(edges.points[edges.lines.reshape(-1, 3)[:, 1:]], axis=1), axis=2
+    ).ravel()
+    assert np.allclose(np.sort(lengths), 18.6273, atol=1e-3)  # 12 edges of a rhombohedron
+    assert np.allclose(edges.points.max(axis=0), hkust1.lattice.sum(axis=0))
+
+
+def test_bonds_of_hkust1_are_chemical(hkust1):
+    pos, idx = atoms_in_region(hkust1)
+    species = [hkust1.species[i] for i in idx]
+    pairs = find_bonds(pos, species)
+    kinds = {tuple(sorted((species[i], species[j]))) for i, j in pairs}
+    assert {("C", "C"), ("C", "H"), ("C", "O"), ("Cu", "O")} <= kinds
+    assert ("H", "H") not in kinds
+    d = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
+    assert d.min() > 0.9 and d.max() < 3.1
+
+
+def test_two_atom_structure_in_a_triclinic_cell(plotter):
+    lat = np.array([[5.0, 0, 0], [2.0, 4.5, 0], [1.0, 1.5, 4.0]])
+    s = Structure("pair", lat, [[0.5, 0.5, 0.5], [0.5, 0.5, 0.77]], ("Zn", "O"))
+    actors = add_structure(plotter, s)
+    assert len(actors.positions) == 2 and actors.n_bonds == 1
+    assert np.allclose(actors.positions[0], lat.sum(axis=0) / 2)
+
+
+def test_unknown_style_is_refused(plotter, hkust1):
+    with pytest.raises(SpecError, match="valid"):
+        add_structure(plotter, hkust1, style="cartoon")
