@@ -157,6 +157,29 @@ def main(argv=None) -> int:
             "timeout_s": args.timeout,
         },
         "command": " ".join(shlex.quote(c) for c in cmd),
+        "reproduce": " ".join(
+            shlex.quote(c)
+            for c in [
+                "python3",
+                "scripts/label_coremof_ch4.py",
+                "--coremof",
+                str(args.coremof),
+                "--holdout",
+                str(args.holdout),
+                "--out",
+                str(args.out),
+                "--meta",
+                str(args.meta),
+                "--seed",
+                str(args.seed),
+                "--max-atoms",
+                str(args.max_atoms),
+                "--timeout",
+                f"{args.timeout:g}",
+                "--run",
+            ]
+        ),
+        "resume": "rerun the same command: rows already in the table are skipped",
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     args.meta.parent.mkdir(parents=True, exist_ok=True)
