@@ -18,6 +18,7 @@ from ..errors import RetvisError
 #: Sub-command name -> module in this package.
 COMMANDS: dict[str, str] = {
     "grid": "grid_cmd",
+    "label": "label_cmd",
     "train": "train_cmd",
     "evaluate": "evaluate_cmd",
     "learning-curve": "learning_curve_cmd",
