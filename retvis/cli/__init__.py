@@ -19,6 +19,7 @@ from ..errors import RetvisError
 COMMANDS: dict[str, str] = {
     "grid": "grid_cmd",
     "label": "label_cmd",
+    "predict": "predict_cmd",
     "train": "train_cmd",
     "evaluate": "evaluate_cmd",
     "learning-curve": "learning_curve_cmd",

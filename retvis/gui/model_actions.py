@@ -295,8 +295,9 @@ class ModelActions:
 
 
 def default_model_ref() -> str | None:
-    """The shipped model (first folder under ``resources/models``), or None."""
-    from ..paths import models_dir
+    """The shipped default model (``DEFAULT_MODEL``, else the first folder under
+    ``resources/models``), or None."""
+    from ..paths import DEFAULT_MODEL, models_dir
 
     try:
         root = models_dir()
@@ -304,5 +305,7 @@ def default_model_ref() -> str | None:
         return None
     if not root.is_dir():
         return None
+    if (root / DEFAULT_MODEL).is_dir():
+        return DEFAULT_MODEL
     found = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     return found[0].name if found else None

@@ -7,49 +7,18 @@ output, not random; what it learned does not matter for drawing its maps.
 
 from __future__ import annotations
 
-import csv
-import json
-from importlib import resources
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from retvis.cli import main
-from retvis.core.grid import GridSpec, compute_grid
-from retvis.core.structure import read_structure
 from retvis.render.features import gallery_layout
-from tests.conftest import DEMO, demo
+from tests.conftest import demo
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    from retvis.ml.config import TrainConfig
-    from retvis.ml.train import train_run
-
-    data = tmp_path_factory.mktemp("grids")
-    spec = GridSpec(n=25)
-    names, grids = [], []
-    for cif in sorted(DEMO.glob("*.cif")):
-        s = read_structure(cif)
-        names.append(s.name)
-        grids.append(compute_grid(s, spec).boltzmann)
-    np.save(data / "voxels.npy", np.stack(grids).astype(np.float32))
-    (data / "names.json").write_text(json.dumps(names))
-    (data / "gridspec.json").write_text(json.dumps(spec.to_dict()))
-    table = resources.files("CoRE_MOF") / "data" / "2019-ASR.csv"
-    with table.open(encoding="utf-8", newline="") as fh:
-        vf = {r["filename"]: r["AV_VF"] for r in csv.DictReader(fh)}
-    with open(data / "labels.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", "value"])
-        w.writerows([n, vf[n]] for n in names)
-    cfg = TrainConfig(
-        epochs=2, batch_size=16, augment=False, dropout=0.0, units="1", target_name="void fraction"
-    )
-    run = tmp_path_factory.mktemp("run") / "run"
-    train_run(data, data / "labels.csv", run, cfg)
-    return run / "model"
+def model(trained_model):
+    return trained_model
 
 
 def _png(path):

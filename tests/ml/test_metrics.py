@@ -13,7 +13,7 @@ from retvis.ml.metrics import (
     parity_plot,
     point_metrics,
 )
-from tests.ml.conftest import core_mof_table
+from tests.conftest import core_mof_table
 
 
 @pytest.fixture(scope="module")
