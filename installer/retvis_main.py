@@ -1,8 +1,8 @@
 """Entry point of the bundled app: ``retvis-app`` starts the GUI, ``retvis`` the CLI.
 
 Both names are the same executable in the bundle (``retvis-app`` is a link or a copy);
-it looks at the name it was started under. ``retvis app`` and ``RETVIS_APP=1`` (set by
-the macOS ``.app``) start the GUI too.
+it looks at the name it was started under. ``RETVIS_APP=1`` (set by the macOS ``.app``)
+starts the GUI too, and so does the CLI's own ``retvis app``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,7 @@ from pathlib import Path
 
 def _gui_requested() -> bool:
     name = Path(sys.argv[0]).stem.lower()
-    if name.startswith("retvis-app") or os.environ.get("RETVIS_APP") == "1":
-        return True
-    if len(sys.argv) > 1 and sys.argv[1] == "app":
-        del sys.argv[1]
-        return True
-    return False
+    return name.startswith("retvis-app") or os.environ.get("RETVIS_APP") == "1"
 
 
 def _run_code() -> int:

@@ -73,3 +73,7 @@ def log_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_log_dir(APP_NAME))
+
+
+#: The model used when none is named: the shipped CH4 model (resources/models/<name>).
+DEFAULT_MODEL = "ch4-coremof"

@@ -18,12 +18,15 @@ from ..errors import RetvisError
 #: Sub-command name -> module in this package.
 COMMANDS: dict[str, str] = {
     "grid": "grid_cmd",
+    "label": "label_cmd",
+    "predict": "predict_cmd",
     "train": "train_cmd",
     "evaluate": "evaluate_cmd",
     "learning-curve": "learning_curve_cmd",
     "descriptors": "descriptors_cmd",
     "render": "render_cmd",
     "screen": "screen_cmd",
+    "app": "app_cmd",
 }
 
 log = logging.getLogger("retvis")

@@ -3,7 +3,8 @@
 Scores the run's model on its test split (or ``--split val|train|all``): R², MAE, RMSE,
 Spearman and top-5 % recall, each with a percentile bootstrap interval; writes
 ``evaluation.json``, ``predictions.csv`` and ``parity.png`` and prints the result as one
-JSON line on stdout.
+JSON line on stdout. With ``--descriptors``, the Random Forest baseline is trained on the
+run's training names and scored on the same names (``rf`` in the JSON, ``parity_rf.png``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--bootstrap", type=int, default=10_000, help="resamples (default 10000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drop-missing", action="store_true")
+    p.add_argument(
+        "--descriptors",
+        type=Path,
+        help="Zeo++ table (`retvis descriptors`): also score the Random Forest "
+        "baseline trained on the run's training split",
+    )
     p.set_defaults(func=run)
 
 
@@ -41,6 +48,7 @@ def run(args) -> int:
         args.bootstrap,
         args.seed,
         args.drop_missing,
+        args.descriptors,
     )
     print(json.dumps(res), flush=True)
     return 0

@@ -10,11 +10,11 @@ The API the GUI and the render helpers use is :func:`load_model` and
 
 from __future__ import annotations
 
-__all__ = ["load_model", "Predictor", "MAP_LAYERS"]
+__all__ = ["load_model", "available_models", "Predictor", "MAP_LAYERS"]
 
 
 def __getattr__(name: str):
-    if name in ("load_model", "Predictor"):
+    if name in ("load_model", "available_models", "Predictor"):
         from . import weights
 
         return getattr(weights, name)

@@ -117,13 +117,13 @@ def fit_rf_on_split(
         ``n_dropped_train``, ``n_dropped_test``, ``model`` (the fitted baseline).
     """
     label = dict(zip(names, np.asarray(y, dtype=np.float64).tolist(), strict=True))
-    train = list(split["train"])
+    train = [n for n in split["train"] if n in label]
     if train_size is not None:
         train = np.random.default_rng(seed).permutation(train)[:train_size].tolist()
     Xtr, _ = descriptor_matrix(table, train, features)
     ytr = np.array([label[n] for n in train])
     rf = RandomForestBaseline(features, random_state=seed).fit(Xtr, ytr)
-    test = list(split["test"])
+    test = [n for n in split["test"] if n in label]
     Xte, ok = descriptor_matrix(table, test, features)
     yte = np.array([label[n] for n in test])
     pred = rf.predict(Xte)

@@ -52,6 +52,11 @@ def learning_curve(
     n_boot : int
         Bootstrap resamples per point.
 
+    Notes
+    -----
+    Re-running with the same ``out`` picks up where an interrupted curve stopped: finished
+    sizes are reused and an interrupted size is resumed from its checkpoints.
+
     Returns
     -------
     dict
@@ -98,14 +103,20 @@ def learning_curve(
             )
             continue
         run_cfg = replace(cfg, split=str(split_path), train_size=size)
-        final = train_run(
-            voxels_dir,
-            labels_csv,
-            out / f"retnet_{size}",
-            run_cfg,
-            emit=lambda rec, s=size: emit({**rec, "size": s}),
-            should_stop=should_stop,
-        )
+        run_dir = out / f"retnet_{size}"
+        done = _finished_model(run_dir)
+        if done is not None:  # an earlier, interrupted learning curve finished this size
+            final = {"status": "finished", "model": str(done)}
+        else:
+            final = train_run(
+                voxels_dir,
+                labels_csv,
+                run_dir,
+                run_cfg,
+                emit=lambda rec, s=size: emit({**rec, "size": s}),
+                should_stop=should_stop,
+                resume=(run_dir / "config.json").is_file(),
+            )
         if final.get("status") == "cancelled" or not final.get("model"):
             break
         mean, _ = load_model(final["model"]).predict(x_test)
@@ -145,6 +156,17 @@ def learning_curve(
         learning_curve_plot(curves, out / "learning_curve.png")
     atomic_write_bytes(out / "learning_curve.json", json.dumps(result, indent=1).encode())
     return result
+
+
+def _finished_model(run_dir: Path) -> Path | None:
+    """The model of a run that finished (not cancelled), else None."""
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if metrics.get("status") in ("finished", "early_stopped") and (run_dir / "model").is_dir():
+        return run_dir / "model"
+    return None
 
 
 def _strip(m: dict) -> dict:

@@ -27,6 +27,7 @@ def evaluate_run(
     n_boot: int = 10_000,
     seed: int = 0,
     drop_missing: bool = False,
+    descriptors_csv: str | Path | None = None,
 ) -> dict:
     """Predict the materials of one split of a run and score them.
 
@@ -43,6 +44,9 @@ def evaluate_run(
         Bootstrap resamples.
     drop_missing : bool
         Leave out split names that have no grid or label instead of failing.
+    descriptors_csv : path-like, optional
+        Zeo++ descriptors (``retvis descriptors``): also fit the Random Forest baseline on
+        the run's training names and score it on the same names (``rf`` in the result).
 
     Returns
     -------
@@ -104,5 +108,33 @@ def evaluate_run(
         "mean_ensemble_std": float(std.mean()),
         "out": str(out),
     }
+    if descriptors_csv:
+        from ..sim.descriptors import read_descriptor_csv
+        from .baselines import fit_rf_on_split
+
+        table = read_descriptor_csv(descriptors_csv)
+        rf = fit_rf_on_split(table, ds.names, ds.y, {**sp, "test": names}, seed=seed)
+        if len(rf["y_test"]) < 2:
+            raise DataError(f"only {len(rf['y_test'])} {split} material(s) have descriptors")
+        rf_metrics = bootstrap_metrics(rf["y_test"], rf["pred_test"], n_boot=n_boot, seed=seed)
+        parity_plot(
+            rf["y_test"],
+            rf["pred_test"],
+            out / "parity_rf.png",
+            units=units,
+            metrics=rf_metrics,
+            title=f"Random Forest, Zeo++ descriptors ({split} set)",
+        )
+        # RetNet on exactly the materials the RF could score, for a paired comparison
+        keep = np.isin(np.array(names), rf["test_names"])
+        result["rf"] = {
+            "n_train": rf["n_train"],
+            "n": len(rf["y_test"]),
+            "n_no_descriptors": rf["n_dropped_test"],
+            "metrics": rf_metrics,
+            "retnet_same_materials": bootstrap_metrics(
+                y[keep], mean[keep], n_boot=n_boot, seed=seed
+            ),
+        }
     atomic_write_bytes(out / "evaluation.json", json.dumps(result, indent=1).encode())
     return result

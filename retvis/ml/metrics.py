@@ -80,6 +80,8 @@ def _weighted(
     ss_res = (w * res**2).sum(1)
     my = (w * y).sum(1) / n
     ss_tot = (w * (y[None, :] - my[:, None]) ** 2).sum(1)
+    # a resample that drew one distinct label has no spread: R² undefined (not -1e31)
+    ss_tot[ss_tot <= 1e-12 * (w * y**2).sum(1)] = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = 1.0 - ss_res / ss_tot
     mae = (w * np.abs(res)).sum(1) / n

@@ -56,12 +56,17 @@ def _save_torch(path: Path, obj) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _to_device(xb: np.ndarray, device: str) -> torch.Tensor:
+    """A (B, 1, n, n, n) batch as a channels-last tensor on the device."""
+    return torch.from_numpy(xb).to(device).contiguous(memory_format=torch.channels_last_3d)
+
+
 def _predict(net: RetNet, voxels, rows, std, batch_size: int, device: str) -> np.ndarray:
     net.eval()
     out = np.empty(len(rows))
     with torch.inference_mode():
         for xb, _, pos in D.iter_batches(voxels, rows, np.zeros(len(rows)), batch_size * 2, std):
-            out[pos] = net(torch.from_numpy(xb).to(device)).double().cpu().numpy()
+            out[pos] = net(_to_device(xb, device)).double().cpu().numpy()
     return out
 
 
@@ -261,6 +266,7 @@ def train_run(
     card = {
         "standardization": std.to_dict(),
         "gridspec": gridspec,
+        "gridspec_known": vs.spec is not None,  # False: voxels came without gridspec.json
         "target": target,
         "training_set": {
             "data_hash": data_hash,
@@ -303,7 +309,8 @@ def _train_member(
         if cfg.freeze_conv:
             net.freeze_conv(True)
     net.set_output_bias(float(np.mean(y_train)))
-    net.to(device)
+    # channels-last 3D: ~1.4x the CPU training throughput measured here, same numbers
+    net.to(device=device, memory_format=torch.channels_last_3d)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
@@ -354,7 +361,7 @@ def _train_member(
                 break
             if len(pos) < 2:  # batch norm cannot train on one sample
                 continue
-            xt = torch.from_numpy(xb).to(device)
+            xt = _to_device(xb, device)
             yt = torch.from_numpy(yb).to(device)
             opt.zero_grad(set_to_none=True)
             out = net(xt)
@@ -381,7 +388,9 @@ def _train_member(
         improved = sel < best["val_loss"]
         if improved:
             best = {"val_loss": sel, "epoch": epoch}
-            _save_torch(best_path, {kk: v.detach().cpu() for kk, v in net.state_dict().items()})
+            _save_torch(
+                best_path, {kk: v.detach().cpu().contiguous() for kk, v in net.state_dict().items()}
+            )
         rec = {
             "event": "epoch",
             "member": k,
@@ -443,7 +452,7 @@ def _load_best(best_path: Path, like: RetNet, n: int, cfg: TrainConfig) -> RetNe
     net = RetNet(n, cfg.dropout)
     net.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True))
     net.conv_frozen = False
-    return net.to(cfg.device).eval()
+    return net.to(device=cfg.device, memory_format=torch.channels_last_3d).eval()
 
 
 def _f(x):

@@ -98,7 +98,7 @@ def save_model(folder: str | Path, members: list[RetNet], card: dict) -> Path:
     entries = []
     for k, net in enumerate(members):
         buf = io.BytesIO()
-        torch.save({k2: v.detach().cpu() for k2, v in net.state_dict().items()}, buf)
+        torch.save({k2: v.detach().cpu().contiguous() for k2, v in net.state_dict().items()}, buf)
         data = buf.getvalue()
         name = f"member_{k}.pt"
         atomic_write_bytes(folder / name, data)
@@ -126,7 +126,8 @@ def user_models_dir() -> Path:
 
 
 def available_models() -> dict[str, Path]:
-    """Named models: shipped ones (resources/models) then the user's (same name wins)."""
+    """Named models: name -> folder; shipped (resources/models) and the user's
+    (``data_dir()/models``); a user model named like a shipped one takes precedence."""
     from ..paths import models_dir
 
     out: dict[str, Path] = {}
@@ -441,6 +442,10 @@ def load_model(path_or_name: str | Path, device: str = "cpu") -> Predictor:
     WeightsError
         Not found, not a RetVis model, SHA-256 mismatch, unreadable or foreign weights.
     """
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SpecError(f"device {device!r} requested but torch sees no CUDA GPU")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise SpecError(f"device must be 'cpu' or 'cuda', got {device!r}")
     folder = resolve_model(path_or_name)
     card = read_card(folder)
     arch = card["architecture"]

@@ -9,7 +9,7 @@ from retvis.errors import DataError
 from retvis.ml.baselines import RandomForestBaseline, descriptor_matrix, fit_rf_on_split
 from retvis.ml.data import make_split
 from retvis.ml.metrics import point_metrics
-from tests.ml.conftest import core_mof_table
+from tests.conftest import core_mof_table
 
 FEATURES = ("lcd", "pld", "lfpd", "asa_m2_g", "void_fraction", "density_g_cm3")
 COLUMNS = ("LCD", "PLD", "LFPD", "ASA_m2_g", "AV_VF", "cm3_g")  # "cm3_g" holds g/cm3

@@ -74,6 +74,8 @@ def test_train_stop_file_then_evaluate(demo_set, tmp_path):
             str(demo_set / "labels.csv"),
             "--split",
             "all",
+            "--descriptors",
+            str(demo_set / "descriptors.csv"),
             "--bootstrap",
             "2000",
         ],
@@ -87,11 +89,17 @@ def test_train_stop_file_then_evaluate(demo_set, tmp_path):
     lines = out.stdout.strip().splitlines()
     res = json.loads(lines[-1])
     assert res["n"] == 20 and res["split"] == "all"
+    # the RF baseline, trained on the run's training names, scored on the same 20
+    assert res["rf"]["n"] == 20 and res["rf"]["n_train"] == len(
+        json.loads((run_dir / "split.json").read_text())["train"]
+    )
+    assert res["rf"]["metrics"]["r2"]["low"] <= res["rf"]["metrics"]["r2"]["high"]
     r2 = res["metrics"]["r2"]
     assert r2["low"] <= r2["high"]
     ev = run_dir / "eval_all"
     assert json.loads((ev / "evaluation.json").read_text())["metrics"] == res["metrics"]
-    assert (ev / "parity.png").read_bytes()[:4] == b"\x89PNG"
+    for png in ("parity.png", "parity_rf.png"):
+        assert (ev / png).read_bytes()[:4] == b"\x89PNG"
     # the predictions written agree with a fresh load of the run
     rows = [s.split(",") for s in (ev / "predictions.csv").read_text().splitlines()[1:]]
     names = json.loads((demo_set / "names.json").read_text())
@@ -132,26 +140,25 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     from retvis.cli import main
 
     out = tmp_path / "lc"
-    rc = main(
-        [
-            "learning-curve",
-            str(demo_set),
-            str(demo_set / "labels.csv"),
-            "-o",
-            str(out),
-            "--sizes",
-            "6,12",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--no-augment",
-            "--descriptors",
-            str(demo_set / "descriptors.csv"),
-            "--bootstrap",
-            "500",
-        ]
-    )
+    lc_args = [
+        "learning-curve",
+        str(demo_set),
+        str(demo_set / "labels.csv"),
+        "-o",
+        str(out),
+        "--sizes",
+        "6,12",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--no-augment",
+        "--descriptors",
+        str(demo_set / "descriptors.csv"),
+        "--bootstrap",
+        "500",
+    ]
+    rc = main(lc_args)
     assert rc == 0
     res = json.loads((out / "learning_curve.json").read_text())
     assert [p["size"] for p in res["retnet"]] == [6, 12]
@@ -159,5 +166,9 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     for p in res["retnet"] + res["rf"]:
         assert p["r2"]["low"] <= p["r2"]["high"]
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    # a second call on the same folder reuses the finished sizes instead of failing
+    assert main(lc_args) == 0
+    again = json.loads((out / "learning_curve.json").read_text())
+    assert [p["r2"] for p in again["retnet"]] == [p["r2"] for p in res["retnet"]]
     split = json.loads((out / "split.json").read_text())
     assert json.loads((out / "retnet_12" / "split.json").read_text())["test"] == split["test"]

@@ -13,7 +13,7 @@ from retvis.ml.metrics import (
     parity_plot,
     point_metrics,
 )
-from tests.ml.conftest import core_mof_table
+from tests.conftest import core_mof_table
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +93,9 @@ def test_plots_are_pngs(real_pair, tmp_path):
     learning_curve_plot({"RetNet": pts, "RF": pts}, tmp_path / "lc.png")
     for f in ("parity.png", "lc.png"):
         assert (tmp_path / f).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_degenerate_resamples_do_not_poison_the_interval():
+    y = np.array([1.0, 2.0, 3.0])
+    m = bootstrap_metrics(y, y + 0.1, n_boot=2000)
+    assert -2 < m["r2"]["low"] <= m["r2"]["high"] <= 1

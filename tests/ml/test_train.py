@@ -136,6 +136,9 @@ def test_named_models_resolve_in_the_user_data_dir(run, tmp_path, monkeypatch):
     out, _, _ = run
     shutil.copytree(out / "model", data_dir() / "models" / "demo-vf")
     assert load_model("demo-vf").card["target"]["name"] == "void fraction"
+    from retvis.ml import available_models
+
+    assert "demo-vf" in available_models()
 
 
 def test_cancel_keeps_the_best_checkpoint_and_resume_continues(demo_set, tmp_path):
@@ -183,3 +186,14 @@ def test_early_stopping_on_validation(demo_set, tmp_path):
         assert final["status"] == "finished" and vals == sorted(vals, reverse=True)
     with pytest.raises(DataError, match="already holds a training run"):
         train_run(demo_set, demo_set / "labels.csv", tmp_path / "es", cfg)
+
+
+def test_device_is_checked_before_any_work():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the refusal cannot occur")
+    with pytest.raises(SpecError, match="no CUDA GPU"):
+        TrainConfig(device="cuda").validate()
+    with pytest.raises(SpecError, match="no CUDA GPU"):
+        load_model("anything", device="cuda")
+    with pytest.raises(SpecError, match="'cpu' or 'cuda'"):
+        TrainConfig(device="tpu").validate()

@@ -10,7 +10,7 @@ from retvis.sim.descriptors import (
     zeo_descriptors,
 )
 from tests.conftest import demo
-from tests.ml.conftest import core_mof_table
+from tests.conftest import core_mof_table
 
 
 def test_descriptors_match_core_mof_published_values(tmp_path):

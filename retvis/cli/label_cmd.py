@@ -1,0 +1,160 @@
+"""``retvis label PATH... -o labels.csv``: GCMC uptake labels with RASPA3, resumable.
+
+Each structure runs in its own process with a time limit; each finished structure is
+appended to the CSV at once, so the command can be killed at any moment and rerun: it
+skips the names already in the table under the same protocol identity.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ..core.batch import collect_cifs
+from ..errors import SpecError
+from ..sim.gcmc import GUESTS, Protocol
+from ..sim.labels import DEFAULT_TIMEOUT, LabelTable, iter_labels
+from ..sim.units import parse_pressure, parse_temperature
+from ._common import progress_bar
+
+
+def register(sub) -> None:
+    d = Protocol()
+    p = sub.add_parser(
+        "label",
+        help="simulate uptake labels with GCMC (RASPA3)",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="CIF files or folders")
+    p.add_argument(
+        "--files-from",
+        type=Path,
+        metavar="FILE",
+        help="text file with one CIF path per line, run in that order",
+    )
+    p.add_argument("-o", "--out", required=True, type=Path, help="labels CSV (appended to)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="simulations at a time (default 1)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"time limit per structure, s (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="rerun structures whose recorded row is not 'ok'",
+    )
+    p.add_argument("--limit", type=int, default=None, help="run at most this many structures")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("protocol (defaults: METHOD.md section 6)")
+    g.add_argument(
+        "--guest", default=d.guest, choices=sorted(GUESTS), help=f"adsorbate (default {d.guest})"
+    )
+    g.add_argument(
+        "--pressure",
+        default=f"{d.pressure / 1e5:g}bar",
+        help=f"e.g. 5.8bar, 580kPa, 580000Pa (default {d.pressure / 1e5:g}bar)",
+    )
+    g.add_argument(
+        "--temperature",
+        default=f"{d.temperature:g}K",
+        help=f"kelvin, e.g. 298K (default {d.temperature:g}K)",
+    )
+    g.add_argument(
+        "--init-cycles",
+        type=int,
+        default=d.init_cycles,
+        help=f"initialization cycles (default {d.init_cycles})",
+    )
+    g.add_argument(
+        "--cycles", type=int, default=d.cycles, help=f"production cycles (default {d.cycles})"
+    )
+    g.add_argument("--cutoff", type=float, default=d.cutoff, help=f"Å (default {d.cutoff})")
+    g.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    g.add_argument(
+        "--charges",
+        action="store_true",
+        help="framework partial charges (EQeq) and Ewald electrostatics",
+    )
+    p.set_defaults(func=run)
+
+
+def protocol_from_args(args) -> Protocol:
+    return Protocol(
+        guest=args.guest,
+        temperature=parse_temperature(args.temperature),
+        pressure=parse_pressure(args.pressure),
+        init_cycles=args.init_cycles,
+        cycles=args.cycles,
+        cutoff=args.cutoff,
+        charges=bool(args.charges),
+        seed=args.seed,
+    )
+
+
+def _inputs(args) -> list[Path]:
+    files: list[Path] = []
+    if args.files_from is not None:
+        if not args.files_from.is_file():
+            raise SpecError("--files-from: file not found", args.files_from)
+        files += [
+            Path(line.strip())
+            for line in args.files_from.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    if args.paths:
+        files += collect_cifs(args.paths)
+    if not files:
+        raise SpecError("no input: give CIF files or folders, or --files-from FILE")
+    return files
+
+
+def run(args) -> int:
+    protocol = protocol_from_args(args)
+    identity = protocol.identity()
+    files = _inputs(args)
+    table = LabelTable(args.out)
+    done = table.done(identity, retry_failed=args.retry_failed)
+    seen: set[str] = set()
+    todo = []
+    for f in files:
+        if f.stem in done or f.stem in seen:
+            continue
+        seen.add(f.stem)
+        todo.append(f)
+    if args.limit is not None:
+        todo = todo[: max(0, args.limit)]
+    skipped = len(files) - len(todo)
+    if not args.quiet:
+        print(
+            f"protocol {identity}: {len(todo)} to run, {skipped} already in {args.out}"
+            if skipped
+            else f"protocol {identity}: {len(todo)} to run"
+        )
+    counts = {s: 0 for s in ("ok", "failed", "timeout", "crashed")}
+    cancel = threading.Event()
+    bar = progress_bar(len(todo), "GCMC", disable=args.quiet)
+    try:
+        for row in iter_labels(todo, protocol, jobs=args.jobs, timeout=args.timeout, cancel=cancel):
+            table.append(row)
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+            bar.update(1)
+            if row["status"] != "ok":
+                bar.write(f"{row['status']}: {row['name']}: {row['reason']}")
+            else:
+                bar.set_postfix_str(
+                    f"{row['name']} {row['uptake_mol_kg']:.3g} mol/kg {row['seconds']:.0f}s"
+                )
+    except KeyboardInterrupt:
+        cancel.set()
+        bar.write("interrupted: finished rows are saved; rerun the command to resume")
+        raise
+    finally:
+        bar.close()
+    print(
+        f"{counts['ok']} ok, {sum(counts.values()) - counts['ok']} failed "
+        f"({', '.join(f'{k} {v}' for k, v in counts.items() if v and k != 'ok') or 'none'}); "
+        f"table: {args.out}"
+    )
+    return 0 if counts["ok"] == sum(counts.values()) else 1

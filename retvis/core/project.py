@@ -1,0 +1,252 @@
+"""A screening project on disk: one SQLite file (WAL mode) per project.
+
+A project holds the materials the user loaded (by content digest), what happened to
+each one (status, error reason), the predictions and the models that made them, and
+known labels (simulated or imported uptakes). Energy grids are not stored here: they
+live in the content-addressed :class:`~retvis.core.cache.GridCache`.
+
+Every write commits at once, so a crash loses at most the row being written. The
+connection belongs to the thread that opened the project (the GUI thread in the app).
+No Qt here: this is core.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from ..errors import RetvisError
+
+#: Suffix of project files.
+PROJECT_SUFFIX = ".retvis"
+#: Schema version written into ``meta``; bumped on incompatible changes.
+SCHEMA_VERSION = 1
+
+#: Statuses a material can have.
+STATUSES = ("queued", "running", "ok", "failed", "cancelled")
+
+
+class ProjectError(RetvisError):
+    """A project file is not a RetVis project, is from a newer version, or is unreadable."""
+
+    kind = "project"
+
+
+@dataclass
+class MaterialRecord:
+    """One material of a project, as shown in a table row.
+
+    Attributes
+    ----------
+    digest : str
+        SHA-256 of the file's bytes (:attr:`Structure.digest`); the row's identity.
+    name : str
+        Material name (file stem).
+    path : str
+        Where the file was loaded from.
+    status : str
+        One of :data:`STATUSES`.
+    kind, reason : str
+        Error category and human-readable reason when ``status`` is failed/cancelled.
+    formula : str
+        Unit-cell formula (Hill order), '' until read.
+    n_atoms : int or None
+        Atoms in the unit cell.
+    volume : float or None
+        Unit-cell volume, Å^3.
+    pred_mean, pred_std : float or None
+        Predicted uptake and ensemble spread, mol/kg.
+    pred_model : str
+        Model that made the prediction.
+    pred_note : str
+        Why there is no prediction ("no model", an error...), '' otherwise.
+    label : float or None
+        Known uptake, mol/kg (simulated or imported).
+    label_source : str
+        Where the label comes from (a file name, "GCMC").
+    seconds : float or None
+        Wall time of the grid computation, s.
+    """
+
+    digest: str
+    name: str
+    path: str
+    status: str = "queued"
+    kind: str = ""
+    reason: str = ""
+    formula: str = ""
+    n_atoms: int | None = None
+    volume: float | None = None
+    pred_mean: float | None = None
+    pred_std: float | None = None
+    pred_model: str = ""
+    pred_note: str = ""
+    label: float | None = None
+    label_source: str = ""
+    seconds: float | None = None
+
+
+_COLUMNS = [f.name for f in fields(MaterialRecord)]
+_SQL_TYPES = {
+    "n_atoms": "INTEGER",
+    "volume": "REAL",
+    "pred_mean": "REAL",
+    "pred_std": "REAL",
+    "label": "REAL",
+    "seconds": "REAL",
+}
+
+
+def _schema() -> str:
+    cols = ",\n  ".join(
+        f"{c} {_SQL_TYPES.get(c, 'TEXT')}" + (" PRIMARY KEY" if c == "digest" else "")
+        for c in _COLUMNS
+    )
+    return f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS materials (
+  {cols},
+  position INTEGER NOT NULL,
+  updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+  name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, card TEXT NOT NULL, used REAL NOT NULL
+);
+"""
+
+
+class Project:
+    """An open project file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.retvis`` file; created (with its folder) when missing.
+
+    Raises
+    ------
+    ProjectError
+        The file exists but is not a RetVis project, or was written by a newer schema.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_schema())
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"not a RetVis project ({exc})", self.path) from None
+        version = self.get_meta("schema")
+        if version is None:
+            self.set_meta("schema", str(SCHEMA_VERSION))
+            self.set_meta("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        elif int(version) > SCHEMA_VERSION:
+            self.close()
+            raise ProjectError(
+                f"written by a newer RetVis (schema {version}; this one reads {SCHEMA_VERSION})",
+                self.path,
+            )
+        self._next = self._db.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM materials"
+        ).fetchone()[0]
+
+    # -- metadata -----------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """Return a metadata value (``grid_spec``, ``model``...) or ``default``."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a metadata value (committed at once)."""
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- materials ----------------------------------------------------------
+    def save(self, records: Iterable[MaterialRecord]) -> None:
+        """Insert or update materials (by digest) in one transaction; new ones go last."""
+        now = time.time()
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "digest")
+        sql = (
+            f"INSERT INTO materials({', '.join(_COLUMNS)}, position, updated) "
+            f"VALUES ({placeholders}, ?, ?) "
+            f"ON CONFLICT(digest) DO UPDATE SET {updates}, updated = excluded.updated"
+        )
+        rows = []
+        for r in records:
+            d = asdict(r)
+            rows.append([d[c] for c in _COLUMNS] + [self._next, now])
+            self._next += 1
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(sql, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def remove(self, digests: Iterable[str]) -> None:
+        """Forget materials."""
+        self._db.executemany("DELETE FROM materials WHERE digest = ?", [(d,) for d in digests])
+
+    def records(self) -> list[MaterialRecord]:
+        """All materials, in the order they were added."""
+        cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM materials ORDER BY position")
+        return [MaterialRecord(*row) for row in cur]
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM materials").fetchone()[0]
+
+    # -- models -------------------------------------------------------------
+    def record_model(self, name: str, fingerprint: str, card: dict) -> None:
+        """Remember that a model was used in this project."""
+        self._db.execute(
+            "INSERT INTO models(name, fingerprint, card, used) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "card = excluded.card, used = excluded.used",
+            (name, fingerprint, json.dumps(card, default=str), time.time()),
+        )
+
+    def models(self) -> list[dict]:
+        """Models used in this project: name, fingerprint, card, used (epoch seconds)."""
+        cur = self._db.execute("SELECT name, fingerprint, card, used FROM models ORDER BY used")
+        return [
+            {"name": n, "fingerprint": f, "card": json.loads(c), "used": u} for n, f, c, u in cur
+        ]
+
+    # -- life cycle -----------------------------------------------------------
+    def save_as(self, path: str | Path) -> Project:
+        """Copy this project to ``path`` (SQLite backup) and return the copy, opened."""
+        path = Path(path)
+        if path.resolve() == self.path.resolve():
+            return self
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        dest = sqlite3.connect(str(path))
+        try:
+            self._db.backup(dest)
+        finally:
+            dest.close()
+        return Project(path)
+
+    def close(self) -> None:
+        """Close the connection (checkpoints the WAL into the main file)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,655 @@
+"""The main window: materials table, 3D viewer, status bar; drop files to screen them.
+
+Flow: files dropped or opened -> an import job (folders and zip archives expanded, bytes
+hashed: duplicates are recognised by content) -> one grid job per new file on the grid
+pool -> each result lands in its row, is saved to the project and, when a model is
+loaded, queued for prediction. Every job is a frozen request; every response is applied
+here, on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.grid import EnergyGrid
+from ..core.project import MaterialRecord, Project
+from ..core.structure import Structure
+from ..paths import cache_dir, log_dir
+from . import workers
+from .materials_model import COL, MaterialsFilter, MaterialsModel
+from .model_actions import ModelActions, default_model_ref
+from .project_actions import ProjectActions
+from .settings import AppSettings, qsettings
+from .widgets.filter_bar import FilterBar
+from .widgets.fingerprint import FingerprintPanel
+from .widgets.model_picker import ModelPicker
+from .widgets.status_delegate import StatusDelegate
+from .widgets.viewer import ViewerPanel, software_opengl
+
+log = logging.getLogger(__name__)
+
+#: Grids kept in memory (most recent first out); older ones are re-read from the cache.
+MAX_GRIDS_IN_MEMORY = 2000
+
+
+class MainWindow(ProjectActions, ModelActions, QMainWindow):
+    """The RetVis main window.
+
+    Signals
+    -------
+    imported(int added, int duplicates)
+        Dropped or opened items have been expanded and their new rows queued.
+
+    Parameters
+    ----------
+    settings : AppSettings, optional
+        Loaded from the user's settings file when omitted.
+    project : Path, optional
+        Project to open; a new autosaved project is created on the first material
+        otherwise.
+    """
+
+    imported = Signal(int, int)
+
+    def __init__(self, settings: AppSettings | None = None, project: Path | None = None) -> None:
+        super().__init__()
+        self._closed = False
+        self.settings = settings or AppSettings.load()
+        self.project: Project | None = None
+        self.model = MaterialsModel(self)
+        self.proxy = MaterialsFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self._structures: dict[str, Structure] = {}
+        self._grids: dict[str, EnergyGrid] = {}
+        self._batch = 0
+        self._loading: set[str] = set()  # digests whose structure/grid is being reloaded
+        self._to_predict: list[str] = []
+        self._model_ref: str | None = None
+        self._model_info: dict | None = None
+        self._model_error = ""
+        self._fp_names: dict[str, str] = {}
+        self._training = None
+        self._gcmc = None
+
+        self.grid_runner = workers.GridRunner(self.settings.workers, self)
+        self.io_runner = workers.TaskRunner(1, self)
+        self.model_runner = workers.TaskRunner(1, self)
+        self.grid_runner.result.connect(self._on_grid_result)
+        self.grid_runner.started.connect(self._on_grid_started)
+        self.grid_runner.progress.connect(self._on_progress)
+        self.grid_runner.idle.connect(self._on_idle)
+        self.io_runner.finished.connect(self._on_task)
+        self.model_runner.finished.connect(self._on_task)
+        # status bar refreshed at most 4 times a second: each repaint of a window holding
+        # an OpenGL widget is composited, which costs tens of ms with software OpenGL
+        self._progress_value = (0, 0)
+        self._status_timer = QTimer(self, interval=250)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._predict_timer = QTimer(self, singleShot=True, interval=300)
+        self._predict_timer.timeout.connect(self._flush_predictions)
+
+        self.warmed_up = False
+        self.io_runner.submit("warmup", workers.warmup_job)
+        self._build_ui()
+        self._build_actions()
+        self.setAcceptDrops(True)
+        avail = QGuiApplication.primaryScreen().availableGeometry()
+        if self.viewer_in_window:  # room for the viewer window on the right
+            vw = min(640, avail.width() // 3)
+            self.view_area.resize(vw, min(900, avail.height() - 60))
+            self.resize(min(1100, avail.width() - vw - 20), min(900, avail.height() - 60))
+            self.move(avail.left(), avail.top())
+        else:
+            self.resize(min(1500, avail.width()), min(900, avail.height() - 60))
+        geometry = qsettings().value("window/geometry")
+        if geometry is not None and not self.viewer_in_window:
+            self.restoreGeometry(geometry)
+        self._update_title()
+        if project is not None:
+            self.open_project(project)
+        self.select_model(self.settings.model or default_model_ref())
+
+    # ------------------------------------------------------------------ layout
+    def _build_ui(self) -> None:
+        self.filter_bar = FilterBar()
+        self.filter_bar.changed.connect(self._on_filter)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setItemDelegateForColumn(COL["status"], StatusDelegate(self.table))
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        for key, w in (
+            ("name", 170),
+            ("formula", 150),
+            ("n_atoms", 60),
+            ("volume", 90),
+            ("status", 110),
+            ("uptake", 130),
+            ("rank", 50),
+            ("label", 100),
+        ):
+            self.table.setColumnWidth(COL[key], w)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self._fp_timer = QTimer(self, singleShot=True, interval=250)
+        self._fp_timer.timeout.connect(self._request_fingerprints)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._fp_timer.start())
+
+        left = QWidget()
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.filter_bar)
+        lay.addWidget(self.table, 1)
+        self.viewer = ViewerPanel()
+        self.viewer.inspect.connect(self._on_inspect)
+        self.fingerprints = FingerprintPanel()
+        self.view_area = QSplitter(Qt.Orientation.Vertical)
+        self.view_area.addWidget(self.viewer)
+        self.view_area.addWidget(self.fingerprints)
+        self.view_area.setStretchFactor(0, 3)
+        self.view_area.setStretchFactor(1, 1)
+        self.view_area.setSizes([640, 240])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        layout = self.settings.viewer
+        if layout == "auto":
+            layout = "window" if software_opengl() else "docked"
+        self.viewer_in_window = layout == "window"
+        if self.viewer_in_window:  # a top-level of its own: see AppSettings.viewer
+            self.view_area.setWindowTitle("RetVis — 3D viewer")
+        else:
+            self.splitter.addWidget(self.view_area)
+            self.splitter.setSizes([900, 600])
+        self.setCentralWidget(self.splitter)
+
+        self.model_picker = ModelPicker()
+        self.model_picker.chosen.connect(self._on_model_chosen)
+        self.model_picker.card_requested.connect(self.show_model_card)
+        tb = self.addToolBar("Model")
+        tb.setObjectName("model toolbar")
+        tb.addWidget(self.model_picker)
+
+        sb = self.statusBar()
+        self.status_label = QLabel("Ready")
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(180)
+        self.progress.setMaximumWidth(260)
+        self.progress.setFormat("%v / %m grids")
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the batch (Esc); finished grids are kept")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        sb.addWidget(self.status_label, 1)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
+
+    def _build_actions(self) -> None:
+        def act(text, slot, shortcut=None, tip=""):
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            if tip:
+                a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        S = QKeySequence.StandardKey
+        self.act_open = act("&Open Files…", self.open_files_dialog, S.Open, "Open CIF or zip files")
+        self.act_open_dir = act("Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self.act_open_project = act("Open &Project…", self.open_project_dialog, "Ctrl+Shift+P")
+        self.act_save_as = act("Save Project &As…", self.save_project_dialog, S.SaveAs)
+        self.act_labels = act(
+            "Import &Labels…",
+            self.import_labels_dialog,
+            None,
+            "Read known uptakes from a CSV (name, value)",
+        )
+        self.act_export = act(
+            "&Export Table…", self.export_dialog, "Ctrl+E", "Save the visible rows as CSV"
+        )
+        self.act_quit = act("&Quit", self.close, S.Quit)
+        self.act_copy = act("&Copy Rows", self.copy_selection, S.Copy)
+        self.act_find = act("&Find", self._focus_search, S.Find)
+        self.act_remove = act("&Remove Rows", self.remove_selection, S.Delete)
+        self.act_settings = act("&Settings…", self.settings_dialog, S.Preferences)
+        if self.act_settings.shortcut().isEmpty():
+            self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.act_cancel = act("&Cancel", self.cancel, "Esc", "Stop the running batch")
+        self.act_retry = act(
+            "Compute &Again",
+            self.retry_selection,
+            "Ctrl+R",
+            "Recompute the selected failed or cancelled rows",
+        )
+        self.act_train = act(
+            "&Train a Model…",
+            self.training_dialog,
+            "Ctrl+T",
+            "Train RetNet on labelled materials (runs `retvis train`)",
+        )
+        self.act_gcmc = act(
+            "&Simulate Uptake (GCMC) of Selected Rows…",
+            self.gcmc_dialog,
+            "Ctrl+G",
+            "Label the selected materials with RASPA3 (runs `retvis label`)",
+        )
+        self.act_log = act("Open &Log Folder", self._open_logs)
+        self.act_about = act("&About RetVis", self.about, "F1")
+        self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
+
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        for a in (self.act_open, self.act_open_dir, self.act_open_project):
+            m.addAction(a)
+        self.recent_menu = m.addMenu("Recent Projects")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addAction(self.act_save_as)
+        m.addSeparator()
+        m.addAction(self.act_labels)
+        m.addAction(self.act_export)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Edit")
+        for a in (self.act_copy, self.act_find, self.act_remove):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_settings)
+        self.run_menu = mb.addMenu("&Run")
+        for a in (self.act_cancel, self.act_retry):
+            self.run_menu.addAction(a)
+        self.run_menu.addSeparator()
+        self.run_menu.addAction(self.act_gcmc)
+        self.run_menu.addAction(self.act_train)
+        from .widgets.gcmc_dialog import label_command_available
+
+        if not label_command_available():
+            self.act_gcmc.setEnabled(False)
+            self.act_gcmc.setStatusTip("Needs the `retvis label` command (the sim package)")
+        m = mb.addMenu("&View")
+        m.addAction(self.act_viewer)
+        m = mb.addMenu("&Help")
+        m.addAction(self.act_log)
+        m.addAction(self.act_about)
+
+    # ------------------------------------------------------------------ input
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def open_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Open structures", "", "Structures (*.cif *.CIF *.zip);;All files (*)"
+        )
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def open_folder_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Open a folder of CIF files")
+        if d:
+            self.open_paths([Path(d)])
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Load files, folders (searched for ``*.cif``) and zip archives, off the GUI thread."""
+        self.status_label.setText(f"Reading {len(paths)} dropped item(s)…")
+        self.io_runner.submit(
+            "import", workers.import_job, [Path(p) for p in paths], cache_dir() / "imports"
+        )
+
+    def _on_import(self, resp: workers.ImportResponse) -> None:
+        new_records, dup, seen = [], 0, set()
+        for f in resp.files:
+            if f.digest in self.model or f.digest in seen:
+                dup += 1
+                continue
+            seen.add(f.digest)
+            rec = MaterialRecord(f.digest, f.path.stem, str(f.path))
+            if f.reason:
+                rec.status, rec.kind, rec.reason = "failed", "structure", f.reason
+            new_records.append(rec)
+        added = self.model.add(new_records)
+        self._save(added)
+        todo = [r for r in added if r.status == "queued"]
+        self._submit(todo)
+        parts = [f"{len(added)} material(s) added"]
+        if dup:
+            parts.append(f"{dup} duplicate(s) skipped (same content)")
+        for src, reason in resp.errors:
+            parts.append(f"{Path(src).name}: {reason}")
+        self.status_label.setText("; ".join(parts))
+        self.imported.emit(len(added), dup)
+        if added and not self.table.selectionModel().hasSelection():
+            self._select_digest(added[0].digest)
+
+    def _submit(self, records: list[MaterialRecord]) -> None:
+        if not records:
+            return
+        batch = self.grid_runner.new_batch()
+        root = (cache_dir() / "grids") if self.settings.use_cache else None
+        reqs = [
+            workers.GridRequest(batch, r.digest, Path(r.path), self.settings.spec, root)
+            for r in records
+        ]
+        for r in records:
+            if r.status != "queued" or r.reason:
+                self.model.update(r.digest, status="queued", kind="", reason="")
+        self.grid_runner.submit(reqs)
+        self.cancel_button.setEnabled(True)
+        self.progress.setVisible(True)
+
+    # ------------------------------------------------------------------ grid results
+    def _on_grid_started(self, key: str) -> None:
+        self.model.update(key, status="running")
+
+    def _on_grid_result(self, resp: workers.GridResponse) -> None:
+        if self._closed:  # delivered after the window closed
+            return
+        key = resp.request.key
+        rec = self.model.record(key)
+        if rec is None:  # removed while computing
+            return
+        if resp.status == "cancelled" and rec.status == "cancelled":
+            return
+        changes = dict(
+            status=resp.status, kind=resp.kind, reason=resp.reason, seconds=round(resp.seconds, 4)
+        )
+        if resp.structure is not None:
+            s = resp.structure
+            changes.update(
+                name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
+            )
+            self._structures[key] = s
+        if resp.grid is not None:
+            self._keep_grid(key, resp.grid)
+            if self._model_ref is None:
+                changes["pred_note"] = "no model"
+            elif self._model_error:
+                changes["pred_note"] = self._model_error
+            else:
+                changes["pred_note"] = ""
+                self._queue_prediction(key)
+        rec = self.model.update(key, **changes)
+        self._save([rec])
+        if self._current_digest() == key:
+            self._show_current()
+            self._fp_timer.start()
+
+    def _keep_grid(self, key: str, grid: EnergyGrid) -> None:
+        self._grids[key] = grid
+        if len(self._grids) > MAX_GRIDS_IN_MEMORY:  # dicts keep insertion order
+            self._grids.pop(next(iter(self._grids)))
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self._progress_value = (done, total)
+        if not self._status_timer.isActive():
+            self._refresh_status()
+            self._status_timer.start()
+
+    def _refresh_status(self) -> None:
+        done, total = self._progress_value
+        if self.progress.maximum() != max(total, 1):
+            self.progress.setMaximum(max(total, 1))
+        if self.progress.value() != done:
+            self.progress.setValue(done)
+        running = self.grid_runner.running()
+        if running:
+            names = ", ".join(r.path.stem for r in running[:3])
+            more = f" (+{len(running) - 3})" if len(running) > 3 else ""
+            self.status_label.setText(f"Computing grids ({done}/{total} done): {names}{more}")
+
+    def _on_idle(self) -> None:
+        self._status_timer.stop()
+        self._refresh_status()
+        self.cancel_button.setEnabled(False)
+        counts = {}
+        for r in self.model.records():
+            counts[r.status] = counts.get(r.status, 0) + 1
+        parts = [f"{v} {k}" for k, v in sorted(counts.items())]
+        self.status_label.setText("Done: " + ", ".join(parts) if parts else "Ready")
+        QTimer.singleShot(1500, self._hide_progress)
+
+    def _hide_progress(self) -> None:
+        if not self.grid_runner.busy():
+            self.progress.setVisible(False)
+
+    def cancel(self) -> None:
+        """Stop the batch: queued files are marked cancelled, finished ones kept."""
+        dropped = self.grid_runner.cancel()
+        recs = [
+            self.model.update(
+                r.key, status="cancelled", kind="cancelled", reason="cancelled by the user"
+            )
+            for r in dropped
+        ]
+        self._save([r for r in recs if r is not None])
+        if dropped:
+            self.status_label.setText(
+                f"Cancelled {len(dropped)} queued file(s); running ones finish and are kept"
+            )
+
+    def retry_selection(self) -> None:
+        spec = self.grid_spec
+        recs = [
+            r
+            for r in self.selected_records()
+            if r.status in ("failed", "cancelled")
+            or (r.digest in self._grids and self._grids[r.digest].spec != spec)
+        ]
+        for r in recs:
+            self._grids.pop(r.digest, None)
+        self._submit(recs)
+
+    # ------------------------------------------------------------------ viewer
+    def _current_digest(self) -> str | None:
+        idx = self.table.selectionModel().currentIndex()
+        if not idx.isValid():
+            return None
+        return self.model.record_at(self.proxy.mapToSource(idx).row()).digest
+
+    def _on_current_row(self, *_):
+        self._show_current()
+
+    def _show_current(self) -> None:
+        key = self._current_digest()
+        if key is None:
+            self.viewer.clear()
+            return
+        rec = self.model.record(key)
+        s, g = self._structures.get(key), self._grids.get(key)
+        note = {
+            "failed": f"failed: {rec.reason}",
+            "cancelled": rec.reason or "cancelled",
+            "queued": "queued: its grid has not been computed yet",
+            "running": "computing its energy grid…",
+        }.get(rec.status, "")
+        self.viewer.show_material(rec.name, s, g, note)
+        if rec.status == "ok" and (s is None or g is None):
+            self._reload(key)
+
+    def _reload(self, key: str) -> None:
+        """Re-read a finished material's structure and grid (cache) in the background."""
+        rec = self.model.record(key)
+        if rec is None or key in self._loading:
+            return
+        self._loading.add(key)
+        root = (cache_dir() / "grids") if self.settings.use_cache else None
+        req = workers.GridRequest(0, key, Path(rec.path), self.grid_spec, root)
+        self.io_runner.submit("reload", workers.compute_grid_job, req, workers.NEVER)
+
+    def _on_reload(self, resp: workers.GridResponse) -> None:
+        key = resp.request.key
+        self._loading.discard(key)
+        if resp.status != "ok":
+            self.status_label.setText(f"{resp.request.path.name}: {resp.reason}")
+            return
+        self._structures[key] = resp.structure
+        self._keep_grid(key, resp.grid)
+        rec = self.model.record(key)
+        if rec is not None and (rec.pred_mean is None or rec.pred_model != self._model_ref):
+            self._queue_prediction(key)
+        if self._current_digest() == key:
+            self._show_current()
+
+    # ------------------------------------------------------------------ task dispatch
+    def _on_task(self, resp: workers.TaskResponse) -> None:
+        if self._closed:  # delivered after the window closed
+            return
+        tag = resp.tag
+        if tag == "warmup":
+            self.warmed_up = True
+            if resp.error:
+                log.warning("grid kernel warm-up failed: %s", resp.error)
+            else:
+                log.info("grid kernel loaded in %.2f s", resp.value)
+        elif tag == "models":
+            if resp.error:
+                log.warning("cannot list models: %s", resp.error)
+            else:
+                self.model_picker.set_models(resp.value, self._model_ref)
+        elif tag == "import":
+            if resp.error:
+                self.status_label.setText(f"Could not read the dropped items: {resp.error}")
+            else:
+                self._on_import(resp.value)
+        elif tag == "reload":
+            if resp.error:
+                self.status_label.setText(resp.error)
+            else:
+                self._on_reload(resp.value)
+        elif tag == "model_info":
+            self._on_model_info(resp)
+        elif tag == "predict":
+            self._on_predictions(resp)
+        elif tag == "fingerprint":
+            self._on_fingerprints(resp)
+        elif tag.startswith("inspect:"):
+            self._on_inspect_result(resp)
+
+    # ------------------------------------------------------------------ table actions
+    def _on_filter(self, text, statuses, lo, hi) -> None:
+        self.proxy.set_text(text)
+        self.proxy.set_statuses(statuses)
+        self.proxy.set_uptake_range(lo, hi)
+
+    def _focus_search(self) -> None:
+        self.filter_bar.search.setFocus()
+        self.filter_bar.search.selectAll()
+
+    def selected_records(self) -> list[MaterialRecord]:
+        rows = sorted(
+            {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        )
+        return [self.model.record_at(r) for r in rows]
+
+    def _select_digest(self, digest: str) -> None:
+        row = self.model.row_of(digest)
+        if row is None:
+            return
+        idx = self.proxy.mapFromSource(self.model.index(row, 0))
+        if idx.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                idx,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    # ------------------------------------------------------------------ settings
+    def settings_dialog(self) -> None:
+        from .widgets.settings_dialog import SettingsDialog
+
+        dlg = SettingsDialog(self.settings, self)
+        if dlg.exec():
+            self.apply_settings(dlg.result_settings())
+
+    def apply_settings(self, new: AppSettings) -> None:
+        """Use and persist new settings (pool size at once; grid spec for new grids)."""
+        old = self.settings
+        self.settings = new
+        new.save()
+        self.grid_runner.set_workers(new.workers)
+        if new.device != old.device and self._model_ref:
+            self.select_model(self._model_ref)
+        if new.spec != old.spec:
+            self.status_label.setText(
+                "Grid settings changed: new grids use them; select rows "
+                "and Compute Again (Ctrl+R) to recompute old ones"
+            )
+
+    # ------------------------------------------------------------------ misc
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.viewer_in_window and not self.view_area.isVisible() and not self._closed:
+            QTimer.singleShot(0, self.show_viewer)
+
+    def show_viewer(self) -> None:
+        """Show (and raise) the 3D viewer; in its own window it is placed to the right."""
+        if self.viewer_in_window:
+            if not self.view_area.isVisible():
+                g = self.frameGeometry()
+                self.view_area.move(g.right() + 4, g.top())
+                self.view_area.show()
+            self.view_area.raise_()
+            self.view_area.activateWindow()
+
+    def _open_logs(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
+
+    def about(self) -> None:
+        from .widgets.about import show_about
+
+        show_about(self)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if not self._closed:
+            self._closed = True
+            for dlg in (self._training, self._gcmc):
+                if dlg is not None:
+                    dlg.close()  # stops a running child process
+            self.grid_runner.cancel()
+            self.grid_runner.wait(10_000)
+            self.io_runner.wait(10_000)
+            self.model_runner.wait(30_000)
+            for runner in (self.grid_runner, self.io_runner, self.model_runner):
+                runner.blockSignals(True)  # results still queued are dropped
+            self.viewer.close_viewer()
+            if self.viewer_in_window:
+                self.view_area.close()
+            if self.project is not None:
+                self.project.close()
+                self.project = None
+            qsettings().setValue("window/geometry", self.saveGeometry())
+        super().closeEvent(event)

@@ -1,0 +1,366 @@
+"""The materials table: a Qt item model over :class:`MaterialRecord` rows, and its filter.
+
+Rows are identified by content digest. The model only holds plain records; grids and
+structures live in the main window's stores.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor
+
+from ..core.project import MaterialRecord
+
+#: (header, record attribute or computed key, tooltip)
+COLUMNS: list[tuple[str, str, str]] = [
+    ("Name", "name", "Material name (file stem)"),
+    ("Formula", "formula", "Unit-cell formula (Hill order)"),
+    ("Atoms", "n_atoms", "Atoms in the unit cell"),
+    ("Volume (Å³)", "volume", "Unit-cell volume"),
+    ("Status", "status", "Energy grid and prediction status"),
+    ("Uptake (mol/kg)", "uptake", "Predicted uptake ± ensemble spread"),
+    ("Rank", "rank", "Rank by predicted uptake (1 = highest)"),
+    ("Label (mol/kg)", "label", "Known uptake (simulated or imported)"),
+    ("Error", "reason", "Why the material failed"),
+]
+COL = {key: i for i, (_, key, _) in enumerate(COLUMNS)}
+
+#: Role holding a sortable value (float, str; None sorts last).
+SortRole = Qt.ItemDataRole.UserRole + 1
+#: Role holding the status column's progress in percent.
+ProgressRole = Qt.ItemDataRole.UserRole + 2
+#: Role holding the row's digest.
+DigestRole = Qt.ItemDataRole.UserRole + 3
+
+_PROGRESS = {
+    "queued": 0,
+    "running": 40,
+    "predicting": 80,
+    "ok": 100,
+    "failed": 100,
+    "cancelled": 100,
+}
+_STATUS_COLOURS = {
+    "failed": QColor(200, 40, 40),
+    "cancelled": QColor(130, 130, 130),
+    "ok": QColor(30, 130, 60),
+}
+
+
+class MaterialsModel(QAbstractTableModel):
+    """Table of materials (one :class:`MaterialRecord` per row).
+
+    ``predicting`` is shown for rows whose digest is in :attr:`predicting`.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[MaterialRecord] = []
+        self._index: dict[str, int] = {}
+        self._rank: dict[str, int] = {}
+        self.predicting: set[str] = set()
+        self._headers = {key: head for head, key, _ in COLUMNS}
+
+    def set_target(self, name: str | None, units: str | None) -> None:
+        """Name the prediction and label columns after the model's target."""
+        unit = f" ({units})" if units else ""
+        self._headers["uptake"] = f"Predicted {name}{unit}" if name else COLUMNS[COL["uptake"]][0]
+        self._headers["label"] = f"Label{unit}" if name else COLUMNS[COL["label"]][0]
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL["uptake"], COL["label"])
+
+    # -- Qt model API --------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._headers[COLUMNS[section][1]]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return COLUMNS[section][2]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self._rows[index.row()]
+        key = COLUMNS[index.column()][1]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(r, key)
+        if role == SortRole:
+            return self.sort_value(r, key)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if key in ("reason", "status", "name") and r.reason:
+                return f"{r.kind}: {r.reason}" if r.kind else r.reason
+            if key == "uptake" and r.pred_note:
+                return r.pred_note
+            if key == "uptake" and r.pred_model:
+                return f"model: {r.pred_model}"
+            if key == "label" and r.label_source:
+                return f"source: {r.label_source}"
+            if key == "name":
+                return r.path
+            return None
+        if role == ProgressRole and key == "status":
+            return _PROGRESS.get(self.status_of(r), 0)
+        if role == DigestRole:
+            return r.digest
+        if role == Qt.ItemDataRole.ForegroundRole and key in ("status", "reason"):
+            return _STATUS_COLOURS.get(self.status_of(r))
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in (
+            "n_atoms",
+            "volume",
+            "uptake",
+            "rank",
+            "label",
+        ):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # -- values ----------------------------------------------------------------------
+    def status_of(self, r: MaterialRecord) -> str:
+        if r.status == "ok" and r.digest in self.predicting:
+            return "predicting"
+        return r.status
+
+    def display(self, r: MaterialRecord, key: str) -> str:
+        if key == "status":
+            st = self.status_of(r)
+            return "done" if st == "ok" else st
+        if key == "n_atoms":
+            return "" if r.n_atoms is None else str(r.n_atoms)
+        if key == "volume":
+            return "" if r.volume is None else f"{r.volume:.1f}"
+        if key == "uptake":
+            if r.pred_mean is None:
+                return r.pred_note if r.status == "ok" else ""
+            if r.pred_std is None or not math.isfinite(r.pred_std) or r.pred_std == 0:
+                return f"{r.pred_mean:.3f}"  # one network: no spread
+            return f"{r.pred_mean:.3f} ± {r.pred_std:.3f}"
+        if key == "rank":
+            rank = self._rank.get(r.digest)
+            return "" if rank is None else str(rank)
+        if key == "label":
+            return "" if r.label is None else f"{r.label:.3f}"
+        return str(getattr(r, key) or "")
+
+    def sort_value(self, r: MaterialRecord, key: str):
+        if key == "uptake":
+            return r.pred_mean
+        if key == "rank":
+            return self._rank.get(r.digest)
+        if key == "status":
+            return self.status_of(r)
+        return getattr(r, key)
+
+    # -- row access ----------------------------------------------------------------------
+    def records(self) -> list[MaterialRecord]:
+        return list(self._rows)
+
+    def record(self, digest: str) -> MaterialRecord | None:
+        i = self._index.get(digest)
+        return None if i is None else self._rows[i]
+
+    def record_at(self, row: int) -> MaterialRecord:
+        return self._rows[row]
+
+    def row_of(self, digest: str) -> int | None:
+        return self._index.get(digest)
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self._index
+
+    def add(self, records: Iterable[MaterialRecord]) -> list[MaterialRecord]:
+        """Append records whose digest is new; returns the ones added."""
+        new = []
+        seen = set(self._index)
+        for r in records:
+            if r.digest not in seen:
+                seen.add(r.digest)
+                new.append(r)
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for r in new:
+                self._index[r.digest] = len(self._rows)
+                self._rows.append(r)
+            self.endInsertRows()
+            self._rerank()
+        return new
+
+    def update(self, digest: str, **changes) -> MaterialRecord | None:
+        """Change fields of one row; returns the new record (None if unknown)."""
+        i = self._index.get(digest)
+        if i is None:
+            return None
+        self._rows[i] = replace(self._rows[i], **changes)
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        if "pred_mean" in changes:
+            self._rerank()
+        return self._rows[i]
+
+    def refresh(self, digest: str) -> None:
+        i = self._index.get(digest)
+        if i is not None:
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+    def remove(self, digests: Iterable[str]) -> None:
+        gone = set(digests)
+        if not gone:
+            return
+        self.beginResetModel()
+        self._rows = [r for r in self._rows if r.digest not in gone]
+        self._index = {r.digest: i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+        self._rerank()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows, self._index, self._rank = [], {}, {}
+        self.predicting.clear()
+        self.endResetModel()
+
+    def _rerank(self) -> None:
+        scored = sorted(
+            (r for r in self._rows if r.pred_mean is not None), key=lambda r: -r.pred_mean
+        )
+        rank = {r.digest: k + 1 for k, r in enumerate(scored)}
+        if rank != self._rank:
+            self._rank = rank
+            if self._rows:
+                c = COL["rank"]
+                self.dataChanged.emit(self.index(0, c), self.index(len(self._rows) - 1, c))
+
+    def rank(self, digest: str) -> int | None:
+        return self._rank.get(digest)
+
+
+class MaterialsFilter(QSortFilterProxyModel):
+    """Sorts by :data:`SortRole` (empty values last) and filters by text, status and uptake."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._statuses: set[str] | None = None
+        self._uptake: tuple[float | None, float | None] = (None, None)
+        self.setSortRole(SortRole)
+        self.setDynamicSortFilter(True)
+
+    def _refilter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateFilter()
+
+    def set_text(self, text: str) -> None:
+        self._refilter(lambda: setattr(self, "_text", text.strip().lower()))
+
+    def set_statuses(self, statuses: set[str] | None) -> None:
+        """Show only these statuses (None: all)."""
+        self._refilter(lambda: setattr(self, "_statuses", statuses))
+
+    def set_uptake_range(self, lo: float | None, hi: float | None) -> None:
+        """Show only rows with a prediction in [lo, hi] (None: unbounded; both None: all)."""
+        self._refilter(lambda: setattr(self, "_uptake", (lo, hi)))
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802
+        model: MaterialsModel = self.sourceModel()
+        r = model.record_at(row)
+        if self._text and self._text not in r.name.lower() and self._text not in r.formula.lower():
+            return False
+        if self._statuses is not None and model.status_of(r) not in self._statuses:
+            return False
+        lo, hi = self._uptake
+        if lo is not None or hi is not None:
+            if r.pred_mean is None:
+                return False
+            if lo is not None and r.pred_mean < lo:
+                return False
+            if hi is not None and r.pred_mean > hi:
+                return False
+        return True
+
+    def lessThan(self, left, right) -> bool:  # noqa: N802
+        a, b = left.data(SortRole), right.data(SortRole)
+        if a is None or b is None:  # empty values last in ascending order
+            return a is not None and b is None
+        if isinstance(a, str) or isinstance(b, str):
+            return str(a).lower() < str(b).lower()
+        return a < b
+
+    def visible_records(self) -> list[MaterialRecord]:
+        model: MaterialsModel = self.sourceModel()
+        return [
+            model.record_at(self.mapToSource(self.index(i, 0)).row())
+            for i in range(self.rowCount())
+        ]
+
+
+def records_to_table(
+    model: MaterialsModel, records: list[MaterialRecord], delimiter: str = ","
+) -> str:
+    """Rows as CSV (or TSV) text with a header, numbers unformatted."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    w.writerow(
+        [
+            "name",
+            "formula",
+            "atoms",
+            "volume_A3",
+            "status",
+            "uptake_mol_kg",
+            "uptake_std_mol_kg",
+            "rank",
+            "label_mol_kg",
+            "label_source",
+            "model",
+            "error_kind",
+            "error",
+            "path",
+            "digest",
+        ]
+    )
+    for r in records:
+        w.writerow(
+            [
+                r.name,
+                r.formula,
+                _n(r.n_atoms),
+                _n(r.volume),
+                model.status_of(r),
+                _n(r.pred_mean),
+                _n(r.pred_std),
+                _n(model.rank(r.digest)),
+                _n(r.label),
+                r.label_source,
+                r.pred_model,
+                r.kind,
+                r.reason or r.pred_note,
+                r.path,
+                r.digest,
+            ]
+        )
+    return buf.getvalue()
+
+
+def _n(x) -> str:
+    return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))

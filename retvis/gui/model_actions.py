@@ -1,0 +1,311 @@
+"""The main window's model side: choosing a model, predictions, inspection, training, GCMC.
+
+A mixin of :class:`~retvis.gui.main_window.MainWindow` (split out to keep files small);
+it uses the window's table model, runners and viewer.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from . import workers
+from .materials_model import COL
+from .widgets.model_picker import ModelCardDialog
+
+log = logging.getLogger(__name__)
+
+#: Grids per prediction request.
+PREDICT_BATCH = 64
+
+
+class ModelActions:
+    """Predictions, feature maps, saliency, fingerprints, training and GCMC labelling."""
+
+    def select_model(self, ref: str | None) -> None:
+        """Use a model (name or folder) for predictions; None or '': no model.
+
+        Predictions made by another model are cleared (the new one predicts again).
+        """
+        self._model_ref = ref or None
+        self._model_info = None
+        self._model_error = ""
+        self.viewer.set_model_available(False)
+        # listing models imports the ml package (and torch: seconds): off the GUI thread
+        self.model_picker.set_models([], self._model_ref)
+        self.io_runner.submit("models", workers.available_models)
+        self.model_picker.set_loaded(False)
+        self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
+        stale = [
+            r
+            for r in self.model.records()
+            if r.pred_mean is not None and r.pred_model != (self._model_ref or "")
+        ]
+        recs = [
+            self.model.update(r.digest, pred_mean=None, pred_std=None, pred_model="") for r in stale
+        ]
+        self._save(recs)
+        self.model.set_target(None, None)
+        if self._model_ref is None:
+            self._set_pred_note_all("no model")
+            return
+        self._set_pred_note_all("loading model…")
+        self.model_runner.submit(
+            "model_info", workers.model_info_job, self._model_ref, self.settings.device
+        )
+
+    def _on_model_chosen(self, ref: str) -> None:
+        self.settings.model = ref
+        self.settings.save()
+        self.select_model(ref)
+
+    def show_model_card(self) -> None:
+        if self._model_info is not None:
+            dlg = ModelCardDialog(self._model_info["card"], self)
+            dlg.show()
+
+    @property
+    def grid_spec(self):
+        """Grid settings for new computations: the loaded model's, else the user's."""
+        spec = (self._model_info or {}).get("spec")
+        return spec if spec is not None else self.settings.spec
+
+    def _on_model_info(self, resp: workers.TaskResponse) -> None:
+        if resp.tag == "model_info" and resp.error:
+            self._model_error = f"model failed to load: {resp.error}"
+            log.warning("%s", self._model_error)
+            self.model_picker.set_loaded(False, self._model_error)
+            self._set_pred_note_all(self._model_error)
+            return
+        info = resp.value
+        if info["ref"] != self._model_ref:
+            return
+        self._model_info = info
+        if self.project is not None:
+            card = info["card"]
+            self.project.record_model(self._model_ref, str(card.get("sha256", "")), card)
+        target = info["card"].get("target") or {}
+        self.model.set_target(target.get("name"), target.get("units"))
+        self.filter_bar.set_units(target.get("units") or "")
+        for c in (COL["uptake"], COL["label"]):
+            self.table.setColumnWidth(
+                c, max(self.table.columnWidth(c), self.table.horizontalHeader().sectionSizeHint(c))
+            )
+        self.model_picker.set_loaded(
+            True,
+            f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
+        )
+        self.viewer.set_model_available(True, info.get("layers") or None)
+        self._set_pred_note_all("")
+        todo = [
+            r.digest
+            for r in self.model.records()
+            if r.status == "ok" and (r.pred_mean is None or r.pred_model != self._model_ref)
+        ]
+        for d in todo:
+            self._queue_prediction(d)
+        self._fp_timer.start()
+
+    def _set_pred_note_all(self, note: str) -> None:
+        for r in self.model.records():
+            if r.status == "ok" and r.pred_mean is None and r.pred_note != note:
+                self.model.update(r.digest, pred_note=note)
+
+    def _queue_prediction(self, key: str) -> None:
+        if self._model_info is None:
+            return  # queued again when the model has loaded
+        self._to_predict.append(key)
+        self.model.predicting.add(key)
+        self.model.refresh(key)
+        if len(self._to_predict) >= PREDICT_BATCH:
+            self._flush_predictions()
+        elif not self._predict_timer.isActive():
+            self._predict_timer.start()
+
+    def _flush_predictions(self) -> None:
+        keys = [k for k in dict.fromkeys(self._to_predict) if k in self._grids]
+        missing = [k for k in self._to_predict if k not in self._grids]
+        self._to_predict = []
+        for k in missing:  # evicted from memory: reload, prediction follows
+            self._reload(k)
+        spec = self.grid_spec
+        other = [k for k in keys if self._grids[k].spec != spec]
+        for k in other:
+            self.model.predicting.discard(k)
+            self.model.update(
+                k, pred_note="grid settings differ from the model's: Compute Again (Ctrl+R)"
+            )
+        keys = [k for k in keys if k not in set(other)]
+        if not keys:
+            return
+        x = np.stack([self._grids[k].boltzmann for k in keys]).astype(np.float32)
+        self.model_runner.submit(
+            "predict", workers.predict_job, self._model_ref, keys, x, self.settings.device
+        )
+
+    def _on_predictions(self, resp: workers.TaskResponse) -> None:
+        if resp.error:
+            for r in self.model.records():
+                if r.digest in self.model.predicting:
+                    self.model.predicting.discard(r.digest)
+                    self.model.update(r.digest, pred_note=f"prediction failed: {resp.error}")
+            return
+        v = resp.value
+        recs = []
+        for i, k in enumerate(v["keys"]):
+            self.model.predicting.discard(k)
+            std = None if v["std"] is None else float(v["std"][i])
+            rec = self.model.update(
+                k,
+                pred_mean=float(v["mean"][i]),
+                pred_std=std,
+                pred_model=self._model_ref or "",
+                pred_note="",
+            )
+            if rec is not None:
+                recs.append(rec)
+        self._save(recs)
+
+    def _on_inspect(self, what: str, layer: str) -> None:
+        key = self._current_digest()
+        if key is None or key not in self._grids or self._model_info is None:
+            return
+        rec = self.model.record(key)
+        x = self._grids[key].boltzmann.copy()
+        self.model_runner.submit(
+            f"inspect:{key}:{rec.name}",
+            workers.inspect_job,
+            self._model_ref,
+            x,
+            what,
+            layer or None,
+        )
+
+    def _on_inspect_result(self, resp: workers.TaskResponse) -> None:
+        name = resp.tag.split(":", 2)[2]
+        if resp.error:
+            self.viewer.message.setText(f"{name}: {resp.error}")
+            return
+        v = resp.value
+        self.viewer.show_field(name, v["what"], v["layer"] or "", v["array"])
+
+    def _request_fingerprints(self) -> None:
+        if self._model_info is None:
+            return
+        recs = [r for r in self.selected_records() if r.digest in self._grids][:6]
+        spec = self.grid_spec
+        recs = [r for r in recs if self._grids[r.digest].spec == spec]
+        if not recs:
+            self.fingerprints.show_message("Fingerprints: select materials with a grid.")
+            return
+        x = np.stack([self._grids[r.digest].boltzmann for r in recs]).astype(np.float32)
+        self._fp_names = {r.digest: r.name for r in recs}
+        self.model_runner.submit(
+            "fingerprint",
+            workers.fingerprint_job,
+            self._model_ref,
+            [r.digest for r in recs],
+            x,
+            self.settings.device,
+        )
+
+    def _on_fingerprints(self, resp: workers.TaskResponse) -> None:
+        if resp.error:
+            self.fingerprints.show_message(f"Fingerprints: {resp.error}")
+            return
+        v = resp.value
+        names = [self._fp_names.get(k, k[:8]) for k in v["keys"]]
+        self.fingerprints.show_fingerprints(v["fingerprints"], names)
+
+    def training_dialog(self):
+        """Open the training dialog (non-modal); returns it."""
+        from .widgets.training_dialog import TrainingDialog
+
+        dlg = TrainingDialog(self.export_labelled, self)
+        dlg.model_registered.connect(self._on_model_registered)
+        dlg.show()
+        self._training = dlg
+        return dlg
+
+    def export_labelled(self, folder: Path) -> tuple[int, str]:
+        """Write the labelled materials with a grid as a training folder.
+
+        Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``gridspec.json`` and
+        ``labels.csv`` (name, value) into ``folder``; returns (N, a message).
+        """
+        import json
+
+        from ..core.cache import atomic_write_bytes
+
+        labelled = [r for r in self.model.records() if r.label is not None and r.status == "ok"]
+        with_grid = [r for r in labelled if r.digest in self._grids]
+        if not with_grid:
+            return 0, (
+                f"{len(labelled)} labelled material(s), none with a grid in memory; "
+                "compute their grids first"
+            )
+        spec = self._grids[with_grid[0].digest].spec
+        rows = [r for r in with_grid if self._grids[r.digest].spec == spec]
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        x = np.stack([self._grids[r.digest].boltzmann for r in rows]).astype(np.float32)
+        np.save(folder / "voxels.npy", x)
+        atomic_write_bytes(folder / "names.json", json.dumps([r.name for r in rows]).encode())
+        atomic_write_bytes(folder / "gridspec.json", json.dumps(spec.to_dict()).encode())
+        text = "name,value\n" + "".join(f"{r.name},{r.label!r}\n" for r in rows)
+        atomic_write_bytes(folder / "labels.csv", text.encode())
+        skipped = len(labelled) - len(rows)
+        return len(rows), (
+            f"{len(rows)} labelled material(s) written to {folder}"
+            + (f"; {skipped} skipped (no grid, or other grid settings)" if skipped else "")
+        )
+
+    def gcmc_dialog(self):
+        """Simulate uptake for the selected materials (all finished ones if none selected)."""
+        from .widgets.gcmc_dialog import GcmcDialog
+
+        recs = [r for r in self.selected_records() if r.status == "ok"]
+        if not recs:
+            recs = [r for r in self.model.records() if r.status == "ok"]
+        if not recs:
+            self.status_label.setText("Nothing to simulate: no material has been read yet")
+            return None
+        dlg = GcmcDialog([Path(r.path) for r in recs], self)
+        dlg.labelled.connect(self._on_gcmc_label)
+        dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
+        dlg.show()
+        self._gcmc = dlg
+        return dlg
+
+    def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
+        recs = [
+            self.model.update(r.digest, label=value, label_source=source)
+            for r in self.model.records()
+            if r.name == name
+        ]
+        self._save(recs)
+
+    def _on_model_registered(self, name: str) -> None:
+        self.settings.model = name
+        self.settings.save()
+        self.select_model(name)
+        self.status_label.setText(f"Model '{name}' registered and selected")
+
+
+def default_model_ref() -> str | None:
+    """The shipped default model (``DEFAULT_MODEL``, else the first folder under
+    ``resources/models``), or None."""
+    from ..paths import DEFAULT_MODEL, models_dir
+
+    try:
+        root = models_dir()
+    except FileNotFoundError:
+        return None
+    if not root.is_dir():
+        return None
+    if (root / DEFAULT_MODEL).is_dir():
+        return DEFAULT_MODEL
+    found = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return found[0].name if found else None

@@ -1,0 +1,61 @@
+"""What the 3D viewer draws: thin calls into ``retvis.render`` (the scenes live there).
+
+Every function takes a PyVista plotter (a ``QtInteractor`` is one) and plain data, and
+is called on the GUI thread only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..render import (
+    gallery_layout,
+    show_features,
+    show_grid,
+    show_saliency,
+    show_structure,
+)
+from ..render.elements import element_rgb
+from ..render.features import pick_channels
+
+__all__ = [
+    "draw_structure",
+    "draw_grid",
+    "draw_saliency",
+    "draw_features",
+    "gallery_kwargs",
+    "element_rgb",
+]
+
+
+def draw_structure(plotter, structure) -> None:
+    """The unit cell: atoms in element colours, bonds, cell edges."""
+    show_structure(plotter, structure)
+
+
+def draw_grid(plotter, grid, structure) -> None:
+    """The energy grid (isosurfaces and centre slices) over the structure in the grid's box."""
+    show_grid(plotter, structure, grid)
+
+
+def draw_saliency(plotter, grid, structure, saliency: NDArray[np.float32]) -> None:
+    """``|saliency|`` (n, n, n) over the structure, in the grid's box."""
+    show_saliency(plotter, structure, grid, saliency)
+
+
+def gallery_kwargs(maps: NDArray[np.float32]) -> dict:
+    """Plotter layout (``shape``, ``groups``...) for the gallery of maps (C, d, d, d)."""
+    return gallery_layout(len(pick_channels(maps))).plotter_kwargs()
+
+
+def draw_features(
+    plotter, maps: NDArray[np.float32], grid, layer: str, enlarged: int, structure=None
+) -> None:
+    """A layer's channels (C, d, d, d): the most active ones small, ``enlarged`` big."""
+    channels = pick_channels(maps)
+    if enlarged not in channels:  # keep the panel count (and so the layout) unchanged
+        channels = sorted(channels[:-1] + [enlarged])
+    show_features(
+        plotter, maps, grid, layer, channels=channels, enlarged=enlarged, structure=structure
+    )

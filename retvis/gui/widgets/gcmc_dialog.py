@@ -1,0 +1,194 @@
+"""Simulate uptake labels with GCMC: runs ``retvis label`` (RASPA3) as a child process.
+
+The command appends one row per finished structure to a labels CSV; the dialog polls
+that file and hands each new uptake to the main window, so labels appear in the table
+while the rest still run. Stop sends SIGINT: finished rows are kept, and running the same
+protocol again resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from ...paths import data_dir
+from ..training_runner import CliProcess
+
+#: Guests offered (the sim package validates them again).
+GUESTS = ("CH4", "CO2")
+
+
+def label_command_available() -> bool:
+    """Whether this RetVis has the ``label`` command (the sim package)."""
+    from ...cli import COMMANDS
+
+    return "label" in COMMANDS
+
+
+class GcmcDialog(QDialog):
+    """Run GCMC on a list of CIF files.
+
+    Signals
+    -------
+    labelled(str name, float uptake_mol_kg, str protocol)
+        A structure finished with an uptake.
+    failed(str name, str reason)
+        A structure's simulation failed.
+    """
+
+    labelled = Signal(str, float, str)
+    failed = Signal(str, str)
+
+    def __init__(self, files: list[Path], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Simulate uptake (GCMC) — {len(files)} structure(s)")
+        self.resize(640, 520)
+        self.files = list(files)
+        self.guest = QComboBox()
+        self.guest.addItems(GUESTS)
+        self.pressure = QDoubleSpinBox(
+            minimum=1e-4, maximum=1000.0, value=5.8, decimals=4, suffix=" bar"
+        )
+        self.temperature = QDoubleSpinBox(minimum=1.0, maximum=1000.0, value=298.0, suffix=" K")
+        self.init_cycles = QSpinBox(minimum=0, maximum=10**6, value=1000)
+        self.cycles = QSpinBox(minimum=1, maximum=10**7, value=2000)
+        self.jobs = QSpinBox(minimum=1, maximum=256, value=1)
+        self.charges = QCheckBox("Framework charges (EQeq) and Ewald: needed for CO2")
+        self.guest.currentTextChanged.connect(lambda g: self.charges.setChecked(g == "CO2"))
+        form = QFormLayout()
+        form.addRow("Guest", self.guest)
+        form.addRow("Pressure", self.pressure)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Initialization cycles", self.init_cycles)
+        form.addRow("Production cycles", self.cycles)
+        form.addRow("Simulations at a time", self.jobs)
+        form.addRow(self.charges)
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, len(self.files))
+        self.status = QLabel("RASPA3 Monte Carlo, TraPPE guest, UFF framework (METHOD.md §6).")
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(2000)
+        row = QHBoxLayout()
+        row.addWidget(self.start_button)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.progress, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addLayout(row)
+        lay.addWidget(self.status)
+        lay.addWidget(self.log, 1)
+
+        self.out: Path | None = None
+        self._seen: set[str] = set()
+        self.process = CliProcess(self)
+        self.process.text.connect(self.log.appendPlainText)
+        self.process.finished.connect(self._on_finished)
+        self._poll = QTimer(self, interval=1000)
+        self._poll.timeout.connect(self._read_rows)
+
+    def start(self) -> bool:
+        if self.process.running() or not self.files:
+            return False
+        guest, t, p = self.guest.currentText(), self.temperature.value(), self.pressure.value()
+        folder = data_dir() / "labels"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.out = folder / f"{guest}_{t:g}K_{p:g}bar.csv"
+        listing = folder / f".files-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        listing.write_text("".join(f"{f}\n" for f in self.files), encoding="utf-8")
+        args = [
+            "label",
+            "--files-from",
+            str(listing),
+            "-o",
+            str(self.out),
+            "-q",
+            "--guest",
+            guest,
+            "--pressure",
+            f"{p:g}bar",
+            "--temperature",
+            f"{t:g}K",
+            "--init-cycles",
+            str(self.init_cycles.value()),
+            "--cycles",
+            str(self.cycles.value()),
+            "--jobs",
+            str(self.jobs.value()),
+        ]
+        if self.charges.isChecked():
+            args.append("--charges")
+        self._seen.clear()
+        self.progress.setValue(0)
+        self.process.start(args)
+        self._poll.start()
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status.setText(f"Simulating… results go to {self.out}")
+        return True
+
+    def stop(self) -> None:
+        self.status.setText("Stopping: finished structures are kept")
+        self.process.interrupt()
+
+    def _read_rows(self) -> None:
+        if self.out is None or not self.out.is_file():
+            return
+        wanted = {f.stem for f in self.files}
+        with open(self.out, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            name = row.get("name", "")
+            if name not in wanted or name in self._seen:
+                continue
+            self._seen.add(name)
+            if row.get("status") == "ok":
+                try:
+                    value = float(row["uptake_mol_kg"])
+                except (KeyError, ValueError):
+                    self.failed.emit(name, "no uptake_mol_kg in the labels table")
+                    continue
+                self.labelled.emit(name, value, f"GCMC {row.get('protocol', '')}".strip())
+            else:
+                self.failed.emit(name, row.get("reason") or row.get("status", "failed"))
+        self.progress.setValue(len(self._seen))
+
+    def _on_finished(self, code: int, reason: str) -> None:
+        self._poll.stop()
+        self._read_rows()
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        done = len(self._seen)
+        self.status.setText(
+            f"Finished {done} of {len(self.files)} structure(s)"
+            + (f"; {reason}" if reason else f" (exit status {code})")
+        )
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.process.running():
+            self.process.interrupt()
+            self.process.proc.waitForFinished(10_000)
+            self.process.kill()
+        super().closeEvent(event)

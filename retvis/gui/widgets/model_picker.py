@@ -1,0 +1,154 @@
+"""Model picker for the toolbar, and the model card dialog."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+NO_MODEL = "(no model)"
+BROWSE = "Other model folder…"
+
+
+class ModelPicker(QWidget):
+    """A combo box of installed models plus "browse", and a "Card" button.
+
+    Signals
+    -------
+    chosen(str ref)
+        The user picked a model name or folder ('' for no model).
+    card_requested()
+        The user asked for the current model's card.
+    """
+
+    chosen = Signal(str)
+    card_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(18)
+        self.combo.setToolTip("Model used for predictions, feature maps and saliency")
+        self.card_button = QPushButton("Model card…")
+        self.card_button.setEnabled(False)
+        self.card_button.clicked.connect(self.card_requested)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("Model"))
+        lay.addWidget(self.combo)
+        lay.addWidget(self.card_button)
+        self._current = ""
+        self.combo.activated.connect(self._on_activated)
+
+    def set_models(self, names: list[str], current: str | None) -> None:
+        """Fill the list; ``current`` (a name or a folder) is selected and added if missing."""
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItem(NO_MODEL, "")
+        for n in names:
+            self.combo.addItem(n, n)
+        if current and current not in names:
+            self.combo.addItem(Path(current).name, current)
+        self.combo.addItem(BROWSE, None)
+        self._select(current or "")
+        self.combo.blockSignals(False)
+
+    def _select(self, ref: str) -> None:
+        for i in range(self.combo.count()):
+            if self.combo.itemData(i) == ref:
+                self.combo.setCurrentIndex(i)
+                self._current = ref
+                return
+
+    def set_loaded(self, ok: bool, tooltip: str = "") -> None:
+        self.card_button.setEnabled(ok)
+        self.combo.setToolTip(tooltip or "Model used for predictions, feature maps and saliency")
+
+    def _on_activated(self, index: int) -> None:
+        ref = self.combo.itemData(index)
+        if ref is None:  # browse
+            d = QFileDialog.getExistingDirectory(self, "Model folder (holding model.json)")
+            if not d:
+                self._select(self._current)
+                return
+            ref = d
+            self.combo.insertItem(self.combo.count() - 1, Path(d).name, d)
+        self._select(ref)
+        self.chosen.emit(ref)
+
+
+def card_html(card: dict) -> str:
+    """A model card as HTML: the main facts first, then everything as JSON."""
+    rows = []
+    target = card.get("target") or {}
+    if target:
+        rows.append(("Predicts", f"{target.get('name', '?')} ({target.get('units', '?')})"))
+    metrics = card.get("metrics") or {}
+    for split in ("val", "test"):
+        m = metrics.get(split) if isinstance(metrics, dict) else None
+        if isinstance(m, dict):
+            parts = [
+                f"{'R²' if k == 'r2' else k.upper()} {m[k]:.3g}"
+                for k in ("r2", "mae", "rmse")
+                if isinstance(m.get(k), (int, float))
+            ]
+            rows.append((f"{'Validation' if split == 'val' else 'Test'} set", ", ".join(parts)))
+    ts = card.get("training_set") or {}
+    if ts:
+        rows.append(
+            (
+                "Training data",
+                f"{ts.get('n_train', '?')} train / {ts.get('n_val', '?')} "
+                f"validation / {ts.get('n_test', '?')} test materials",
+            )
+        )
+    for key, label in (
+        ("name", "Name"),
+        ("created", "Created"),
+        ("description", "About"),
+        ("gridspec", "Grid settings"),
+        ("path", "Folder"),
+    ):
+        if key in card:
+            v = card[key]
+            rows.append((label, v if isinstance(v, str) else json.dumps(v, default=str)))
+    members = card.get("members") or []
+    if members:
+        rows.append(("Ensemble", f"{len(members)} network(s)"))
+    table = "".join(
+        f"<tr><th align='left' valign='top'>{html.escape(k)}</th>"
+        f"<td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
+    full = html.escape(json.dumps(card, indent=1, default=str))
+    return f"<table cellspacing='6'>{table}</table><hr><pre>{full}</pre>"
+
+
+class ModelCardDialog(QDialog):
+    """Shows a model's card (``model.json`` contents)."""
+
+    def __init__(self, card: dict, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Model card — {card.get('name') or Path(card.get('path', '')).name}")
+        self.resize(640, 560)
+        self.text = QTextBrowser()
+        self.text.setHtml(card_html(card))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.text)
+        lay.addWidget(buttons)

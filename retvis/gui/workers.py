@@ -1,0 +1,528 @@
+"""All of the app's thread plumbing: requests in, responses out.
+
+Every piece of heavy work is a frozen *request* built on the GUI thread, a plain
+function run on a ``QThreadPool`` thread, and a *response* (plain data and NumPy
+arrays) delivered back to the GUI thread by a queued signal. Workers never touch
+widgets or VTK objects; the slot that receives a response builds those.
+
+Runners
+-------
+:class:`GridRunner`
+    Energy grids, one runnable per file (``retvis.core.batch.grid_for_file``; the
+    numba kernel releases the GIL). Cancel stops queued files; running ones finish
+    and are kept.
+:class:`TaskRunner`
+    One-off jobs (expanding dropped folders and zip archives, predictions, feature
+    maps, saliency) on a small pool of its own, so they never wait behind a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import traceback
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from ..core.batch import collect_cifs, grid_for_file
+from ..core.cache import GridCache
+from ..core.grid import EnergyGrid, GridSpec
+from ..core.structure import MAX_ATOMS, MAX_FILE_BYTES, Structure
+from ..errors import LimitError, RetvisError, StructureError
+
+log = logging.getLogger(__name__)
+
+#: Largest total of bytes extracted from one zip archive.
+MAX_ZIP_BYTES = 8 * 2**30
+#: A cancel flag that is never set (one-off jobs).
+NEVER = threading.Event()
+
+
+# ---------------------------------------------------------------------------
+# requests and responses
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridRequest:
+    """Compute one file's grid.
+
+    Attributes
+    ----------
+    batch : int
+        Batch number (a cancelled batch's late results are still accepted).
+    key : str
+        Row identity (content digest of the file).
+    path : Path
+        The file.
+    spec : GridSpec
+        Grid settings.
+    cache_root : Path or None
+        Grid cache folder; ``None``: no cache.
+    max_atoms : int
+        Largest unit cell accepted.
+    """
+
+    batch: int
+    key: str
+    path: Path
+    spec: GridSpec
+    cache_root: Path | None = None
+    max_atoms: int = MAX_ATOMS
+
+
+@dataclass
+class GridResponse:
+    """What happened to one :class:`GridRequest`.
+
+    ``status`` is "ok", "failed" or "cancelled"; ``grid.boltzmann`` is (n, n, n) float32.
+    """
+
+    request: GridRequest
+    status: str
+    reason: str = ""
+    kind: str = ""
+    structure: Structure | None = None
+    grid: EnergyGrid | None = None
+    seconds: float = 0.0
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """A file found in what the user dropped: path and content digest.
+
+    ``digest`` is the SHA-256 of the bytes (equal to :attr:`Structure.digest`), or
+    ``"unreadable:<hash of path>"`` with ``reason`` set when the file cannot be read.
+    """
+
+    path: Path
+    digest: str
+    reason: str = ""
+
+
+@dataclass
+class ImportResponse:
+    files: list[ImportedFile] = field(default_factory=list)
+    #: (source, reason) of archives or folders that could not be opened.
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TaskResponse:
+    """Result of a :class:`TaskRunner` job: ``value`` or ``error`` (a readable reason)."""
+
+    tag: str
+    value: Any = None
+    error: str = ""
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------
+# work functions (run on pool threads; no Qt objects touched)
+# ---------------------------------------------------------------------------
+def compute_grid_job(req: GridRequest, cancel: threading.Event) -> GridResponse:
+    """Run one :class:`GridRequest` (never raises)."""
+    if cancel.is_set():
+        return GridResponse(req, "cancelled", "cancelled by the user", "cancelled")
+    t0 = time.perf_counter()
+    cache = GridCache(req.cache_root) if req.cache_root is not None else None
+    try:
+        s, g, cached = grid_for_file(req.path, req.spec, cache, max_atoms=req.max_atoms)
+    except RetvisError as exc:
+        return GridResponse(req, "failed", exc.reason, exc.kind, seconds=time.perf_counter() - t0)
+    except MemoryError:
+        return GridResponse(
+            req, "failed", "out of memory", "limit", seconds=time.perf_counter() - t0
+        )
+    except Exception as exc:  # a bug or unforeseen input: the row shows it, the batch goes on
+        log.exception("unexpected error on %s", req.path)
+        return GridResponse(
+            req,
+            "failed",
+            f"unexpected error ({type(exc).__name__}: {exc})",
+            "internal",
+            seconds=time.perf_counter() - t0,
+        )
+    return GridResponse(
+        req, "ok", structure=s, grid=g, seconds=time.perf_counter() - t0, cached=cached
+    )
+
+
+def warmup_job() -> float:
+    """Load the compiled grid kernel once (a one-atom cell, n = 4); returns seconds.
+
+    Loading numba's cached machine code holds the GIL for up to a second; doing it at
+    start-up keeps that pause away from the first batch.
+    """
+    import numpy as np  # noqa: F401  (already loaded; keeps the job self-contained)
+
+    from ..core.grid import compute_grid
+
+    t0 = time.perf_counter()
+    cell = Structure("warmup", np.eye(3) * 12.0, np.zeros((1, 3)), ("C",))
+    compute_grid(cell, GridSpec(n=4))
+    return time.perf_counter() - t0
+
+
+def file_digest(path: Path) -> ImportedFile:
+    """Hash a file's bytes (the same digest :func:`read_structure` gives)."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise LimitError(f"file is larger than {MAX_FILE_BYTES / 2**20:.0f} MiB", path)
+        h = hashlib.sha256(path.read_bytes()).hexdigest()
+        return ImportedFile(path, h)
+    except (OSError, RetvisError) as exc:
+        reason = (
+            exc.reason
+            if isinstance(exc, RetvisError)
+            else (
+                "file not found"
+                if isinstance(exc, FileNotFoundError)
+                else f"cannot read file: {exc.strerror or exc}"
+            )
+        )
+        tag = hashlib.sha256(str(path.absolute()).encode()).hexdigest()
+        return ImportedFile(path, f"unreadable:{tag}", reason)
+
+
+def extract_zip(archive: Path, root: Path) -> Path:
+    """Extract the ``*.cif`` members of a zip archive into ``root/<archive digest>/``.
+
+    Member names that would escape the folder (absolute, ``..``) are refused, as are
+    members larger than the CIF size limit and archives expanding to more than
+    :data:`MAX_ZIP_BYTES`.
+
+    Returns
+    -------
+    Path
+        The folder holding the extracted files.
+
+    Raises
+    ------
+    StructureError
+        Not a zip archive, or unsafe.
+    """
+    h = hashlib.sha256()
+    with open(archive, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    dest = root / f"{archive.stem}-{h.hexdigest()[:12]}"
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise StructureError(f"not a readable zip archive ({exc})", archive) from None
+    with zf:
+        members = [
+            m for m in zf.infolist() if not m.is_dir() and m.filename.lower().endswith(".cif")
+        ]
+        total = sum(m.file_size for m in members)
+        if total > MAX_ZIP_BYTES:
+            raise LimitError(f"archive expands to {total / 2**30:.1f} GiB of CIFs", archive)
+        for m in members:
+            rel = Path(m.filename)
+            if rel.is_absolute() or ".." in rel.parts:
+                raise StructureError(f"unsafe member name {m.filename!r}", archive)
+            if m.file_size > MAX_FILE_BYTES:
+                continue  # read_structure would refuse it anyway; skip the bytes
+            target = dest / rel
+            if target.is_file() and target.stat().st_size == m.file_size:
+                continue  # extracted before
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(m) as src:
+                target.write_bytes(src.read(MAX_FILE_BYTES + 1))
+    return dest
+
+
+def import_job(paths: list[Path], extract_root: Path) -> ImportResponse:
+    """Expand dropped files, folders and zip archives into hashed files."""
+    out = ImportResponse()
+    expanded: list[Path] = []
+    for p in paths:
+        if p.is_file() and p.suffix.lower() == ".zip":
+            try:
+                expanded.append(extract_zip(p, extract_root))
+            except (RetvisError, OSError) as exc:
+                out.errors.append((str(p), getattr(exc, "reason", None) or str(exc)))
+        else:
+            expanded.append(p)
+    try:
+        files = collect_cifs(expanded)
+    except RetvisError as exc:
+        out.errors.append((str(exc.path or ""), exc.reason))
+        files = []
+    out.files = [file_digest(f) for f in files]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# model access (predictions, feature maps, saliency) - loaded once per thread pool
+# ---------------------------------------------------------------------------
+_models: dict[tuple[str, str], Any] = {}
+_models_lock = threading.Lock()
+
+
+def load_predictor(ref: str, device: str = "cpu"):
+    """Load (once per name and device) and return ``retvis.ml.weights.load_model(ref)``.
+
+    Raises
+    ------
+    RetvisError
+        The ml package is missing or the model cannot be loaded.
+    """
+    with _models_lock:
+        if (ref, device) not in _models:
+            try:
+                from ..ml.weights import load_model
+            except ImportError as exc:
+                raise RetvisError(f"the ml package is not available ({exc})") from None
+            _models[(ref, device)] = load_model(ref, device=device)
+        return _models[(ref, device)]
+
+
+def available_models() -> list[str]:
+    """Names of installed models (shipped, then the user's); [] without the ml package."""
+    try:
+        from ..ml.weights import available_models as _available
+    except ImportError:
+        return []
+    return list(_available())
+
+
+def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = "cpu") -> dict:
+    """Predict uptakes of stacked grids (N, n, n, n) float32; returns keys, mean, std."""
+    model = load_predictor(ref, device)
+    mean, std = model.predict(np.ascontiguousarray(boltzmann, dtype=np.float32))
+    return {
+        "keys": keys,
+        "mean": np.asarray(mean, dtype=float).ravel(),
+        "std": np.asarray(std, dtype=float).ravel() if std is not None else None,
+    }
+
+
+def model_info_job(ref: str, device: str = "cpu") -> dict:
+    """Load a model; return its card, grid spec and feature-map layers (plain data)."""
+    model = load_predictor(ref, device)
+    layers = getattr(model, "layers", None) or {}
+    return {
+        "ref": ref,
+        "card": dict(getattr(model, "card", {}) or {}),
+        "spec": getattr(model, "spec", None),
+        "layers": list(layers),
+    }
+
+
+def fingerprint_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = "cpu") -> dict:
+    """Learned fingerprints (N, F) float32 of stacked grids (N, n, n, n) float32."""
+    model = load_predictor(ref, device)
+    fp = np.asarray(model.fingerprint(np.ascontiguousarray(boltzmann, dtype=np.float32)))
+    return {"keys": keys, "fingerprints": fp.astype(np.float32)}
+
+
+def inspect_job(
+    ref: str, boltzmann: np.ndarray, what: str, layer: str | None, device: str = "cpu"
+) -> dict:
+    """Feature maps of ``layer`` or saliency of one grid (n, n, n) float32.
+
+    Returns a dict with ``what``, ``layer`` and ``array`` (feature maps: (C, d, d, d);
+    saliency: (n, n, n)), float32.
+    """
+    model = load_predictor(ref, device)
+    x = np.ascontiguousarray(boltzmann, dtype=np.float32)
+    if what == "saliency":
+        arr = np.asarray(model.saliency(x), dtype=np.float32)
+    elif what == "feature_maps":
+        arr = np.asarray(model.feature_maps(x, layer), dtype=np.float32)
+    else:
+        raise ValueError(f"what must be 'saliency' or 'feature_maps', got {what!r}")
+    return {"what": what, "layer": layer, "array": arr}
+
+
+# ---------------------------------------------------------------------------
+# runnables and runners
+# ---------------------------------------------------------------------------
+class _Call(QRunnable):
+    """Run ``fn()`` on a pool thread and hand its return value to ``deliver``."""
+
+    def __init__(self, fn: Callable[[], Any], deliver: Callable[[Any], None]) -> None:
+        super().__init__()
+        self._fn = fn
+        self._deliver = deliver
+        self.setAutoDelete(True)
+
+    def run(self) -> None:  # pool thread
+        self._deliver(self._fn())
+
+
+class GridRunner(QObject):
+    """Computes energy grids on its own ``QThreadPool``.
+
+    Signals (delivered on the GUI thread)
+    -------------------------------------
+    started(str key)
+        A file's computation began.
+    result(GridResponse)
+        A file finished (ok, failed or cancelled).
+    progress(int done, int total)
+        Counts for the current batch.
+    idle()
+        Nothing is queued or running any more.
+    """
+
+    started = Signal(str)
+    result = Signal(object)
+    progress = Signal(int, int)
+    idle = Signal()
+
+    def __init__(self, workers: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max(1, workers))
+        self._batch = 0
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._active: set[str] = set()  # keys running on pool threads (under _lock)
+        self._queued: dict[str, GridRequest] = {}
+        self._running: dict[str, GridRequest] = {}
+        self._done = 0
+        self._total = 0
+        self.result.connect(self._on_result)
+        self.started.connect(self._on_started)
+
+    # GUI-thread API ------------------------------------------------------------
+    @property
+    def workers(self) -> int:
+        return self.pool.maxThreadCount()
+
+    def set_workers(self, n: int) -> None:
+        self.pool.setMaxThreadCount(max(1, int(n)))
+
+    def new_batch(self) -> int:
+        """Number for the next requests; a fresh cancel flag when nothing is pending."""
+        if not self._queued:
+            self._cancel = threading.Event()
+            self._done = self._total = 0
+        self._batch += 1
+        return self._batch
+
+    def submit(self, requests: list[GridRequest]) -> None:
+        """Queue requests (frozen snapshots); results arrive through :attr:`result`."""
+        cancel = self._cancel
+        for req in requests:
+            self._queued[req.key] = req
+            self._total += 1
+            self.pool.start(_Call(self._job(req, cancel), self.result.emit))
+        self.progress.emit(self._done, self._total)
+
+    def _job(self, req: GridRequest, cancel: threading.Event) -> Callable[[], GridResponse]:
+        def job() -> GridResponse:  # pool thread
+            with self._lock:
+                if cancel.is_set():
+                    return GridResponse(req, "cancelled", "cancelled by the user", "cancelled")
+                self._active.add(req.key)
+            self.started.emit(req.key)
+            try:
+                return compute_grid_job(req, threading.Event())
+            finally:
+                with self._lock:
+                    self._active.discard(req.key)
+
+        return job
+
+    def cancel(self) -> list[GridRequest]:
+        """Stop: queued requests are dropped and returned; running ones finish and are kept."""
+        with self._lock:
+            self._cancel.set()
+            active = set(self._active)
+        self.pool.clear()
+        dropped = [r for k, r in self._queued.items() if k not in active]
+        for r in dropped:
+            self._queued.pop(r.key, None)
+            self._running.pop(r.key, None)
+        self._total -= len(dropped)
+        self.progress.emit(self._done, self._total)
+        if not self._queued:
+            self.idle.emit()
+        return dropped
+
+    def running(self) -> list[GridRequest]:
+        return list(self._running.values())
+
+    def busy(self) -> bool:
+        return bool(self._queued)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the pool is empty (for shutdown and tests)."""
+        return self.pool.waitForDone(msecs)
+
+    # slots (GUI thread) ----------------------------------------------------------
+    def _on_started(self, key: str) -> None:
+        req = self._queued.get(key)
+        if req is not None:
+            self._running[key] = req
+
+    def _on_result(self, resp: GridResponse) -> None:
+        key = resp.request.key
+        self._running.pop(key, None)
+        if self._queued.pop(key, None) is not None:
+            self._done += 1
+            self.progress.emit(self._done, self._total)
+        if not self._queued:  # after every other slot of this result has run
+            QTimer.singleShot(0, self._emit_idle)
+
+    def _emit_idle(self) -> None:
+        if not self._queued:
+            self.idle.emit()
+
+
+class TaskRunner(QObject):
+    """Runs one-off jobs off the GUI thread; ``finished(TaskResponse)`` on the GUI thread.
+
+    Parameters
+    ----------
+    threads : int
+        Pool size (1 keeps model calls serial, which torch modules prefer).
+    """
+
+    finished = Signal(object)
+
+    def __init__(self, threads: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._pending = 0
+        self.finished.connect(self._count)
+
+    def submit(self, tag: str, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` (arguments must be snapshots, never widgets)."""
+
+        def job() -> TaskResponse:
+            t0 = time.perf_counter()
+            try:
+                value = fn(*args)
+            except RetvisError as exc:
+                return TaskResponse(tag, error=str(exc), seconds=time.perf_counter() - t0)
+            except Exception as exc:  # shown to the user and logged with its traceback
+                log.error("task %s failed:\n%s", tag, traceback.format_exc())
+                return TaskResponse(
+                    tag, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0
+                )
+            return TaskResponse(tag, value=value, seconds=time.perf_counter() - t0)
+
+        self._pending += 1
+        self.pool.start(_Call(job, self.finished.emit))
+
+    def _count(self, _resp) -> None:
+        self._pending -= 1
+
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self.pool.waitForDone(msecs)

@@ -1,0 +1,432 @@
+"""One grand-canonical Monte Carlo (GCMC) uptake simulation with RASPA3.
+
+The protocol is METHOD.md section 6: a rigid framework with UFF Lennard-Jones
+parameters (the table of :mod:`retvis.core.forcefield`), Lorentz-Berthelot mixing,
+potentials truncated (not shifted) at the cutoff with analytic tail corrections, a
+supercell by the minimum image convention, TraPPE guests and Peng-Robinson fugacities.
+
+``raspalib`` 3.1.0 has no CIF reader and ships no force-field files, so everything is
+built from Python objects here. Its traps, found by testing:
+
+- ``SimulationBox(a, b, c, alpha, beta, gamma)`` takes radians (its docstring says
+  degrees).
+- ``Framework`` reads the positions of ``defined_atoms`` as fractional coordinates
+  whatever the atoms' ``is_fractional`` flag says (Cartesian input gives garbage).
+- ``MonteCarlo`` and ``System`` hold copies: results are read from ``mc.systems[0]``.
+- The loading error RASPA reports is the 95 % confidence half-width of the block
+  averages (Student t, ``number_of_blocks`` blocks), not a standard error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..core.forcefield import load_forcefield
+from ..core.structure import Structure, supercell_factors
+from ..errors import SimulationError, SpecError
+
+#: Avogadro constant, 1/mol.
+AVOGADRO = 6.02214076e23
+#: Molar volume of an ideal gas at STP (273.15 K, 101325 Pa), cm^3/mol.
+MOLAR_VOLUME_STP = 8.314462618 * 273.15 / 101325.0 * 1e6
+#: Version of the way a protocol is turned into a simulation; part of every identity.
+SIM_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GuestSite:
+    """One pseudo atom of a rigid guest molecule.
+
+    Attributes
+    ----------
+    name : str
+        Pseudo-atom name (unique against element symbols).
+    epsilon : float
+        Lennard-Jones well depth, K.
+    sigma : float
+        Lennard-Jones size, Å.
+    mass : float
+        g/mol.
+    charge : float
+        Partial charge, e.
+    atomic_number : int
+    position : tuple of float
+        Cartesian position in the molecule frame, Å.
+    """
+
+    name: str
+    epsilon: float
+    sigma: float
+    mass: float
+    charge: float
+    atomic_number: int
+    position: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A rigid adsorbate: its sites, critical constants and Monte Carlo moves.
+
+    Attributes
+    ----------
+    name : str
+    sites : tuple of GuestSite
+    critical_temperature : float
+        K (Peng-Robinson).
+    critical_pressure : float
+        Pa (Peng-Robinson).
+    acentric_factor : float
+    moves : dict[str, float]
+        Relative weights of ``raspalib.MCMoveProbabilities`` keyword arguments.
+    """
+
+    name: str
+    sites: tuple[GuestSite, ...]
+    critical_temperature: float
+    critical_pressure: float
+    acentric_factor: float
+    moves: dict[str, float] = field(hash=False)
+
+    @property
+    def charged(self) -> bool:
+        return any(s.charge != 0.0 for s in self.sites)
+
+
+_CO_BOND = 1.149  # Å, TraPPE CO2
+
+#: Guests known to RetVis (METHOD.md section 6), by name.
+GUESTS: dict[str, Guest] = {
+    "CH4": Guest(
+        "CH4",
+        (GuestSite("CH4_sp3", 148.0, 3.73, 16.04246, 0.0, 6, (0.0, 0.0, 0.0)),),
+        190.564,
+        4.5992e6,
+        0.01142,
+        {
+            "translation_probability": 0.5,
+            "reinsertion_cbmc_probability": 0.5,
+            "swap_cbmc_probability": 1.0,
+        },
+    ),
+    "CO2": Guest(
+        "CO2",
+        (
+            GuestSite("O_co2", 79.0, 3.05, 15.9994, -0.35, 8, (0.0, 0.0, _CO_BOND)),
+            GuestSite("C_co2", 27.0, 2.80, 12.0107, 0.70, 6, (0.0, 0.0, 0.0)),
+            GuestSite("O_co2", 79.0, 3.05, 15.9994, -0.35, 8, (0.0, 0.0, -_CO_BOND)),
+        ),
+        304.1282,
+        7.3773e6,
+        0.22394,
+        {
+            "translation_probability": 0.5,
+            "rotation_probability": 0.5,
+            "reinsertion_cbmc_probability": 0.5,
+            "swap_cbmc_probability": 1.0,
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything that decides a GCMC label (defaults: METHOD.md section 6, CH4).
+
+    Attributes
+    ----------
+    guest : str
+        A key of :data:`GUESTS`.
+    temperature : float
+        K.
+    pressure : float
+        Pa.
+    init_cycles : int
+        Initialization (equilibration) cycles.
+    cycles : int
+        Production cycles.
+    cutoff : float
+        Lennard-Jones (and real-space Coulomb) cutoff, Å; also sets the supercell.
+    charges : bool
+        Framework partial charges and Ewald electrostatics (needs charges from
+        :mod:`retvis.sim.charges`).
+    seed : int
+        Random seed of RASPA.
+    blocks : int
+        Blocks for the block-average error.
+    forcefield : str
+        Framework Lennard-Jones table.
+    """
+
+    guest: str = "CH4"
+    temperature: float = 298.0
+    pressure: float = 5.8e5
+    init_cycles: int = 1000
+    cycles: int = 2000
+    cutoff: float = 12.8
+    charges: bool = False
+    seed: int = 1
+    blocks: int = 5
+    forcefield: str = "UFF"
+
+    def __post_init__(self) -> None:
+        if self.guest not in GUESTS:
+            raise SpecError(f"unknown guest {self.guest!r}; known: {', '.join(GUESTS)}")
+        for name, lo in (("temperature", 0.0), ("pressure", 0.0), ("cutoff", 0.0)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > lo):
+                raise SpecError(f"{name} must be a positive finite number, got {v!r}")
+        if self.init_cycles < 0 or self.cycles < 1:
+            raise SpecError(
+                f"cycles must be >= 1 and init_cycles >= 0, got {self.cycles}, {self.init_cycles}"
+            )
+        if self.blocks < 3:
+            raise SpecError(f"blocks must be >= 3 for an error estimate, got {self.blocks}")
+        if self.charges and not GUESTS[self.guest].charged:
+            raise SpecError(f"charges=True makes no difference for the uncharged {self.guest}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Protocol:
+        known = set(cls.__dataclass_fields__)
+        extra = sorted(set(d) - known)
+        if extra:
+            raise SpecError(f"unknown protocol field(s) {', '.join(extra)}")
+        return cls(**d)
+
+    def identity(self) -> str:
+        """A short string naming this protocol, with a hash of every field.
+
+        It also covers the framework force-field table (its SHA-256) and
+        :data:`SIM_VERSION`, so labels made differently never share an identity.
+        Example: ``CH4-298K-5.8bar-1000+2000c-s1-3f2a9c01d4e5``.
+        """
+        payload = dict(
+            self.to_dict(),
+            sim_version=SIM_VERSION,
+            forcefield_sha256=load_forcefield(self.forcefield).digest,
+        )
+        if self.charges:  # the charge method is part of the label (CH4 ids unchanged)
+            from .charges import METHOD_ID
+
+            payload["charge_method"] = METHOD_ID
+        h = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+        q = "-q" if self.charges else ""
+        return (
+            f"{self.guest}-{self.temperature:g}K-{self.pressure / 1e5:g}bar-"
+            f"{self.init_cycles}+{self.cycles}c-s{self.seed}{q}-{h}"
+        )
+
+
+@dataclass
+class GCMCResult:
+    """The uptake of one structure under one protocol.
+
+    Attributes
+    ----------
+    name : str
+    uptake_mol_kg : float
+        Absolute uptake, mol/kg (= mmol/g).
+    uptake_err_mol_kg : float
+        95 % confidence half-width of the block averages, mol/kg.
+    uptake_cm3_cm3 : float
+        Absolute uptake, cm^3(STP) per cm^3 of framework.
+    uptake_err_cm3_cm3 : float
+    molecules_per_cell : float
+        Average guest molecules per unit cell.
+    n_atoms : int
+        Atoms in the unit cell.
+    supercell : tuple of int
+        Unit cells along a, b, c.
+    seconds : float
+        Wall time of the simulation (setup included), s.
+    protocol : str
+        :meth:`Protocol.identity`.
+    """
+
+    name: str
+    uptake_mol_kg: float
+    uptake_err_mol_kg: float
+    uptake_cm3_cm3: float
+    uptake_err_cm3_cm3: float
+    molecules_per_cell: float
+    n_atoms: int
+    supercell: tuple[int, int, int]
+    seconds: float
+    protocol: str
+
+
+def _quiet_import_raspalib():
+    os.environ.setdefault("RASPALIB_QUIET", "1")  # silences the missing-OpenCL warning
+    import raspalib
+
+    return raspalib
+
+
+def run_gcmc(
+    structure: Structure,
+    protocol: Protocol = Protocol(),
+    charges: np.ndarray | None = None,
+) -> GCMCResult:
+    """Run one GCMC simulation in this process (use :mod:`retvis.sim.labels` for batches).
+
+    Parameters
+    ----------
+    structure : Structure
+        The rigid framework.
+    protocol : Protocol
+    charges : NDArray[np.float64], optional
+        Shape (n_atoms,), framework partial charges in e; required when
+        ``protocol.charges``.
+
+    Returns
+    -------
+    GCMCResult
+
+    Raises
+    ------
+    ForceFieldError
+        An element has no Lennard-Jones parameters.
+    SimulationError
+        RASPA failed or returned a non-finite uptake.
+    """
+    t0 = time.perf_counter()
+    r = _quiet_import_raspalib()
+    ff_table = load_forcefield(protocol.forcefield)
+    eps, sig = ff_table.parameters(structure.species, structure.path)
+    if protocol.charges:
+        if charges is None:
+            raise SpecError("protocol.charges is set but no framework charges were given")
+        charges = np.asarray(charges, dtype=np.float64).reshape(-1)
+        if charges.shape != (structure.n_atoms,) or not np.all(np.isfinite(charges)):
+            raise SpecError(
+                f"expected {structure.n_atoms} finite charges, got shape {charges.shape}"
+            )
+    else:
+        charges = np.zeros(structure.n_atoms)
+    guest = GUESTS[protocol.guest]
+    import gemmi
+
+    elements = sorted(set(structure.species))
+    type_of = {e: i for i, e in enumerate(elements)}
+    pseudo, vdw = [], []
+    for e in elements:
+        el = gemmi.Element(e)
+        pseudo.append(
+            r.PseudoAtom(
+                name=e,
+                framework_type=True,
+                mass=el.weight,
+                charge=0.0,
+                atomic_number=el.atomic_number,
+            )
+        )
+        vdw.append(r.VDWParameters(ff_table.epsilon[e], ff_table.sigma[e]))
+    guest_types: dict[str, int] = {}
+    for s in guest.sites:
+        if s.name not in guest_types:
+            guest_types[s.name] = len(pseudo)
+            pseudo.append(
+                r.PseudoAtom(
+                    name=s.name,
+                    framework_type=False,
+                    mass=s.mass,
+                    charge=s.charge,
+                    atomic_number=s.atomic_number,
+                )
+            )
+            vdw.append(r.VDWParameters(s.epsilon, s.sigma))
+    use_charge = bool(protocol.charges)
+    c = protocol.cutoff
+    ff = r.ForceField(
+        pseudo,
+        vdw,
+        r.ForceField.MixingRule.LORENTZ_BERTHELOT,
+        c,
+        c,
+        c,
+        shifted=False,
+        tail_corrections=True,
+        use_charge=use_charge,
+    )
+    a, b, cc, al, be, ga = structure.parameters
+    box = r.SimulationBox(a, b, cc, math.radians(al), math.radians(be), math.radians(ga))
+    atoms = [
+        r.Atom(tuple(float(x) for x in f), float(q), 1.0, 0, type_of[e], 0, 0, True)
+        for f, e, q in zip(structure.frac, structure.species, charges, strict=True)
+    ]
+    cells = supercell_factors(structure, c)
+    framework = r.Framework(ff, structure.name, box, 1, atoms, list(cells))
+    moves = r.MCMoveProbabilities(**guest.moves)
+    mol = [
+        r.Atom(s.position, s.charge, 1.0, 0, guest_types[s.name], 0, 0, False) for s in guest.sites
+    ]
+    comp = r.Component(
+        ff,
+        guest.name,
+        guest.critical_temperature,
+        guest.critical_pressure,
+        guest.acentric_factor,
+        mol,
+        number_of_blocks=protocol.blocks,
+        particle_probabilities=moves,
+    )
+    system = r.System(
+        ff,
+        None,
+        False,
+        float(protocol.temperature),
+        float(protocol.pressure),
+        0.29,
+        framework,
+        [comp],
+        [],
+        [0],
+        protocol.blocks,
+    )
+    mc = r.MonteCarlo(
+        number_of_cycles=protocol.cycles,
+        number_of_initialization_cycles=protocol.init_cycles,
+        print_every=10**9,
+        write_binary_restart_every=10**9,
+        systems=[system],
+        random_seed=protocol.seed,
+        number_of_blocks=protocol.blocks,
+        output_to_files=False,
+    )
+    mc.run()
+    done = mc.systems[0]
+    n_avg, n_err = done.average_loadings.average_loading_number_of_molecules(0)
+    mass = done.framework_mass()  # g/mol of the whole supercell
+    volume = done.simulation_box.volume  # Å^3 of the whole supercell
+    if mass is None or not mass > 0 or not volume > 0:
+        raise SimulationError(
+            f"RASPA reported framework mass {mass} and volume {volume}", structure.path
+        )
+    if not (math.isfinite(n_avg) and math.isfinite(n_err)):
+        raise SimulationError(
+            f"RASPA returned a non-finite loading ({n_avg} ± {n_err})", structure.path
+        )
+    n_cells = cells[0] * cells[1] * cells[2]
+    per_kg = 1000.0 / mass
+    per_cm3 = MOLAR_VOLUME_STP / (volume * 1e-24 * AVOGADRO)
+    return GCMCResult(
+        name=structure.name,
+        uptake_mol_kg=n_avg * per_kg,
+        uptake_err_mol_kg=n_err * per_kg,
+        uptake_cm3_cm3=n_avg * per_cm3,
+        uptake_err_cm3_cm3=n_err * per_cm3,
+        molecules_per_cell=n_avg / n_cells,
+        n_atoms=structure.n_atoms,
+        supercell=cells,
+        seconds=time.perf_counter() - t0,
+        protocol=protocol.identity(),
+    )

@@ -1,0 +1,364 @@
+"""Batches of GCMC labels: one child process per structure, a resumable CSV table.
+
+Every structure runs in its own ``python -m retvis.sim.worker`` process with a
+timeout, so a RASPA crash or a runaway simulation costs one row. Rows are appended to
+the table one line at a time (flushed and fsynced under an exclusive lock), so a batch
+killed at any moment leaves a valid table, and a rerun skips every name already
+recorded under the same protocol identity. Failures are rows with a status and a
+reason, never zeros.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import fcntl
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from ..errors import DataError
+from .gcmc import Protocol
+
+log = logging.getLogger(__name__)
+
+#: Columns of a labels table, in order.
+COLUMNS = [
+    "name",
+    "status",
+    "kind",
+    "reason",
+    "uptake_mol_kg",
+    "uptake_err_mol_kg",
+    "uptake_cm3_cm3",
+    "uptake_err_cm3_cm3",
+    "molecules_per_cell",
+    "n_atoms",
+    "supercell",
+    "seconds",
+    "wall_seconds",
+    "protocol",
+    "guest",
+    "temperature_K",
+    "pressure_Pa",
+    "path",
+    "sha256",
+    "finished_utc",
+    "raspalib",
+]
+#: Statuses a row can have. ``failed``: RetVis or RASPA refused or failed (see kind,
+#: reason); ``timeout``: killed at the time limit; ``crashed``: the process died.
+STATUSES = ("ok", "failed", "timeout", "crashed")
+#: Default time limit per structure, s.
+DEFAULT_TIMEOUT = 1800.0
+
+
+def raspalib_version() -> str:
+    """Installed raspalib version (read from package metadata, without importing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("raspalib")
+    except PackageNotFoundError:
+        return "not installed"
+
+
+class LabelTable:
+    """A CSV file of labels that grows one row at a time.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file; created with its header on the first append.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def rows(self) -> list[dict[str, str]]:
+        """Every complete row, in file order (a torn last line is ignored)."""
+        if not self.path.is_file():
+            return []
+        text = self.path.read_text(encoding="utf-8")
+        if not text:
+            return []
+        if not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]  # a line cut by a kill mid-write
+        reader = csv.DictReader(io.StringIO(text))
+        if reader.fieldnames is None:
+            return []
+        if list(reader.fieldnames) != COLUMNS:
+            raise DataError(
+                f"not a RetVis labels table: columns {reader.fieldnames}, expected {COLUMNS}",
+                self.path,
+            )
+        return [r for r in reader if None not in r and r.get("name")]
+
+    def done(self, identity: str, retry_failed: bool = False) -> dict[str, dict[str, str]]:
+        """Rows already recorded under ``identity``, by name (the last row of a name wins).
+
+        With ``retry_failed``, only ``ok`` rows count as done.
+        """
+        out: dict[str, dict[str, str]] = {}
+        for r in self.rows():
+            if r["protocol"] == identity:
+                out[r["name"]] = r
+        if retry_failed:
+            out = {k: v for k, v in out.items() if v["status"] == "ok"}
+        return out
+
+    def protocols(self) -> dict[str, int]:
+        """Protocol identities in the table with their row counts."""
+        out: dict[str, int] = {}
+        for r in self.rows():
+            out[r["protocol"]] = out.get(r["protocol"], 0) + 1
+        return out
+
+    def labels(self, identity: str | None = None, column: str = "uptake_mol_kg"):
+        """The successful labels of one protocol, for training.
+
+        Parameters
+        ----------
+        identity : str, optional
+            Protocol identity; may be omitted when the table holds only one.
+        column : str
+            ``uptake_mol_kg`` (default) or ``uptake_cm3_cm3``.
+
+        Returns
+        -------
+        names : list of str
+        values : NDArray[np.float64]
+            Shape (n,), the uptake in the unit of ``column``.
+        errors : NDArray[np.float64]
+            Shape (n,), its 95 % block-average half-width.
+
+        Raises
+        ------
+        DataError
+            Several protocols and none chosen, an unknown identity, or a non-finite value.
+        """
+        import numpy as np
+
+        if column not in ("uptake_mol_kg", "uptake_cm3_cm3"):
+            raise DataError(f"column must be uptake_mol_kg or uptake_cm3_cm3, got {column!r}")
+        found = self.protocols()
+        if identity is None:
+            if len(found) != 1:
+                raise DataError(
+                    f"the table holds {len(found)} protocols; choose one of: " + ", ".join(found),
+                    self.path,
+                )
+            identity = next(iter(found))
+        elif identity not in found:
+            raise DataError(
+                f"no rows for protocol {identity!r}; the table has: "
+                + (", ".join(found) or "no rows"),
+                self.path,
+            )
+        rows = [r for r in self.done(identity).values() if r["status"] == "ok"]
+        err_col = column.replace("uptake_", "uptake_err_")
+        values = np.array([float(r[column]) for r in rows], dtype=np.float64)
+        errors = np.array([float(r[err_col]) for r in rows], dtype=np.float64)
+        if not (np.all(np.isfinite(values)) and np.all(np.isfinite(errors))):
+            raise DataError("non-finite uptake in an 'ok' row", self.path)
+        return [r["name"] for r in rows], values, errors
+
+    def append(self, row: dict) -> None:
+        """Append one row durably (exclusive lock, flush, fsync)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([_fmt(row.get(c, "")) for c in COLUMNS])
+        line = buf.getvalue()
+        with open(self.path, "a+", encoding="utf-8", newline="") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                if size == 0:
+                    fh.write(",".join(COLUMNS) + "\n")
+                else:
+                    fh.seek(size - 1)
+                    if fh.read(1) != "\n":  # torn line from a killed writer: cut it
+                        fh.seek(0)
+                        keep = fh.read()
+                        fh.truncate(keep.rfind("\n") + 1)
+                    fh.seek(0, os.SEEK_END)
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return repr(v)
+    return "" if v is None else str(v)
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parent.parent.parent)
+
+
+def label_one(
+    path: Path,
+    protocol: Protocol,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: threading.Event | None = None,
+) -> dict | None:
+    """Simulate one structure in a child process; return its table row.
+
+    Parameters
+    ----------
+    path : Path
+        CIF file.
+    protocol : Protocol
+    timeout : float
+        Wall-clock limit, s; the child is killed past it (status ``timeout``).
+    cancel : threading.Event, optional
+        When set, the child is killed and ``None`` is returned (nothing to record).
+
+    Returns
+    -------
+    dict or None
+        A row with the keys of :data:`COLUMNS`.
+    """
+    path = Path(path)
+    row: dict = {
+        "name": path.stem,
+        "path": str(path),
+        "protocol": protocol.identity(),
+        "guest": protocol.guest,
+        "temperature_K": protocol.temperature,
+        "pressure_Pa": protocol.pressure,
+        "raspalib": raspalib_version(),
+    }
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [_package_root()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.setdefault("RASPALIB_QUIET", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="retvis-gcmc-") as tmp:
+        out = Path(tmp) / "result.json"
+        err_path = Path(tmp) / "stderr.txt"
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "retvis.sim.worker",
+                    str(path.absolute()),
+                    "--protocol",
+                    json.dumps(protocol.to_dict()),
+                    "--out",
+                    str(out),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                cwd=tmp,
+                start_new_session=True,
+            )
+            deadline = t0 + timeout
+            status = None
+            while status is None:
+                try:
+                    proc.wait(timeout=0.25)
+                    status = "exited"
+                except subprocess.TimeoutExpired:
+                    if cancel is not None and cancel.is_set():
+                        _kill(proc)
+                        return None
+                    if time.perf_counter() > deadline:
+                        _kill(proc)
+                        status = "timeout"
+        wall = time.perf_counter() - t0
+        row["wall_seconds"] = round(wall, 3)
+        row["finished_utc"] = _utc_now()
+        if status == "timeout":
+            row.update(
+                status="timeout",
+                kind="simulation",
+                reason=f"killed after the {timeout:g} s time limit",
+            )
+            return row
+        if out.is_file():
+            res = json.loads(out.read_text())
+            row.update(res)
+            if res["status"] == "ok":
+                row["seconds"] = round(res["seconds"], 3)
+            return row
+        tail = err_path.read_text(errors="replace").strip().splitlines()[-3:]
+        rc = proc.returncode
+        why = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        row.update(
+            status="crashed",
+            kind="simulation",
+            reason=f"simulation process died ({why})" + (f": {' | '.join(tail)}" if tail else ""),
+        )
+        return row
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def iter_labels(
+    paths: Iterable[Path],
+    protocol: Protocol,
+    jobs: int = 1,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: threading.Event | None = None,
+) -> Iterator[dict]:
+    """Simulate many structures, ``jobs`` child processes at a time.
+
+    Yields one row per structure, in completion order. Stops starting new ones when
+    ``cancel`` is set (running ones are killed and yield nothing).
+    """
+    cancel = cancel or threading.Event()
+    todo = list(paths)
+    jobs = max(1, int(jobs))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        it = iter(todo)
+        running = set()
+        try:
+            for p in it:
+                running.add(pool.submit(label_one, p, protocol, timeout, cancel))
+                if len(running) >= jobs:
+                    break
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    row = f.result()
+                    if row is not None:
+                        yield row
+                if not cancel.is_set():
+                    for p in it:
+                        running.add(pool.submit(label_one, p, protocol, timeout, cancel))
+                        if len(running) >= jobs:
+                            break
+        finally:
+            if running:  # the caller stopped early: kill what still runs
+                cancel.set()

@@ -1,0 +1,67 @@
+"""Child process that runs one GCMC simulation: ``python -m retvis.sim.worker``.
+
+:mod:`retvis.sim.labels` starts one of these per structure, so that a RASPA crash, a
+runaway simulation (killed at the timeout) or a memory blow-up costs one row, not the
+batch. The result is written as JSON to ``--out``; the exit status is 0 whenever that
+file was written, success or recorded failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+
+def _run(cif: Path, protocol_json: str) -> dict:
+    from ..core.structure import read_structure
+    from ..errors import RetvisError
+    from .gcmc import Protocol, run_gcmc
+
+    try:
+        protocol = Protocol.from_dict(json.loads(protocol_json))
+        structure = read_structure(cif)
+        charges = None
+        if protocol.charges:
+            from .charges import framework_charges
+
+            charges = framework_charges(structure)
+        res = run_gcmc(structure, protocol, charges)
+    except RetvisError as exc:
+        return {"status": "failed", "kind": exc.kind, "reason": exc.reason}
+    except (RuntimeError, ValueError, TypeError, MemoryError) as exc:
+        # raspalib raises plain C++-translated exceptions; record them as a failure row.
+        msg = str(exc).strip().splitlines()
+        return {
+            "status": "failed",
+            "kind": "simulation",
+            "reason": f"RASPA: {type(exc).__name__}: {msg[0] if msg else ''}".strip(),
+        }
+    out = dict(vars(res))
+    out["supercell"] = "x".join(str(c) for c in res.supercell)
+    out["sha256"] = structure.digest
+    out["status"] = "ok"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m retvis.sim.worker")
+    p.add_argument("cif", type=Path)
+    p.add_argument("--protocol", required=True, help="Protocol.to_dict() as JSON")
+    p.add_argument("--out", required=True, type=Path, help="JSON result file")
+    args = p.parse_args(argv)
+    try:
+        result = _run(args.cif, args.protocol)
+    except BaseException:
+        traceback.print_exc()
+        return 3
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text(json.dumps(result))
+    tmp.replace(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""GUI fixtures: a real main window under Xvfb (pytest-xvfb), isolated settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from retvis.core.grid import GridSpec  # noqa: E402
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Factory: a shown MainWindow (closed, with its QtInteractor, at teardown)."""
+    from retvis.gui.main_window import MainWindow
+    from retvis.gui.settings import AppSettings
+
+    made = []
+
+    def make(workers: int = 1, use_cache: bool = False, project: Path | None = None):
+        settings = AppSettings(spec=GridSpec(), workers=workers, use_cache=use_cache)
+        win = MainWindow(settings, project=project)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        made.append(win)
+        return win
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def drop_files(qtbot, widget, paths: list[Path]) -> None:
+    """Send a real drag-enter + drop of local file URLs to ``widget``."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = widget.rect().center()
+    enter = QDragEnterEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(pos),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, drop)
+    assert drop.isAccepted()
+
+
+@pytest.fixture
+def drop(qtbot):
+    """``drop(widget, paths)``: a real drag-enter + drop of file URLs."""
+    return lambda widget, paths: drop_files(qtbot, widget, paths)
+
+
+def finished(win, n: int) -> bool:
+    recs = win.model.records()
+    return len(recs) == n and all(r.status in ("ok", "failed", "cancelled") for r in recs)
+
+
+@pytest.fixture
+def all_finished():
+    """``all_finished(win, n)``: n rows and none queued or running."""
+    return finished

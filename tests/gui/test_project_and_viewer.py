@@ -1,0 +1,82 @@
+"""Projects reopen with the same rows; the 3D viewer really draws the structure."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from retvis.core.project import Project
+
+
+def test_project_saved_as_results_arrive_and_reopens(
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
+):
+    bad = tmp_path / "bad.cif"
+    bad.write_text("data_x\n_cell_length_a 5\n")
+    win = make_window(workers=2)
+    drop(win, [*demo_cifs[:4], bad])
+    qtbot.waitUntil(lambda: all_finished(win, 5), timeout=60_000)
+    # saved as each result completed: another connection already sees the statuses
+    path = win.project.path
+    with Project(path) as other:
+        saved = {r.name: r.status for r in other.records()}
+    assert saved == {r.name: r.status for r in win.model.records()}
+    # save under a name, close, reopen in a new window
+    target = tmp_path / "screening.retvis"
+    win.save_project_as(target)
+    before = [(r.name, r.status, r.formula, r.n_atoms, r.reason) for r in win.model.records()]
+    win.close()
+    win2 = make_window(project=target)
+    after = [(r.name, r.status, r.formula, r.n_atoms, r.reason) for r in win2.model.records()]
+    assert after == before
+    assert "screening" in win2.windowTitle()
+    from retvis.gui.settings import recent_projects
+
+    assert target.resolve() in [p.resolve() for p in recent_projects()]
+    # a reopened row's structure is re-read in the background when selected
+    win2._select_digest(win2.model.records()[0].digest)
+    key = win2.model.records()[0].digest
+    qtbot.waitUntil(lambda: key in win2._structures, timeout=30_000)
+
+
+def _colour_fraction(img: np.ndarray, rgb: tuple[int, int, int], tol: float = 0.06) -> float:
+    """Fraction of pixels whose chromaticity (r, g, b) / sum matches ``rgb`` (any brightness)."""
+    px = img.reshape(-1, 3).astype(float)
+    s = px.sum(axis=1)
+    keep = s > 60  # ignore near-black
+    chroma = px[keep] / s[keep, None]
+    target = np.asarray(rgb, float) / sum(rgb)
+    return float((np.abs(chroma - target).max(axis=1) < tol).mean() * keep.mean())
+
+
+def test_viewer_draws_structure_colours(qtbot, make_window, drop, all_finished, demo_dir):
+    from retvis.gui.scenes import element_rgb
+
+    win = make_window()
+    win.show_viewer()
+    qtbot.waitExposed(win.viewer)
+    drop(win, [demo_dir / "FIQCEN_clean.cif"])  # HKUST-1: Cu paddle-wheels, O, C, H
+    qtbot.waitUntil(lambda: all_finished(win, 1), timeout=60_000)
+    key = win.model.records()[0].digest
+    win._select_digest(key)
+    qtbot.waitUntil(lambda: win.viewer._structure is not None, timeout=10_000)
+    assert win.viewer.current_mode() == "Structure"
+    img = win.viewer.screenshot()
+    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    assert img.std() > 10, "blank view"
+    white = (img.min(axis=2) > 245).mean()
+    assert 0.3 < white < 0.995, f"background fraction {white:.3f}"
+    cu = _colour_fraction(img, element_rgb("Cu"))
+    o = _colour_fraction(img, element_rgb("O"))
+    assert cu > 0.001, f"no copper-coloured pixels ({cu:.4f})"
+    assert o > 0.001, f"no oxygen-coloured pixels ({o:.4f})"
+    # energy-grid mode draws something else (isosurfaces), and back
+    win.viewer.mode.setCurrentText("Energy grid")
+    grid_img = win.viewer.screenshot()
+    assert grid_img.std() > 10 and not np.array_equal(grid_img, img)
+    assert "Boltzmann" in win.viewer.message.text()
+    # without a model, feature maps say so instead of drawing
+    win.viewer.mode.setCurrentText("Feature maps")
+    assert "model" in win.viewer.message.text()
+    # closing the window closes the QtInteractor
+    win.close()
+    assert win.viewer.plotter._closed

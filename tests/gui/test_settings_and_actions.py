@@ -1,0 +1,99 @@
+"""Settings persist in QSettings; shortcuts are wired; the About box credits the sources."""
+
+from __future__ import annotations
+
+from retvis.core.grid import GridSpec
+
+
+def test_settings_round_trip_and_apply(qtbot, make_window):
+    from retvis.gui.settings import AppSettings
+    from retvis.gui.widgets.settings_dialog import SettingsDialog
+
+    win = make_window(workers=1)
+    dlg = SettingsDialog(win.settings, win)
+    qtbot.addWidget(dlg)
+    dlg.n.setValue(16)
+    dlg.workers.setValue(3)
+    dlg.cache.setChecked(False)
+    new = dlg.result_settings()
+    assert new.spec == GridSpec(n=16) and new.workers == 3 and not new.use_cache
+    win.apply_settings(new)
+    assert win.grid_runner.workers == 3
+    assert win.grid_spec == GridSpec(n=16)  # no model loaded: the user's spec
+    loaded = AppSettings.load()  # read back from the INI file in the user data folder
+    assert loaded.spec == GridSpec(n=16) and loaded.workers == 3 and loaded.use_cache is False
+    dlg._defaults()
+    assert dlg.result_settings().spec == GridSpec()
+
+
+def test_invalid_settings_are_refused_with_reason(qtbot, make_window):
+    from retvis.gui.widgets.settings_dialog import SettingsDialog
+
+    win = make_window()
+    dlg = SettingsDialog(win.settings, win)
+    qtbot.addWidget(dlg)
+    dlg.cutoff.setValue(1.0)
+    dlg.temperature.setValue(1.0)
+    dlg.accept()  # still valid: positive numbers
+    assert dlg.result() == 1
+
+
+def test_shortcuts_and_about(qtbot, make_window):
+    from PySide6.QtGui import QKeySequence
+
+    from retvis.gui.widgets.about import ABOUT_HTML
+
+    win = make_window()
+    keys = {a.text().replace("&", ""): a.shortcut().toString() for a in win.actions()}
+    assert keys["Open Files…"] == QKeySequence("Ctrl+O").toString()
+    assert keys["Export Table…"] == "Ctrl+E"
+    assert keys["Find"] == QKeySequence("Ctrl+F").toString()
+    assert keys["Cancel"] == "Esc"
+    assert keys["Quit"] == QKeySequence("Ctrl+Q").toString()
+    assert keys["About RetVis"] == "F1"
+    for credit in (
+        "Sarikas",
+        "University of Crete",
+        "2024",
+        "CoRE MOF 2019",
+        "CC-BY 4.0",
+        "RASPA3",
+        "Zeo++",
+    ):
+        assert credit in ABOUT_HTML
+
+
+def test_log_file_in_user_log_dir(tmp_path):
+    import logging
+
+    from retvis.gui.app import setup_logging
+    from retvis.paths import log_dir
+
+    path = setup_logging()
+    assert path.parent == log_dir()
+    logging.getLogger("retvis.gui.test").warning("hello from the test")
+    for h in logging.getLogger("retvis").handlers:
+        h.flush()
+    assert "hello from the test" in path.read_text()
+    root = logging.getLogger("retvis")
+    for h in list(root.handlers):  # do not leak the handler into other tests
+        if getattr(h, "baseFilename", "") == str(path):
+            root.removeHandler(h)
+            h.close()
+
+
+def test_viewer_docked_beside_the_table(qtbot, demo_dir):
+    from retvis.gui.main_window import MainWindow
+    from retvis.gui.settings import AppSettings
+
+    win = MainWindow(AppSettings(GridSpec(), 1, use_cache=False, viewer="docked"))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert not win.viewer_in_window
+    assert win.view_area.parent() is win.splitter and win.viewer.isVisible()
+    win.open_paths([demo_dir / "FIQCEN_clean.cif"])
+    qtbot.waitUntil(lambda: win.viewer._structure is not None, timeout=60_000)
+    assert win.viewer.screenshot().std() > 10
+    win.close()
+    assert win.viewer.plotter._closed

@@ -1,0 +1,87 @@
+"""Train through the dialog (a real `retvis train` child), stop it, and use the model.
+
+One run covers: JSON lines read live, the Stop button (STOP file), registration of the
+model, predictions with ensemble spread in the table, ranks, the model card, feature
+maps, saliency and fingerprints. Labels are the structures' real framework densities
+(g/cm³), so the model learns a genuine property of the grids.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+
+def test_train_stop_register_predict_inspect(
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
+):
+    from retvis.core.structure import read_structure
+
+    labels = tmp_path / "density.csv"
+    with labels.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "density"])
+        for p in demo_cifs:
+            w.writerow([p.stem, read_structure(p).density])
+
+    win = make_window(workers=2)
+    drop(win, demo_cifs)
+    qtbot.waitUntil(lambda: all_finished(win, len(demo_cifs)), timeout=90_000)
+    assert win.import_labels(labels) == len(demo_cifs)
+
+    dlg = win.training_dialog()
+    qtbot.addWidget(dlg)
+    dlg.epochs.setValue(200)
+    dlg.batch.setValue(8)
+    dlg.units.setText("g/cm3")
+    dlg.target_name.setText("density")
+    dlg.name.setText("density test")
+    assert dlg.start(), dlg.status.text()
+    # live JSON lines: wait for two epochs, then Stop (writes RUN_DIR/STOP)
+    qtbot.waitUntil(
+        lambda: sum(r.get("event") == "epoch" for r in dlg.records) >= 2, timeout=150_000
+    )
+    assert dlg.curves.history[0][0]["train_loss"] > 0
+    with qtbot.waitSignal(dlg.model_registered, timeout=90_000) as sig:
+        dlg.stop_button.click()
+    assert sig.args == ["density-test"]
+    assert dlg.final["status"] == "cancelled" and dlg.final["model"]
+    assert not (dlg.run_dir / "STOP").exists()
+    epochs_run = sum(r.get("event") == "epoch" for r in dlg.records)
+    assert 2 <= epochs_run < 200
+
+    # the registered model is selected and predicts every computed row
+    assert win._model_ref == "density-test"
+    qtbot.waitUntil(
+        lambda: all(r.pred_mean is not None for r in win.model.records()), timeout=120_000
+    )
+    recs = win.model.records()
+    assert all(np.isfinite(r.pred_mean) and r.pred_std is not None for r in recs)
+    assert sorted(win.model.rank(r.digest) for r in recs) == list(range(1, len(recs) + 1))
+    assert win.project.models()[0]["name"] == "density-test"
+    assert win.model_picker.card_button.isEnabled()
+    from PySide6.QtCore import Qt
+
+    from retvis.gui.materials_model import COL
+
+    header = win.model.headerData(COL["uptake"], Qt.Orientation.Horizontal)
+    assert header == "Predicted density (g/cm3)"
+    win.show_model_card()
+
+    # feature maps (gallery), saliency and fingerprints of the selected material
+    win.show_viewer()
+    key = next(r.digest for r in recs if r.name == "FIQCEN_clean")
+    win._select_digest(key)
+    win.viewer.mode.setCurrentText("Feature maps")
+    qtbot.waitUntil(lambda: ("feature_maps", "conv1") in win.viewer._fields, timeout=60_000)
+    maps = win.viewer._fields[("feature_maps", "conv1")]
+    assert maps.ndim == 4 and maps.shape[0] == 12
+    assert win.viewer.active_plotter() is not win.viewer.plotter  # the gallery layout
+    img = win.viewer.screenshot()
+    assert img.std() > 10
+    win.viewer.mode.setCurrentText("Saliency")
+    qtbot.waitUntil(lambda: ("saliency", "") in win.viewer._fields, timeout=60_000)
+    assert win.viewer._fields[("saliency", "")].shape == (25, 25, 25)
+    assert "saliency" in win.viewer.message.text()
+    qtbot.waitUntil(lambda: win.fingerprints.canvas is not None, timeout=60_000)

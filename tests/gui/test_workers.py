@@ -1,0 +1,61 @@
+"""Thread plumbing pieces that need no window: zip expansion and file hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+
+import pytest
+
+from retvis.core.structure import read_structure
+from retvis.errors import StructureError
+from retvis.gui import workers
+
+
+def test_zip_members_are_extracted_once_and_hashed_like_structures(demo_cifs, tmp_path):
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(demo_cifs[0], demo_cifs[0].name)
+        zf.write(demo_cifs[1], f"nested/dir/{demo_cifs[1].name}")
+    resp = workers.import_job([archive], tmp_path / "imports")
+    assert not resp.errors
+    assert sorted(f.path.name for f in resp.files) == sorted(p.name for p in demo_cifs[:2])
+    for f in resp.files:
+        assert f.digest == read_structure(f.path).digest
+    again = workers.import_job([archive], tmp_path / "imports")  # same folder, same digests
+    assert [f.digest for f in again.files] == [f.digest for f in resp.files]
+
+
+def test_unsafe_or_broken_archives_are_refused_with_a_reason(tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../outside.cif", "data_x\n")
+    with pytest.raises(StructureError, match="unsafe member"):
+        workers.extract_zip(evil, tmp_path / "imports")
+    assert not (tmp_path / "outside.cif").exists()
+    fake = tmp_path / "fake.zip"
+    fake.write_text("not a zip")
+    resp = workers.import_job([fake], tmp_path / "imports")
+    assert resp.files == [] and "zip" in resp.errors[0][1]
+
+
+def test_unreadable_files_get_a_reason_and_a_stable_key(tmp_path):
+    missing = tmp_path / "gone.cif"
+    f = workers.file_digest(missing)
+    assert f.reason == "file not found" and f.digest.startswith("unreadable:")
+    ok = tmp_path / "x.cif"
+    ok.write_bytes(b"data_x\n")
+    assert workers.file_digest(ok).digest == hashlib.sha256(b"data_x\n").hexdigest()
+
+
+def test_grid_job_reports_failures_without_raising(demo_cifs, tmp_path):
+    from retvis.core.grid import GridSpec
+
+    bad = tmp_path / "bad.cif"
+    bad.write_text("data_x\n_cell_length_a 4\n")
+    r = workers.compute_grid_job(workers.GridRequest(0, "k", bad, GridSpec()), workers.NEVER)
+    assert r.status == "failed" and "unit cell" in r.reason and r.kind == "structure"
+    good = workers.compute_grid_job(
+        workers.GridRequest(0, "k", demo_cifs[0], GridSpec(n=8), tmp_path / "cache"), workers.NEVER
+    )
+    assert good.status == "ok" and good.grid.boltzmann.shape == (8, 8, 8)

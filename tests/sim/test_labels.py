@@ -1,0 +1,159 @@
+"""Batches of GCMC labels: the CSV table, statuses, failure rows, resume, timeouts."""
+
+import csv
+import subprocess
+import sys
+import time
+
+import pytest
+
+from retvis.cli import main
+from retvis.errors import DataError
+from retvis.sim.gcmc import Protocol
+from retvis.sim.labels import COLUMNS, LabelTable, label_one
+from tests.conftest import REPO, demo
+
+FAST_ARGS = ["--init-cycles", "20", "--cycles", "60", "-q"]
+FAST = Protocol(init_cycles=20, cycles=60)
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_label_cli_writes_rows_and_failure_reasons(tmp_path):
+    bad = tmp_path / "broken.cif"
+    bad.write_text("data_x\n_cell_length_a 10\n")
+    out = tmp_path / "labels.csv"
+    rc = main(
+        [
+            "label",
+            str(demo("SENWAL_clean")),
+            str(demo("PEKKAS_clean")),
+            str(bad),
+            str(tmp_path / "missing.cif"),
+            "-o",
+            str(out),
+            "--guest",
+            "CH4",
+            "--pressure",
+            "580kPa",
+            "--temperature",
+            "298K",
+            "-j",
+            "2",
+            *FAST_ARGS,
+        ]
+    )
+    assert rc == 1  # two inputs failed
+    with open(out, newline="") as fh:
+        assert next(csv.reader(fh)) == COLUMNS
+    rows = {r["name"]: r for r in _read(out)}
+    assert set(rows) == {"SENWAL_clean", "PEKKAS_clean", "broken", "missing"}
+    ident = FAST.identity()
+    for name in ("SENWAL_clean", "PEKKAS_clean"):
+        r = rows[name]
+        assert r["status"] == "ok" and r["reason"] == "" and r["protocol"] == ident
+        assert float(r["uptake_mol_kg"]) > 0 and float(r["uptake_err_mol_kg"]) >= 0
+        assert float(r["uptake_cm3_cm3"]) > 0 and float(r["seconds"]) > 0
+        assert len(r["sha256"]) == 64 and r["raspalib"] and r["finished_utc"].endswith("Z")
+    assert rows["SENWAL_clean"]["uptake_mol_kg"] > rows["PEKKAS_clean"]["uptake_mol_kg"]
+    assert rows["broken"]["status"] == "failed" and rows["broken"]["kind"] == "structure"
+    assert rows["broken"]["reason"] == "no unit cell: _cell_length_b, _cell_length_c missing"
+    assert rows["missing"]["reason"] == "file not found"
+    for name in ("broken", "missing"):  # never a silent zero
+        assert rows[name]["uptake_mol_kg"] == "" and rows[name]["protocol"] == ident
+
+
+def test_rerun_resumes_without_recomputing(tmp_path):
+    out = tmp_path / "labels.csv"
+    files = [str(demo("SENWAL_clean")), str(demo("PEKKAS_clean"))]
+    assert main(["label", *files, "-o", str(out), "--limit", "1", *FAST_ARGS]) == 0
+    first = _read(out)
+    assert [r["name"] for r in first] == ["SENWAL_clean"]  # files run in the given order
+    assert main(["label", *files, "-o", str(out), *FAST_ARGS]) == 0
+    second = _read(out)
+    assert [r["name"] for r in second] == ["SENWAL_clean", "PEKKAS_clean"]
+    assert second[0] == first[0]  # the finished row was not recomputed
+    before = out.read_bytes()
+    assert main(["label", *files, "-o", str(out), *FAST_ARGS]) == 0
+    assert out.read_bytes() == before  # nothing left to do
+    # another protocol is another label: it runs again
+    assert main(["label", files[0], "-o", str(out), "--seed", "7", *FAST_ARGS]) == 0
+    third = _read(out)
+    assert (
+        len(third) == 3
+        and third[2]["protocol"] == Protocol(init_cycles=20, cycles=60, seed=7).identity()
+    )
+
+
+def test_killed_batch_resumes_from_the_table(tmp_path):
+    out = tmp_path / "labels.csv"
+    files = [str(demo(n)) for n in ("SENWAL_clean", "EDUSIF_clean", "VOGTIV_clean_h")]
+    cmd = [sys.executable, "-m", "retvis", "label", *files, "-o", str(out), *FAST_ARGS]
+    proc = subprocess.Popen(cmd, cwd=REPO)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or len(_read(out)) < 1):
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    done_before = _read(out)
+    assert 1 <= len(done_before) <= 3
+    with open(out, "a") as fh:  # a line torn by the kill
+        fh.write("VOGTIV_clean_h,ok,,,12.")
+    assert main(["label", *files, "-o", str(out), *FAST_ARGS]) == 0
+    rows = _read(out)
+    assert sorted(r["name"] for r in rows) == ["EDUSIF_clean", "SENWAL_clean", "VOGTIV_clean_h"]
+    assert rows[: len(done_before)] == done_before
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_timeout_is_a_row_with_its_reason():
+    row = label_one(demo("FIQCEN_clean"), Protocol(), timeout=1.0)
+    assert row["status"] == "timeout" and "1 s time limit" in row["reason"]
+    assert "uptake_mol_kg" not in row and row["wall_seconds"] < 30
+
+
+def test_foreign_table_is_refused(tmp_path):
+    p = tmp_path / "other.csv"
+    p.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="not a RetVis labels table"):
+        LabelTable(p).done(FAST.identity())
+
+
+def test_retry_failed_reruns_only_failures(tmp_path):
+    out = tmp_path / "labels.csv"
+    target = tmp_path / "late.cif"
+    assert main(["label", str(target), "-o", str(out), *FAST_ARGS]) == 1
+    assert _read(out)[0]["status"] == "failed"
+    target.write_bytes(demo("PEKKAS_clean").read_bytes())
+    assert main(["label", str(target), "-o", str(out), *FAST_ARGS]) == 0  # skipped: recorded
+    assert len(_read(out)) == 1
+    assert main(["label", str(target), "-o", str(out), "--retry-failed", *FAST_ARGS]) == 0
+    rows = _read(out)
+    assert [r["status"] for r in rows] == ["failed", "ok"]
+    assert LabelTable(out).done(FAST.identity())["late"]["status"] == "ok"  # last row wins
+
+
+def test_labels_for_training_pick_one_protocol(tmp_path):
+    out = tmp_path / "labels.csv"
+    t = LabelTable(out)
+    base = {
+        "status": "ok",
+        "uptake_mol_kg": 1.5,
+        "uptake_err_mol_kg": 0.1,
+        "uptake_cm3_cm3": 30.0,
+        "uptake_err_cm3_cm3": 2.0,
+    }
+    t.append(dict(base, name="A", protocol="p1"))
+    t.append({"name": "B", "status": "failed", "reason": "x", "protocol": "p1"})
+    t.append(dict(base, name="A", protocol="p2", uptake_mol_kg=2.5))
+    with pytest.raises(DataError, match="2 protocols"):
+        t.labels()
+    names, values, errors = t.labels("p2")
+    assert names == ["A"] and values.tolist() == [2.5] and errors.tolist() == [0.1]
+    names, values, _ = t.labels("p1", column="uptake_cm3_cm3")
+    assert names == ["A"] and values.tolist() == [30.0]  # the failure is no label
+    with pytest.raises(DataError, match="no rows for protocol"):
+        t.labels("p3")
