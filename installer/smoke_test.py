@@ -11,7 +11,7 @@ folders pointed into a temporary folder:
    the PNG's pixels are checked (not uniform, several colours).
 4. With ``--model`` (or a model shipped in the bundle): ``retvis screen`` of the demo set
    on 2 Dask worker processes (the frozen executable re-started as workers).
-5. When the bundle has the GUI: ``retvis-app <demo folder>`` under Xvfb; the screen is
+5. When the bundle has the GUI: ``retvis-app --demo`` under Xvfb; the screen is
    grabbed (Qt, from this Python) until the window shows, the time to the first drawn
    window is the GUI start-up time, and the screenshot's pixels are checked.
 
@@ -182,7 +182,7 @@ def main() -> int:
             blank = grab_screen(display)
             t0 = time.perf_counter()
             proc = subprocess.Popen(
-                [str(app), str(demo)], env={**xenv, "QT_QPA_PLATFORM": "xcb"},
+                [str(app), "--demo"], env={**xenv, "QT_QPA_PLATFORM": "xcb"},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )  # fmt: skip
             try:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 from ..errors import RetvisError
+from ..paths import DEFAULT_MODEL
 from ._common import progress_bar
 
 
@@ -32,7 +33,12 @@ def register(sub) -> None:
         help="screen the 12,020 CoRE MOF 2019-ASR CIFs of the core-mof package "
         "(extracted once into the user cache)",
     )
-    p.add_argument("--model", required=True, metavar="NAME_OR_PATH", help="model name or folder")
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="NAME_OR_PATH",
+        help=f"model name or folder (default: the shipped {DEFAULT_MODEL!r})",
+    )
     p.add_argument(
         "-o", "--out", required=True, type=Path, help="output Parquet dataset folder (resumed)"
     )
