@@ -441,7 +441,9 @@ def screen(
         if progress:
             progress(done, len(todo))
 
-    if workers <= 0 and scheduler is None:
+    if not chunks:
+        pass  # nothing left to do: no cluster to start
+    elif workers <= 0 and scheduler is None:
         for k, c in enumerate(chunks):
             finish(k, screen_chunk(c, **kw))
     else:
