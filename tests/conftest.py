@@ -51,49 +51,6 @@ def demo_cifs() -> list[Path]:
     return files
 
 
-@pytest.fixture(scope="session")
-def trained_model(tmp_path_factory) -> Path:
-    """A real RetNet model folder: two epochs on the 20 demo MOFs' grids (n = 25).
-
-    The label is CoRE MOF 2019's Zeo++ void fraction (``AV_VF``, see tests/ml/conftest.py):
-    real training output on real data, not random weights; its accuracy does not matter.
-    """
-    import csv
-    import json
-    from importlib import resources
-
-    import numpy as np
-
-    from retvis.core.grid import GridSpec, compute_grid
-    from retvis.core.structure import read_structure
-    from retvis.ml.config import TrainConfig
-    from retvis.ml.train import train_run
-
-    data = tmp_path_factory.mktemp("grids")
-    spec = GridSpec(n=25)
-    names, grids = [], []
-    for cif in sorted(DEMO.glob("*.cif")):
-        s = read_structure(cif)
-        names.append(s.name)
-        grids.append(compute_grid(s, spec).boltzmann)
-    np.save(data / "voxels.npy", np.stack(grids).astype(np.float32))
-    (data / "names.json").write_text(json.dumps(names))
-    (data / "gridspec.json").write_text(json.dumps(spec.to_dict()))
-    table = resources.files("CoRE_MOF") / "data" / "2019-ASR.csv"
-    with table.open(encoding="utf-8", newline="") as fh:
-        vf = {r["filename"]: r["AV_VF"] for r in csv.DictReader(fh)}
-    with open(data / "labels.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", "value"])
-        w.writerows([n, vf[n]] for n in names)
-    cfg = TrainConfig(
-        epochs=2, batch_size=16, augment=False, dropout=0.0, units="1", target_name="void fraction"
-    )
-    run = tmp_path_factory.mktemp("run") / "run"
-    train_run(data, data / "labels.csv", run, cfg)
-    return run / "model"
-
-
 def demo(name: str) -> Path:
     """Path of one demo CIF by material name."""
     p = DEMO / f"{name}.cif"
