@@ -7,7 +7,7 @@ script with the same arguments resumes where the table stops.
 
 Example (the long run of the session)::
 
-    python3 scripts/label_coremof_ch4.py --coremof /work/coremof \
+    python3 -m retvis.sim.coremof_sample --coremof /work/coremof \
         --out /work/labels/ch4_298K_5.8bar.csv \
         --meta resources/datasets/ch4_298K_5.8bar.meta.json --run
 """
@@ -26,13 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+REPO = Path(__file__).resolve().parents[2]  # the checkout (run from a source tree)
 
-from retvis.core.structure import read_structure  # noqa: E402
-from retvis.errors import RetvisError  # noqa: E402
-from retvis.sim.gcmc import Protocol  # noqa: E402
-from retvis.sim.labels import raspalib_version  # noqa: E402
+from retvis.core.structure import read_structure
+from retvis.errors import RetvisError
+from retvis.sim.gcmc import Protocol
+from retvis.sim.labels import raspalib_version
 
 
 def _version(pkg: str) -> str:
@@ -161,7 +160,8 @@ def main(argv=None) -> int:
             shlex.quote(c)
             for c in [
                 "python3",
-                "scripts/label_coremof_ch4.py",
+                "-m",
+                "retvis.sim.coremof_sample",
                 "--coremof",
                 str(args.coremof),
                 "--holdout",
