@@ -82,3 +82,18 @@ def finished(win, n: int) -> bool:
 def all_finished():
     """``all_finished(win, n)``: n rows and none queued or running."""
     return finished
+
+
+@pytest.fixture
+def no_shipped_model(monkeypatch, tmp_path):
+    """Resources without ``models/``: the app starts with no model (the user's grid spec)."""
+    from retvis.paths import resources_dir
+
+    src = resources_dir()
+    dst = tmp_path / "resources"
+    dst.mkdir()
+    for child in src.iterdir():
+        if child.name != "models":
+            (dst / child.name).symlink_to(child)
+    monkeypatch.setenv("RETVIS_RESOURCES", str(dst))
+    return dst

@@ -48,7 +48,9 @@ def _colour_fraction(img: np.ndarray, rgb: tuple[int, int, int], tol: float = 0.
     return float((np.abs(chroma - target).max(axis=1) < tol).mean() * keep.mean())
 
 
-def test_viewer_draws_structure_colours(qtbot, make_window, drop, all_finished, demo_dir):
+def test_viewer_draws_structure_colours(
+    qtbot, make_window, drop, all_finished, demo_dir, no_shipped_model
+):
     from retvis.gui.scenes import element_rgb
 
     win = make_window()

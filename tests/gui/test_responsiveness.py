@@ -8,7 +8,7 @@ import numpy as np
 
 
 def test_gui_thread_heartbeat_during_batch(
-    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path, record_property
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path, record_property, no_shipped_model
 ):
     from PySide6.QtCore import QTimer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from retvis.core.grid import GridSpec
 
 
-def test_settings_round_trip_and_apply(qtbot, make_window):
+def test_settings_round_trip_and_apply(qtbot, make_window, no_shipped_model):
     from retvis.gui.settings import AppSettings
     from retvis.gui.widgets.settings_dialog import SettingsDialog
 
