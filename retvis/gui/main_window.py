@@ -639,12 +639,14 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             for dlg in (self._training, self._gcmc):
                 if dlg is not None:
                     dlg.close()  # stops a running child process
-            self.grid_runner.cancel()
-            self.grid_runner.wait(10_000)
-            self.io_runner.wait(10_000)
-            self.model_runner.wait(30_000)
-            for runner in (self.grid_runner, self.io_runner, self.model_runner):
-                runner.blockSignals(True)  # results still queued are dropped
+            # running jobs get a while to finish; later results and submissions are dropped
+            for runner, msecs in (
+                (self.grid_runner, 10_000),
+                (self.io_runner, 10_000),
+                (self.model_runner, 30_000),
+            ):
+                if not runner.shutdown(msecs):
+                    log.warning("closing with a %s job still running", type(runner).__name__)
             self.viewer.close_viewer()
             if self.viewer_in_window:
                 self.view_area.close()

@@ -357,7 +357,13 @@ class _Call(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:  # pool thread
-        self._deliver(self._fn())
+        value = self._fn()
+        try:
+            self._deliver(value)
+        except RuntimeError as exc:  # the runner was deleted while the job ran
+            # The window closed and its runners went with it (a close waits for
+            # running jobs only so long); with the cache on, the grid is kept there.
+            log.debug("result dropped, its receiver is gone: %s", exc)
 
 
 class GridRunner(QObject):
@@ -392,6 +398,7 @@ class GridRunner(QObject):
         self._running: dict[str, GridRequest] = {}
         self._done = 0
         self._total = 0
+        self._shut = False
         self.result.connect(self._on_result)
         self.started.connect(self._on_started)
 
@@ -413,6 +420,9 @@ class GridRunner(QObject):
 
     def submit(self, requests: list[GridRequest]) -> None:
         """Queue requests (frozen snapshots); results arrive through :attr:`result`."""
+        if self._shut:
+            log.debug("grid runner shut down; %d requests ignored", len(requests))
+            return
         cancel = self._cancel
         for req in requests:
             self._queued[req.key] = req
@@ -461,6 +471,18 @@ class GridRunner(QObject):
         """Block until the pool is empty (for shutdown and tests)."""
         return self.pool.waitForDone(msecs)
 
+    def shutdown(self, msecs: int = 10_000) -> bool:
+        """Cancel, wait up to ``msecs`` for running jobs, then go quiet for good.
+
+        Later :meth:`submit` calls are ignored and results still queued are dropped.
+        Returns False when a job was still running at the end of the wait.
+        """
+        self.cancel()
+        done = self.wait(msecs)
+        self._shut = True
+        self.blockSignals(True)
+        return done
+
     # slots (GUI thread) ----------------------------------------------------------
     def _on_started(self, key: str) -> None:
         req = self._queued.get(key)
@@ -497,10 +519,14 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._pending = 0
+        self._shut = False
         self.finished.connect(self._count)
 
     def submit(self, tag: str, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` (arguments must be snapshots, never widgets)."""
+        if self._shut:
+            log.debug("task runner shut down; %s ignored", tag)
+            return
 
         def job() -> TaskResponse:
             t0 = time.perf_counter()
@@ -526,3 +552,10 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         return self.pool.waitForDone(msecs)
+
+    def shutdown(self, msecs: int = 10_000) -> bool:
+        """Wait up to ``msecs`` for queued jobs, then ignore new ones and drop results."""
+        done = self.wait(msecs)
+        self._shut = True
+        self.blockSignals(True)
+        return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import zipfile
 
 import pytest
@@ -59,3 +60,44 @@ def test_grid_job_reports_failures_without_raising(demo_cifs, tmp_path):
         workers.GridRequest(0, "k", demo_cifs[0], GridSpec(n=8), tmp_path / "cache"), workers.NEVER
     )
     assert good.status == "ok" and good.grid.boltzmann.shape == (8, 8, 8)
+
+
+def test_a_runner_deleted_while_its_job_runs_drops_the_result_quietly(qtbot):
+    """Closing the window mid-job deletes the runners; the job's result has nowhere to go.
+
+    Before the fix, the pool thread raised "Signal source has been deleted" into the
+    Qt event loop (pytest-qt fails the test on that).
+    """
+    import threading
+
+    import shiboken6
+
+    from retvis.gui.workers import TaskRunner
+
+    runner = TaskRunner(1)
+    started = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        time.sleep(0.5)
+        return "done"
+
+    runner.submit("slow", slow)
+    assert started.wait(5)
+    shiboken6.delete(runner)  # ~QObject deletes the pool, which waits for the job
+    assert not shiboken6.isValid(runner)
+
+
+def test_a_shut_down_runner_ignores_new_work(qtbot):
+    from retvis.gui.workers import TaskRunner
+
+    runner = TaskRunner(1)
+    got = []
+    runner.finished.connect(got.append)
+    runner.submit("one", lambda: 1)
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=5_000)
+    assert runner.shutdown(1_000)
+    runner.submit("two", lambda: 2)
+    assert runner.wait(1_000)
+    qtbot.wait(50)
+    assert [r.value for r in got] == [1] and not runner.busy()
