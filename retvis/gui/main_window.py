@@ -91,7 +91,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.grid_runner = workers.GridRunner(self.settings.workers, self)
         self.io_runner = workers.TaskRunner(1, self)
         self.model_runner = workers.TaskRunner(1, self)
-        self.grid_runner.result.connect(self._on_grid_result)
+        self.grid_runner.results.connect(self._on_grid_results)
         self.grid_runner.started.connect(self._on_grid_started)
         self.grid_runner.progress.connect(self._on_progress)
         self.grid_runner.idle.connect(self._on_idle)
@@ -364,9 +364,13 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             workers.GridRequest(batch, r.digest, Path(r.path), self.settings.spec, root)
             for r in records
         ]
-        for r in records:
-            if r.status != "queued" or r.reason:
-                self.model.update(r.digest, status="queued", kind="", reason="")
+        self.model.update_many(
+            {
+                r.digest: dict(status="queued", kind="", reason="")
+                for r in records
+                if r.status != "queued" or r.reason
+            }
+        )
         self.grid_runner.submit(reqs)
         self.cancel_button.setEnabled(True)
         self.progress.setVisible(True)
@@ -375,36 +379,47 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
     def _on_grid_started(self, key: str) -> None:
         self.model.update(key, status="running")
 
-    def _on_grid_result(self, resp: workers.GridResponse) -> None:
+    def _on_grid_results(self, resps: list[workers.GridResponse]) -> None:
+        """Results of finished files, a batch at a time: one table update, one save."""
         if self._closed:  # delivered after the window closed
             return
-        key = resp.request.key
-        rec = self.model.record(key)
-        if rec is None:  # removed while computing
-            return
-        if resp.status == "cancelled" and rec.status == "cancelled":
-            return
-        changes = dict(
-            status=resp.status, kind=resp.kind, reason=resp.reason, seconds=round(resp.seconds, 4)
-        )
-        if resp.structure is not None:
-            s = resp.structure
-            changes.update(
-                name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
+        changes: dict[str, dict] = {}
+        predict: list[str] = []
+        for resp in resps:
+            key = resp.request.key
+            rec = self.model.record(key)
+            if rec is None:  # removed while computing
+                continue
+            if resp.status == "cancelled" and rec.status == "cancelled":
+                continue
+            ch = dict(
+                status=resp.status,
+                kind=resp.kind,
+                reason=resp.reason,
+                seconds=round(resp.seconds, 4),
             )
-            self._structures[key] = s
-        if resp.grid is not None:
-            self._keep_grid(key, resp.grid)
-            if self._model_ref is None:
-                changes["pred_note"] = "no model"
-            elif self._model_error:
-                changes["pred_note"] = self._model_error
-            else:
-                changes["pred_note"] = ""
-                self._queue_prediction(key)
-        rec = self.model.update(key, **changes)
-        self._save([rec])
-        if self._current_digest() == key:
+            if resp.structure is not None:
+                s = resp.structure
+                ch.update(
+                    name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
+                )
+                self._structures[key] = s
+            if resp.grid is not None:
+                self._keep_grid(key, resp.grid)
+                if self._model_ref is None:
+                    ch["pred_note"] = "no model"
+                elif self._model_error:
+                    ch["pred_note"] = self._model_error
+                else:
+                    ch["pred_note"] = ""
+                    predict.append(key)
+            changes[key] = ch
+        if not changes:
+            return
+        self._queue_predictions(predict, refresh=False)
+        recs = self.model.update_many(changes)
+        self._save(recs)
+        if self._current_digest() in changes:
             self._show_current()
             self._fp_timer.start()
 
@@ -449,12 +464,12 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
     def cancel(self) -> None:
         """Stop the batch: queued files are marked cancelled, finished ones kept."""
         dropped = self.grid_runner.cancel()
-        recs = [
-            self.model.update(
-                r.key, status="cancelled", kind="cancelled", reason="cancelled by the user"
-            )
-            for r in dropped
-        ]
+        recs = self.model.update_many(
+            {
+                r.key: dict(status="cancelled", kind="cancelled", reason="cancelled by the user")
+                for r in dropped
+            }
+        )
         self._save([r for r in recs if r is not None])
         if dropped:
             self.status_label.setText(

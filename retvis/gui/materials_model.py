@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -57,6 +57,17 @@ _STATUS_COLOURS = {
     "cancelled": QColor(130, 130, 130),
     "ok": QColor(30, 130, 60),
 }
+
+
+def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive integers: ``[5, 1, 2, 3] -> [(1, 3), (5, 5)]``."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(set(rows)):
+        if out and i == out[-1][1] + 1:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
 
 
 class MaterialsModel(QAbstractTableModel):
@@ -205,14 +216,33 @@ class MaterialsModel(QAbstractTableModel):
 
     def update(self, digest: str, **changes) -> MaterialRecord | None:
         """Change fields of one row; returns the new record (None if unknown)."""
-        i = self._index.get(digest)
-        if i is None:
-            return None
-        self._rows[i] = replace(self._rows[i], **changes)
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
-        if "pred_mean" in changes:
+        return self.update_many({digest: changes})[0]
+
+    def update_many(self, changes: Mapping[str, dict]) -> list[MaterialRecord | None]:
+        """Change fields of many rows at once: ``{digest: {field: value}}``.
+
+        One ``dataChanged`` per run of adjacent rows and one re-ranking, however
+        many rows: with per-row updates, a batch of predictions for N rows re-ranked and
+        re-filtered the whole table N times (seconds of GUI-thread time at 1,000 rows).
+        Returns the new records in the order given (None for unknown digests).
+        """
+        out: list[MaterialRecord | None] = []
+        rows, rerank = [], False
+        for digest, ch in changes.items():
+            i = self._index.get(digest)
+            if i is None:
+                out.append(None)
+                continue
+            self._rows[i] = replace(self._rows[i], **ch)
+            out.append(self._rows[i])
+            rows.append(i)
+            rerank = rerank or "pred_mean" in ch
+        last = len(COLUMNS) - 1
+        for first, end in _runs(rows):  # one signal per run of adjacent rows
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last))
+        if rerank:
             self._rerank()
-        return self._rows[i]
+        return out
 
     def refresh(self, digest: str) -> None:
         i = self._index.get(digest)

@@ -43,10 +43,10 @@ class ModelActions:
             for r in self.model.records()
             if r.pred_mean is not None and r.pred_model != (self._model_ref or "")
         ]
-        recs = [
-            self.model.update(r.digest, pred_mean=None, pred_std=None, pred_model="") for r in stale
-        ]
-        self._save(recs)
+        recs = self.model.update_many(
+            {r.digest: dict(pred_mean=None, pred_std=None, pred_model="") for r in stale}
+        )
+        self._save([r for r in recs if r is not None])
         self.model.set_target(None, None)
         if self._model_ref is None:
             self._set_pred_note_all("no model")
@@ -104,21 +104,30 @@ class ModelActions:
             for r in self.model.records()
             if r.status == "ok" and (r.pred_mean is None or r.pred_model != self._model_ref)
         ]
-        for d in todo:
-            self._queue_prediction(d)
+        self._queue_predictions(todo)
         self._fp_timer.start()
 
     def _set_pred_note_all(self, note: str) -> None:
-        for r in self.model.records():
-            if r.status == "ok" and r.pred_mean is None and r.pred_note != note:
-                self.model.update(r.digest, pred_note=note)
+        self.model.update_many(
+            {
+                r.digest: dict(pred_note=note)
+                for r in self.model.records()
+                if r.status == "ok" and r.pred_mean is None and r.pred_note != note
+            }
+        )
 
     def _queue_prediction(self, key: str) -> None:
-        if self._model_info is None:
+        self._queue_predictions([key])
+
+    def _queue_predictions(self, keys: list[str], refresh: bool = True) -> None:
+        """Predict these rows soon (in batches); ``refresh=False``: the caller repaints."""
+        if self._model_info is None or not keys:
             return  # queued again when the model has loaded
-        self._to_predict.append(key)
-        self.model.predicting.add(key)
-        self.model.refresh(key)
+        self._to_predict.extend(keys)
+        self.model.predicting.update(keys)
+        if refresh:
+            for k in keys:
+                self.model.refresh(k)
         if len(self._to_predict) >= PREDICT_BATCH:
             self._flush_predictions()
         elif not self._predict_timer.isActive():
@@ -132,11 +141,9 @@ class ModelActions:
             self._reload(k)
         spec = self.grid_spec
         other = [k for k in keys if self._grids[k].spec != spec]
-        for k in other:
-            self.model.predicting.discard(k)
-            self.model.update(
-                k, pred_note="grid settings differ from the model's: Compute Again (Ctrl+R)"
-            )
+        self.model.predicting.difference_update(other)
+        note = "grid settings differ from the model's: Compute Again (Ctrl+R)"
+        self.model.update_many({k: dict(pred_note=note) for k in other})
         keys = [k for k in keys if k not in set(other)]
         if not keys:
             return
@@ -147,26 +154,26 @@ class ModelActions:
 
     def _on_predictions(self, resp: workers.TaskResponse) -> None:
         if resp.error:
-            for r in self.model.records():
-                if r.digest in self.model.predicting:
-                    self.model.predicting.discard(r.digest)
-                    self.model.update(r.digest, pred_note=f"prediction failed: {resp.error}")
+            failed = set(self.model.predicting)
+            self.model.predicting.clear()
+            note = f"prediction failed: {resp.error}"
+            self.model.update_many({k: dict(pred_note=note) for k in failed})
             return
         v = resp.value
-        recs = []
-        for i, k in enumerate(v["keys"]):
-            self.model.predicting.discard(k)
-            std = None if v["std"] is None else float(v["std"][i])
-            rec = self.model.update(
-                k,
-                pred_mean=float(v["mean"][i]),
-                pred_std=std,
-                pred_model=self._model_ref or "",
-                pred_note="",
-            )
-            if rec is not None:
-                recs.append(rec)
-        self._save(recs)
+        ref = self._model_ref or ""
+        self.model.predicting.difference_update(v["keys"])
+        recs = self.model.update_many(
+            {
+                k: dict(
+                    pred_mean=float(v["mean"][i]),
+                    pred_std=None if v["std"] is None else float(v["std"][i]),
+                    pred_model=ref,
+                    pred_note="",
+                )
+                for i, k in enumerate(v["keys"])
+            }
+        )
+        self._save([r for r in recs if r is not None])
 
     def _on_inspect(self, what: str, layer: str) -> None:
         key = self._current_digest()
@@ -280,12 +287,14 @@ class ModelActions:
         return dlg
 
     def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
-        recs = [
-            self.model.update(r.digest, label=value, label_source=source)
-            for r in self.model.records()
-            if r.name == name
-        ]
-        self._save(recs)
+        recs = self.model.update_many(
+            {
+                r.digest: dict(label=value, label_source=source)
+                for r in self.model.records()
+                if r.name == name
+            }
+        )
+        self._save([r for r in recs if r is not None])
 
     def _on_model_registered(self, name: str) -> None:
         self.settings.model = name

@@ -158,11 +158,12 @@ class ProjectActions:
                 values[r[name_col].strip()] = float(r[val_col])
             except (IndexError, ValueError):
                 continue
-        recs = []
+        changes = {}
         for r in self.model.records():
             v = values.get(r.name, values.get(r.name.removesuffix("_clean")))
             if v is not None:
-                recs.append(self.model.update(r.digest, label=v, label_source=path.name))
+                changes[r.digest] = dict(label=v, label_source=path.name)
+        recs = [r for r in self.model.update_many(changes) if r is not None]
         self._save(recs)
         return len(recs)
 

@@ -373,8 +373,12 @@ class GridRunner(QObject):
     -------------------------------------
     started(str key)
         A file's computation began.
-    result(GridResponse)
-        A file finished (ok, failed or cancelled).
+    results(list[GridResponse])
+        Files finished (ok, failed or cancelled), in the order they finished. Results
+        are collected on the pool threads and handed over in batches, at most one
+        pending hand-over at a time: the GUI thread does one table update and one save
+        per batch however fast files finish (a per-file signal let a fast batch queue
+        hundreds of slot calls, each a repaint and an SQLite commit).
     progress(int done, int total)
         Counts for the current batch.
     idle()
@@ -382,9 +386,11 @@ class GridRunner(QObject):
     """
 
     started = Signal(str)
-    result = Signal(object)
+    results = Signal(list)
     progress = Signal(int, int)
     idle = Signal()
+    _wake = Signal()  # pool thread -> GUI thread: the inbox has results
+    _began = Signal(str)  # pool thread -> GUI thread: a job started
 
     def __init__(self, workers: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -399,8 +405,10 @@ class GridRunner(QObject):
         self._done = 0
         self._total = 0
         self._shut = False
-        self.result.connect(self._on_result)
-        self.started.connect(self._on_started)
+        self._inbox: list[GridResponse] = []  # finished, not yet handed over (under _lock)
+        self._wake_pending = False  # (under _lock)
+        self._wake.connect(self._drain)
+        self._began.connect(self._on_began)
 
     # GUI-thread API ------------------------------------------------------------
     @property
@@ -419,7 +427,7 @@ class GridRunner(QObject):
         return self._batch
 
     def submit(self, requests: list[GridRequest]) -> None:
-        """Queue requests (frozen snapshots); results arrive through :attr:`result`."""
+        """Queue requests (frozen snapshots); results arrive through :attr:`results`."""
         if self._shut:
             log.debug("grid runner shut down; %d requests ignored", len(requests))
             return
@@ -427,7 +435,7 @@ class GridRunner(QObject):
         for req in requests:
             self._queued[req.key] = req
             self._total += 1
-            self.pool.start(_Call(self._job(req, cancel), self.result.emit))
+            self.pool.start(_Call(self._job(req, cancel), self._post))
         self.progress.emit(self._done, self._total)
 
     def _job(self, req: GridRequest, cancel: threading.Event) -> Callable[[], GridResponse]:
@@ -436,7 +444,7 @@ class GridRunner(QObject):
                 if cancel.is_set():
                     return GridResponse(req, "cancelled", "cancelled by the user", "cancelled")
                 self._active.add(req.key)
-            self.started.emit(req.key)
+            self._began.emit(req.key)
             try:
                 return compute_grid_job(req, threading.Event())
             finally:
@@ -444,6 +452,14 @@ class GridRunner(QObject):
                     self._active.discard(req.key)
 
         return job
+
+    def _post(self, resp: GridResponse) -> None:  # pool thread
+        with self._lock:
+            self._inbox.append(resp)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self._wake.emit()
 
     def cancel(self) -> list[GridRequest]:
         """Stop: queued requests are dropped and returned; running ones finish and are kept."""
@@ -484,18 +500,30 @@ class GridRunner(QObject):
         return done
 
     # slots (GUI thread) ----------------------------------------------------------
-    def _on_started(self, key: str) -> None:
+    def _on_began(self, key: str) -> None:
+        # A start can arrive after its result: the result joined a hand-over that was
+        # already on its way. Only files still queued are announced as running.
         req = self._queued.get(key)
         if req is not None:
             self._running[key] = req
+            self.started.emit(key)
 
-    def _on_result(self, resp: GridResponse) -> None:
-        key = resp.request.key
-        self._running.pop(key, None)
-        if self._queued.pop(key, None) is not None:
-            self._done += 1
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._inbox = self._inbox, []
+            self._wake_pending = False
+        if not batch:
+            return
+        done = self._done
+        for resp in batch:
+            key = resp.request.key
+            self._running.pop(key, None)
+            if self._queued.pop(key, None) is not None:
+                self._done += 1
+        self.results.emit(batch)
+        if self._done != done:
             self.progress.emit(self._done, self._total)
-        if not self._queued:  # after every other slot of this result has run
+        if not self._queued:  # after every other slot of these results has run
             QTimer.singleShot(0, self._emit_idle)
 
     def _emit_idle(self) -> None:

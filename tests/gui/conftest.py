@@ -38,50 +38,23 @@ def make_window(qtbot):
         w.close()
 
 
-def drop_files(qtbot, widget, paths: list[Path]) -> None:
-    """Send a real drag-enter + drop of local file URLs to ``widget``."""
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-    from PySide6.QtWidgets import QApplication
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = widget.rect().center()
-    enter = QDragEnterEvent(
-        pos,
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(
-        QPointF(pos),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, drop)
-    assert drop.isAccepted()
-
-
 @pytest.fixture
 def drop(qtbot):
     """``drop(widget, paths)``: a real drag-enter + drop of file URLs."""
-    return lambda widget, paths: drop_files(qtbot, widget, paths)
+    from retvis.gui.testing import send_drop
 
+    def drop(widget, paths: list[Path]) -> None:
+        assert send_drop(widget, paths), "the drop was refused"
 
-def finished(win, n: int) -> bool:
-    recs = win.model.records()
-    return len(recs) == n and all(r.status in ("ok", "failed", "cancelled") for r in recs)
+    return drop
 
 
 @pytest.fixture
 def all_finished():
     """``all_finished(win, n)``: n rows and none queued or running."""
-    return finished
+    from retvis.gui.testing import grids_done
+
+    return grids_done
 
 
 @pytest.fixture

@@ -101,3 +101,40 @@ def test_a_shut_down_runner_ignores_new_work(qtbot):
     assert runner.wait(1_000)
     qtbot.wait(50)
     assert [r.value for r in got] == [1] and not runner.busy()
+
+
+def test_grid_runner_hands_results_over_in_order_and_never_restarts_a_finished_file(
+    qtbot, demo_cifs
+):
+    """Results come in batches; a start that arrives after its file's result is dropped.
+
+    (With batched hand-overs a job's "started" can reach the GUI thread after its
+    result; before the fix such rows went back to "running" for good.)
+    """
+    from retvis.core.grid import GridSpec
+    from retvis.gui.workers import GridRequest, GridRunner
+
+    runner = GridRunner(2)
+    events: list[tuple[str, str]] = []
+    batches: list[int] = []
+    runner.started.connect(lambda k: events.append(("start", k)))
+
+    def on_results(batch):
+        batches.append(len(batch))
+        events.extend(("done", r.request.key) for r in batch)
+        time.sleep(0.05)  # a busy GUI thread: results pile up meanwhile
+
+    runner.results.connect(on_results)
+    files = demo_cifs * 2
+    b = runner.new_batch()
+    reqs = [GridRequest(b, f"{f.stem}-{i}", f, GridSpec(n=8), None) for i, f in enumerate(files)]
+    runner.submit(reqs)
+    qtbot.waitUntil(lambda: sum(batches) == len(reqs), timeout=60_000)
+    qtbot.wait(100)
+    done_at = {k: i for i, (what, k) in enumerate(events) if what == "done"}
+    assert set(done_at) == {r.key for r in reqs}
+    for i, (what, k) in enumerate(events):
+        if what == "start":
+            assert i < done_at[k], f"{k} announced as started after its result"
+    assert max(batches) > 1, "results were never batched"
+    assert not runner.busy() and not runner.running()

@@ -1,0 +1,204 @@
+"""Drop-to-ranked: how long the app takes from a drop of CIFs to a ranked table.
+
+    xvfb-run -a python3 benchmarks/screen.py [--sets demo coremof] [--n 1000] [--workers 2]
+
+For each set, a real ``MainWindow`` (under Xvfb, with the shipped CH4 model) receives a
+real drop event of the files; the clock runs until every row has its grid and its
+prediction (or its failure reason), i.e. the table is ranked. A 10 ms heartbeat timer on
+the GUI thread records the longest stall meanwhile, with and without the gaps that hold
+a 3D render (the viewer draws the first material as it arrives; software OpenGL here).
+
+Sets: ``demo``, the 20 bundled CIFs; ``coremof``, ``--n`` CoRE MOF 2019-ASR CIFs drawn
+with a fixed seed (from ``--coremof`` or extracted from the ``core-mof`` package), huge
+cells included: the app refuses those with a reason, as it would for a user.
+
+Reference, measured in the same run on the same files (the first ``--ref`` of each set):
+the plain serial loop a script would run on the main thread, ``read_structure`` ->
+``compute_grid`` (one kernel thread) -> ``Predictor.predict`` one structure at a time. The
+ratio is the reference's time per file over the app's.
+
+Each set runs with fresh, empty user folders (no grid cache), so every grid is computed.
+Not a test: nothing here gates CI. Stop other CPU-heavy jobs first; the figures are
+wall-clock times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a source checkout
+
+
+def coremof_sample(n: int, folder: Path | None, seed: int) -> list[Path]:
+    from retvis.core.coremof import extract
+
+    root = folder if folder is not None and folder.is_dir() else extract()
+    files = sorted(root.glob("*.cif"))
+    return random.Random(seed).sample(files, min(n, len(files)))
+
+
+def reference(files: list[Path], model_ref: str) -> dict:
+    """Serial read -> grid -> predict per file on this thread (what a plain script does)."""
+    from retvis.core.grid import GridSpec, compute_grid
+    from retvis.core.structure import read_structure
+    from retvis.errors import RetvisError
+    from retvis.ml.weights import load_model
+
+    model = load_model(model_ref)
+    spec = model.spec or GridSpec()
+    ok = 0
+    t0 = time.perf_counter()
+    for f in files:
+        try:
+            g = compute_grid(read_structure(f), spec, threads=1)
+        except RetvisError:
+            continue
+        model.predict(g.boltzmann[None].astype(np.float32))
+        ok += 1
+    dt = time.perf_counter() - t0
+    return {"files": len(files), "ok": ok, "seconds": round(dt, 2)}
+
+
+def run_app(files: list[Path], workers: int, timeout: float) -> dict:
+    """Drop ``files`` on a fresh window; time to a ranked table and the longest stall."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from retvis.core.grid import GridSpec
+    from retvis.gui.main_window import MainWindow
+    from retvis.gui.settings import AppSettings
+    from retvis.gui.testing import grids_done, screening_done, send_drop
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    def wait(cond, limit: float) -> bool:
+        """Run the event loop until ``cond()`` (checked every 50 ms) or ``limit`` s."""
+        end = time.perf_counter() + limit
+        check = 0.0
+        while True:
+            now = time.perf_counter()
+            if now >= check:
+                if cond():
+                    return True
+                check = now + 0.05
+            if now > end:
+                return False
+            app.processEvents()
+            time.sleep(0.002)
+
+    t_start = time.perf_counter()
+    win = MainWindow(AppSettings(spec=GridSpec(), workers=workers, use_cache=False))
+    win.show()
+    if not wait(lambda: win._model_info is not None and win.warmed_up, 120):
+        raise SystemExit(f"the model did not load: {win._model_error or 'timeout'}")
+    t_ready = time.perf_counter() - t_start
+
+    beats: list[float] = []
+    timer = QTimer(win)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    renders: list[tuple[float, float]] = []
+    win.viewer.rendered.connect(lambda s, e: renders.append((s, e)))
+    timer.start()
+    app.processEvents()
+    t0 = time.perf_counter()
+    if not send_drop(win, files):
+        raise SystemExit("the window refused the drop")
+    n = len(set(files))
+    t_grids = None
+
+    def done() -> bool:
+        nonlocal t_grids
+        if t_grids is None and grids_done(win, n):
+            t_grids = time.perf_counter() - t0
+        return screening_done(win, n)
+
+    finished = wait(done, timeout)
+    t_ranked = time.perf_counter() - t0
+    timer.stop()
+    recs = win.model.records()
+    status: dict[str, int] = {}
+    for r in recs:
+        status[r.status] = status.get(r.status, 0) + 1
+    ranked = [r for r in recs if r.pred_mean is not None]
+    b = np.asarray(beats)
+    gaps = np.diff(b) * 1000.0 if len(b) > 1 else np.zeros(1)
+    # gaps holding a 3D render of the selected row (software OpenGL under Xvfb) apart
+    in_render = np.array(
+        [any(s < e1 and e > s0 for s0, e1 in renders) for s, e in zip(b[:-1], b[1:], strict=True)]
+        or [False]
+    )
+    outside = gaps[~in_render] if (~in_render).any() else np.zeros(1)
+    top = sorted(ranked, key=lambda r: -r.pred_mean)[:3]
+    out = {
+        "files": n,
+        "finished": finished,
+        "window_to_model_ready_s": round(t_ready, 2),
+        "drop_to_grids_done_s": round(t_grids, 2) if t_grids is not None else None,
+        "drop_to_ranked_s": round(t_ranked, 2),
+        "files_per_s": round(n / t_ranked, 2),
+        "status": status,
+        "predicted": len(ranked),
+        "top3": [(r.name, round(r.pred_mean, 2)) for r in top],
+        "gui_longest_stall_ms": round(float(gaps.max()), 1),
+        "renders": len(renders),
+        "longest_render_ms": round(max(((e - s) * 1000 for s, e in renders), default=0.0), 1),
+        "gui_longest_stall_outside_renders_ms": round(float(outside.max()), 1),
+        "gui_p99_gap_outside_renders_ms": round(float(np.percentile(outside, 99)), 1),
+        "workers": win.grid_runner.workers,
+    }
+    win.close()
+    win.deleteLater()
+    app.processEvents()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sets", nargs="+", default=["demo", "coremof"], choices=["demo", "coremof"])
+    ap.add_argument("--n", type=int, default=1000, help="CoRE MOF files in the coremof set")
+    ap.add_argument("--coremof", type=Path, default=Path("/work/coremof"))
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--ref", type=int, default=20, help="files timed by the serial reference")
+    ap.add_argument("--timeout", type=float, default=3600.0)
+    a = ap.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="retvis-screen-bench-"))
+    from retvis.paths import DEFAULT_MODEL, demo_dir
+
+    for name in a.sets:
+        for sub in ("cache", "data", "logs"):  # fresh user folders: no cache, no settings
+            d = base / name / sub
+            d.mkdir(parents=True, exist_ok=True)
+            os.environ[f"RETVIS_{sub.upper()}"] = str(d)
+        if name == "demo":
+            files = sorted(demo_dir().glob("*.cif"))
+        else:
+            files = coremof_sample(a.n, a.coremof, a.seed)
+        app = run_app(files, a.workers, a.timeout)
+        ref = reference(files[: a.ref], DEFAULT_MODEL)
+        per_app = app["drop_to_ranked_s"] / app["files"]
+        per_ref = ref["seconds"] / ref["files"]
+        rec = {
+            "set": name,
+            **app,
+            "reference_serial": ref,
+            "ratio_reference_over_app_per_file": round(per_ref / per_app, 2),
+            "cpu_count": os.cpu_count(),
+            "loadavg": [round(v, 2) for v in os.getloadavg()],
+        }
+        print(json.dumps(rec), flush=True)
+
+
+if __name__ == "__main__":
+    main()
