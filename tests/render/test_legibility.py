@@ -89,7 +89,7 @@ def test_colorbar_title_and_labels_fit_the_window(size, title):
 def test_colorbar_refits_when_the_window_narrows():
     p = new_plotter((1280, 800))
     try:
-        add_colorbar(p, lookup_table("viridis", (0.0, 1.0)), "saliency (rel.)")
+        add_colorbar(p, lookup_table("viridis", (0.0, 1.0)), "a rather long title (K)")
         shot(p)
         p.window_size = (500, 600)
         img = shot(p)
