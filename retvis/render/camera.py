@@ -59,6 +59,19 @@ def view_direction(box: NDArray[np.float64]) -> NDArray[np.float64]:
     return best / np.linalg.norm(best)
 
 
+def colorbar_share(renderer) -> float:
+    """Share of a renderer's width taken by its colour bars (from the leftmost one's left
+    edge, plus a small gap), or :data:`COLORBAR_SHARE` when it has none yet."""
+    lefts = [
+        a.GetPosition()[0]
+        for a in renderer.GetViewProps()
+        if a.IsA("vtkScalarBarActor") and a.GetVisibility()
+    ]
+    if not lefts:
+        return COLORBAR_SHARE
+    return float(np.clip(1.0 - min(lefts) + 0.02, 0.0, 0.5))
+
+
 def frame_camera(
     plotter: pv.Plotter,
     box: NDArray[np.float64] | None = None,
@@ -79,7 +92,8 @@ def frame_camera(
     origin : NDArray[np.float64], optional
         Shape (3,); corner of the box, Å (default 0).
     colorbar : bool
-        Keep :data:`COLORBAR_SHARE` of the width free on the right.
+        Keep the width of the renderer's colour bars (:func:`colorbar_share`) free on
+        the right.
     fill : float
         Fraction of the free area the box's projection fills.
     """
@@ -107,7 +121,7 @@ def frame_camera(
         vp = plotter.renderer.viewport
         w, h = w * (vp[2] - vp[0]), h * (vp[3] - vp[1])
     aspect = max(w, 1) / max(h, 1)
-    share = COLORBAR_SHARE if colorbar else 0.0
+    share = colorbar_share(plotter.renderer) if colorbar else 0.0
     tan_h = math.tan(math.radians(cam.view_angle) / 2) * fill
     tan_w = tan_h * aspect * (1 - share)
     # nearest distance from which every corner projects inside the free area

@@ -318,14 +318,7 @@ def add_feature_gallery(
         color=ink(plotter),
         position="upper_left",
     )
-    add_colorbar(
-        plotter,
-        lookup_table(FEATURE_CMAP, clim),
-        "activation",
-        fmt="%.2g",
-        position_x=0.78,
-        width=0.07,
-    )
+    add_colorbar(plotter, lookup_table(FEATURE_CMAP, clim), "activation")
     frame_camera(plotter, frame.box, frame.origin)
 
     for k, (row, col) in zip(channels, layout.panels, strict=True):

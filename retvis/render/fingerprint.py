@@ -16,6 +16,46 @@ from ..errors import SpecError
 
 #: Colour map of the heat strip (diverging: fingerprints are LeakyReLU outputs).
 HEAT_CMAP = "RdBu_r"
+#: Font size of tick labels, points: preferred, and the smallest before labels are thinned.
+TICK_FONT = 9.0
+MIN_TICK_FONT = 6.5
+#: Tick labels are at least this many font sizes apart (centre to centre).
+TICK_SPACING = 1.25
+#: Longest material name shown on the heat strip, characters (longer: shortened with "...").
+MAX_NAME = 18
+
+
+def shorten(name: str, limit: int = MAX_NAME) -> str:
+    """``name``, or its first ``limit - 1`` characters and an ellipsis."""
+    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
+
+
+def thinned_ticks(n: int, length_pt: float, label_pt: float = 0.0) -> tuple[list[int], float]:
+    """Which of ``n`` evenly spaced items to label along an axis ``length_pt`` long.
+
+    Parameters
+    ----------
+    n : int
+        Items (rows or columns), one tick each.
+    length_pt : float
+        Axis length, points.
+    label_pt : float
+        Extent of one label along the axis in font sizes (0: a label takes one font size,
+        as names along a vertical axis do; for numbers along a horizontal axis, their
+        width in font sizes).
+
+    Returns
+    -------
+    indices, font : list of int, float
+        Every ``step``-th item (the first always), and the font size, points: the
+        preferred size when every label fits, else shrunk down to :data:`MIN_TICK_FONT`,
+        then thinned.
+    """
+    per = length_pt / max(n, 1)
+    extent = max(label_pt, 1.0) * TICK_SPACING
+    font = float(min(TICK_FONT, max(MIN_TICK_FONT, per / extent)))
+    step = max(1, int(np.ceil(font * extent / per - 1e-9)))
+    return list(range(0, n, step)), font
 
 
 def fingerprint_figure(
@@ -89,8 +129,30 @@ def fingerprint_figure(
         im = ax.imshow(
             f, cmap=HEAT_CMAP, vmin=-top, vmax=top, aspect="auto", interpolation="nearest"
         )
-        ax.set_yticks(np.arange(m), labels=names)
-        ax.set_xticks(x)
         fig.colorbar(im, ax=ax, label="activation", shrink=0.9)
     ax.set_xlabel("fingerprint component")
+    _fit_ticks(fig, ax, names if kind == "heat" else None, n_feat)
     return fig
+
+
+def _fit_ticks(fig: Figure, ax, names: list[str] | None, n_feat: int) -> None:
+    """Label as many components (and heat-strip rows) as fit without overlapping.
+
+    The axes' size is measured after a layout pass; names are shortened to
+    :data:`MAX_NAME` characters, the font shrinks to :data:`MIN_TICK_FONT`, then every
+    k-th label is kept.
+    """
+    ax.set_xticks(np.arange(n_feat))
+    if names is not None:
+        ax.set_yticks(np.arange(len(names)), labels=[shorten(n) for n in names])
+    fig.draw_without_rendering()
+    box = ax.get_window_extent()
+    to_pt = 72.0 / fig.dpi
+    digits = len(str(n_feat - 1))
+    cols, xfont = thinned_ticks(n_feat, box.width * to_pt, 0.56 * digits + 0.3)
+    ax.set_xticks(cols)
+    ax.tick_params(axis="x", labelsize=xfont)
+    if names is not None:
+        rows, yfont = thinned_ticks(len(names), box.height * to_pt)
+        ax.set_yticks(rows, labels=[shorten(names[i]) for i in rows])
+        ax.tick_params(axis="y", labelsize=yfont)

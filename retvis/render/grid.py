@@ -4,7 +4,7 @@ Boltzmann factors ``B = exp(-V / T)`` span many decades (0 at overlaps, about 1e
 strong wells), so the grid is shown on a log scale, as the probe energy
 ``V = -T ln B`` in kelvin (a linear map of ``log B``): wells (V < 0) are bright and
 opaque, free space (V = 0) and walls (V > 0) dark and transparent. One colour bar
-("probe energy V (K)") serves the volume, the isosurfaces and the three slices.
+("energy V (K)") serves the volume, the isosurfaces and the three slices.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .style import add_colorbar, add_volume
 #: Colour map of the energy (reversed so that wells, the lowest energies, are bright).
 ENERGY_CMAP = "inferno_r"
 #: Title of the energy colour bar.
-ENERGY_TITLE = "probe energy V (K)"
+ENERGY_TITLE = "energy V (K)"
 #: Energies above this are clipped, K (walls; B = 0 is V = +inf).
 ENERGY_CEILING = 1000.0
 #: Upper end of the colour range as a fraction of the deepest well's depth |V_min|.
@@ -198,7 +198,7 @@ class GridLayer:
         """Add the shared colour bar (``kwargs`` go to ``plotter.add_scalar_bar``)."""
         lut = pv.LookupTable(cmap=ENERGY_CMAP)
         lut.scalar_range = self.clim
-        add_colorbar(self.plotter, lut, ENERGY_TITLE, fmt="%.0f", **kwargs)
+        add_colorbar(self.plotter, lut, ENERGY_TITLE, **kwargs)
 
 
 def energy_clim(
