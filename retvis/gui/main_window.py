@@ -133,7 +133,13 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        # a screening table reads best ranked: rank 1 on top unless the user chose
+        # another order last time (rows without a rank go last)
+        qs = qsettings()
+        column = int(qs.value("view/sort_column", COL["rank"]))
+        order = Qt.SortOrder(int(qs.value("view/sort_order", Qt.SortOrder.AscendingOrder.value)))
+        self.table.sortByColumn(column, order)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._remember_sort)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
@@ -295,6 +301,11 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         m = mb.addMenu("&Help")
         m.addAction(self.act_log)
         m.addAction(self.act_about)
+
+    def _remember_sort(self, column: int, order: Qt.SortOrder) -> None:
+        qs = qsettings()
+        qs.setValue("view/sort_column", column)
+        qs.setValue("view/sort_order", order.value)
 
     # ------------------------------------------------------------------ input
     def dragEnterEvent(self, event) -> None:  # noqa: N802

@@ -208,3 +208,27 @@ def test_bad_input_corpus_every_file_gets_its_reason(
 def _predicted(win, digest) -> bool:
     r = next(x for x in win.model.records() if x.digest == digest)
     return r.pred_mean is not None or bool(r.pred_note)
+
+
+def test_table_is_ranked_by_default_and_remembers_the_users_order(
+    qtbot, make_window, drop, all_finished, demo_cifs, no_shipped_model
+):
+    from PySide6.QtCore import Qt
+
+    from retvis.gui.materials_model import COL
+
+    win = make_window()
+    drop(win, demo_cifs[:4])
+    qtbot.waitUntil(lambda: all_finished(win, 4), timeout=60_000)
+    recs = win.model.records()
+    # predictions arrive in bulk (as from a model): rank 1 = highest, shown first
+    win.model.update_many({r.digest: {"pred_mean": float(i)} for i, r in enumerate(recs[1:])})
+    shown = [r.name for r in win.proxy.visible_records()]
+    assert shown == [r.name for r in reversed(recs[1:])] + [recs[0].name]  # unranked last
+    # the user sorts by name; the next window opens sorted the same way
+    win.table.sortByColumn(COL["name"], Qt.SortOrder.DescendingOrder)
+    assert [r.name for r in win.proxy.visible_records()] == sorted(shown, reverse=True)
+    win2 = make_window()
+    header = win2.table.horizontalHeader()
+    assert header.sortIndicatorSection() == COL["name"]
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
