@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.cache import atomic_write_bytes
 from ..core.grid import GridSpec
+from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 
 
 def add_grid_options(p: argparse.ArgumentParser) -> None:
@@ -29,6 +30,23 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
                    help=f"cube side in --cubic mode, Å (default {d.box_length})")
     g.add_argument("--seed-compatible", action="store_true",
                    help="include the end point (linspace(0, 1, n)) as the published voxels do")
+
+
+def add_structure_limits(p: argparse.ArgumentParser) -> None:
+    """Add ``--max-atoms`` and ``--min-distance`` (the limits of ``read_structure``)."""
+    p.add_argument(
+        "--max-atoms",
+        type=int,
+        default=MAX_ATOMS,
+        help=f"refuse unit cells with more atoms (default {MAX_ATOMS})",
+    )
+    p.add_argument(
+        "--min-distance",
+        type=float,
+        default=MIN_DISTANCE,
+        help="refuse structures with two atoms closer than this, Å; 0: no check "
+        f"(default {MIN_DISTANCE})",
+    )
 
 
 def grid_spec_from_args(args: argparse.Namespace) -> GridSpec:

@@ -20,9 +20,14 @@ import numpy as np
 
 from ..core.batch import collect_cifs, estimate_batch_bytes, iter_grids
 from ..core.cache import GridCache, atomic_write_bytes
-from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 from ..errors import LimitError, RetvisError
-from ._common import add_grid_options, grid_spec_from_args, progress_bar, write_csv
+from ._common import (
+    add_grid_options,
+    add_structure_limits,
+    grid_spec_from_args,
+    progress_bar,
+    write_csv,
+)
 
 
 def register(sub) -> None:
@@ -36,19 +41,7 @@ def register(sub) -> None:
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count(), help="worker threads")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the grid cache")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--max-atoms",
-        type=int,
-        default=MAX_ATOMS,
-        help=f"refuse unit cells with more atoms (default {MAX_ATOMS})",
-    )
-    p.add_argument(
-        "--min-distance",
-        type=float,
-        default=MIN_DISTANCE,
-        help="refuse structures with two atoms closer than this, Å; 0: no check "
-        f"(default {MIN_DISTANCE})",
-    )
+    add_structure_limits(p)
     add_grid_options(p)
     p.set_defaults(func=run)
 

@@ -31,6 +31,11 @@ def register(sub) -> None:
     p.add_argument("--descriptors", type=Path, help="Zeo++ table from `retvis descriptors`")
     p.add_argument("--target", help="label column")
     p.add_argument("--units", default="")
+    p.add_argument(
+        "--allow-negative",
+        action="store_true",
+        help="accept negative labels (a target other than an uptake, e.g. an enthalpy)",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--no-augment", action="store_true")
@@ -60,6 +65,7 @@ def run(args) -> int:
         device=args.device,
         target=args.target,
         units=args.units,
+        allow_negative=args.allow_negative,
         drop_missing=args.drop_missing,
         split=str(Path(args.split).resolve()) if args.split else None,
         exclude=str(Path(args.exclude).resolve()) if args.exclude else None,

@@ -14,10 +14,9 @@ import logging
 import os
 from pathlib import Path
 
-from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 from ..errors import RetvisError
 from ..paths import DEFAULT_MODEL
-from ._common import progress_bar
+from ._common import add_structure_limits, progress_bar
 
 
 def register(sub) -> None:
@@ -61,18 +60,7 @@ def register(sub) -> None:
         "--failures", type=Path, metavar="CSV", help="failures table (default <out>.failures.csv)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--max-atoms",
-        type=int,
-        default=MAX_ATOMS,
-        help=f"refuse unit cells with more atoms (default {MAX_ATOMS})",
-    )
-    p.add_argument(
-        "--min-distance",
-        type=float,
-        default=MIN_DISTANCE,
-        help=f"refuse atoms closer than this, Å; 0: no check (default {MIN_DISTANCE})",
-    )
+    add_structure_limits(p)
     p.set_defaults(func=run)
 
 

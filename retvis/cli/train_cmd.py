@@ -35,6 +35,11 @@ def register(sub) -> None:
     p.add_argument("--target", help="label column (default: 'value' or the only numeric one)")
     p.add_argument("--target-name", help="name shown for the target (default: the column)")
     p.add_argument("--units", default=d.units, help="units of the target, e.g. mol/kg")
+    p.add_argument(
+        "--allow-negative",
+        action="store_true",
+        help="accept negative labels (a target other than an uptake, e.g. an enthalpy)",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
@@ -101,6 +106,7 @@ def run(args) -> int:
         target=args.target,
         target_name=args.target_name,
         units=args.units,
+        allow_negative=args.allow_negative,
         init_from=args.init_from,
         freeze_conv=args.freeze_conv,
         drop_missing=args.drop_missing,

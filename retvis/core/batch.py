@@ -228,9 +228,18 @@ def grid_for_file(
     return structure, g, False
 
 
-def _one(
-    index: int, path: Path, spec: GridSpec, cache, max_atoms: int, min_distance: float
+def grid_outcome(
+    index: int,
+    path: Path,
+    spec: GridSpec,
+    cache: GridCache | None = None,
+    max_atoms: int = MAX_ATOMS,
+    min_distance: float = MIN_DISTANCE,
 ) -> GridOutcome:
+    """:func:`grid_for_file` as an outcome: never raises, a failure is a status and reason.
+
+    ``index`` is stored in the outcome (the position in a batch's input list).
+    """
     t0 = time.perf_counter()
     try:
         s, g, cached = grid_for_file(
@@ -313,7 +322,7 @@ def iter_grids(
                 except StopIteration:
                     exhausted = True
                     break
-                pending.add(ex.submit(_one, i, p, spec, cache, max_atoms, min_distance))
+                pending.add(ex.submit(grid_outcome, i, p, spec, cache, max_atoms, min_distance))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -107,11 +107,11 @@ class GridSpec:
             raise SpecError(f"overlap_distance must be in [0, cutoff), got {self.overlap_distance}")
 
     @classmethod
-    def seed(cls, **changes) -> "GridSpec":
+    def seed(cls, **changes) -> GridSpec:
         """The published seed's convention (``linspace(0, 1, n)``, endpoint included)."""
         return cls(endpoint=True, **changes)
 
-    def replace(self, **changes) -> "GridSpec":
+    def replace(self, **changes) -> GridSpec:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
@@ -120,7 +120,7 @@ class GridSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GridSpec":
+    def from_dict(cls, d: dict) -> GridSpec:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
         names = set(cls.__dataclass_fields__)
         extra = set(d) - names
@@ -216,6 +216,23 @@ def _images(structure: Structure, cutoff: float):
     return frac @ structure.lattice, idx
 
 
+def _probe_atom_parameters(
+    structure: Structure, spec: GridSpec
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Probe-atom Lennard-Jones parameters of every atom (Lorentz-Berthelot mixing).
+
+    Returns
+    -------
+    eps : NDArray[np.float64]
+        Shape (N,), well depth over k_B, K.
+    sig : NDArray[np.float64]
+        Shape (N,), σ, Å.
+    """
+    ff = load_forcefield(spec.forcefield)
+    eps_a, sig_a = ff.parameters(structure.species, structure.path)
+    return mix(eps_a, sig_a, spec.probe_epsilon, spec.probe_sigma)
+
+
 def lj_energies(
     structure: Structure,
     points: NDArray[np.float64],
@@ -243,9 +260,7 @@ def lj_energies(
     """
     from ._kernels import lj_binned
 
-    ff = load_forcefield(spec.forcefield)
-    eps_a, sig_a = ff.parameters(structure.species, structure.path)
-    eps, sig = mix(eps_a, sig_a, spec.probe_epsilon, spec.probe_sigma)
+    eps, sig = _probe_atom_parameters(structure, spec)
     pos, which = _images(structure, spec.cutoff)
     points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
 
@@ -313,9 +328,7 @@ def unit_cell_energies(
     """
     from ._kernels import lj_scatter
 
-    ff = load_forcefield(spec.forcefield)
-    eps_a, sig_a = ff.parameters(structure.species, structure.path)
-    eps, sig = mix(eps_a, sig_a, spec.probe_epsilon, spec.probe_sigma)
+    eps, sig = _probe_atom_parameters(structure, spec)
     eps4 = np.ascontiguousarray(4.0 * eps)
     sig2 = np.ascontiguousarray(sig**2)
     args = (np.ascontiguousarray(structure.frac), eps4, sig2, structure.lattice,

@@ -1,48 +1,194 @@
-"""Adsorption labels: a CSV table of material names and uptakes.
+"""Labels tables: a CSV of material names and one numeric value per material.
 
-The smallest reader that validates what a training or evaluation run relies on: a
-``name`` column, one numeric column of uptakes, every name once, every value finite and
-non-negative. Each problem is a :class:`~retvis.errors.DataError` naming the file, the
-row (1-based, header = row 1) and what was found.
+The one reader of labels for the whole application (the ML datasets wrap it). It reads
+what ``retvis label`` writes (columns ``name``, ``status``, ``uptake_mol_kg``, its error,
+timings, provenance...) as well as a hand-made ``name,value`` table, and validates what
+a training or evaluation run relies on: a ``name`` column, one chosen numeric column,
+every used name once, every value finite (and non-negative unless asked otherwise).
+
+When the table has a ``status`` column, only rows whose status is ``ok`` are used; the
+others are counted in :attr:`Labels.skipped` and not validated (a failed GCMC row has no
+uptake, and a retried material has a failed row before its ``ok`` row).
+
+Each problem is a :class:`~retvis.errors.DataError` naming the file, the row (1-based,
+header = row 1) and what was found.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import DataError
 
 #: Column holding material names.
 NAME_COLUMN = "name"
+#: Optional column with the outcome of each row; only ``ok`` rows are used.
+STATUS_COLUMN = "status"
+#: Value column used when none is named and the table has one.
+DEFAULT_COLUMN = "value"
 #: Largest labels file read, bytes.
 MAX_LABELS_BYTES = 256 * 1024 * 1024
 
 
-def read_labels(path: str | Path, column: str | None = None) -> dict[str, float]:
-    """Read a labels CSV into ``{name: uptake}``.
+@dataclass(frozen=True)
+class Labels:
+    """A labels table reduced to names and finite values.
+
+    Attributes
+    ----------
+    names : list of str
+        Material names, unique, in file order.
+    values : NDArray[np.float64]
+        Shape (N,), in the units of the column (mol/kg for the shipped uptake tables).
+    column : str
+        The value column used.
+    path : Path
+        The file.
+    skipped : int
+        Rows left out because their ``status`` was not ``ok``.
+    """
+
+    names: list[str]
+    values: NDArray[np.float64]
+    column: str
+    path: Path
+    skipped: int = 0
+
+
+def read_label_table(
+    path: str | Path,
+    column: str | None = None,
+    *,
+    name_column: str = NAME_COLUMN,
+    allow_negative: bool = False,
+) -> Labels:
+    """Read and validate a labels CSV.
 
     Parameters
     ----------
     path : str or Path
         CSV file (UTF-8, a byte-order mark is allowed) with a header row.
     column : str, optional
-        Uptake column; default: the only column besides ``name``.
+        Value column. Default: ``value`` when the table has one; else the only column
+        besides the name (and ``status``); else the only numeric one among them. A
+        column counts as numeric when any used cell reads as a number, so a typo in the
+        wanted column makes the choice ambiguous (an error) rather than silently wrong.
+    name_column : str
+        Column holding material names.
+    allow_negative : bool
+        Accept negative values. Off by default: an uptake cannot be negative. Targets
+        that can be (an adsorption enthalpy, a log, a difference) need it.
 
     Returns
     -------
-    dict[str, float]
-        Uptake per material name, in the units of the file (mol/kg for the shipped
-        tables), in file order.
+    Labels
 
     Raises
     ------
     DataError
-        Unreadable file, no ``name`` column, ambiguous or unknown uptake column, a row
-        with a missing or duplicated name, text, NaN, infinite or negative uptake.
+        Unreadable, too large, binary or non-UTF-8 file; no name column; an ambiguous or
+        unknown value column; in a used row, a missing or duplicated name, an empty,
+        non-numeric, NaN or infinite value, or a negative one (unless allowed); no used
+        row at all.
     """
     path = Path(path)
+    text = _read_text(path)
+    records = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(records, [])]
+    if name_column not in header:
+        raise DataError(f"no {name_column!r} column; the header is {header}", path)
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise DataError(f"duplicated column name(s) {dup} in the header {header}", path)
+    has_status = STATUS_COLUMN in header and name_column != STATUS_COLUMN
+    i_name = header.index(name_column)
+    i_status = header.index(STATUS_COLUMN) if has_status else -1
+
+    rows: list[tuple[int, list[str]]] = []  # (row number, cells) of the used rows
+    skipped = 0
+    for row_no, row in enumerate(records, start=2):
+        if not any(c.strip() for c in row):
+            continue  # blank line
+        if has_status and _cell(row, i_status).lower() != "ok":
+            skipped += 1
+            continue
+        rows.append((row_no, row))
+
+    others = [h for h in header if h and h not in (name_column, STATUS_COLUMN)]
+    column = _choose_column(header, others, rows, column, path)
+    i_value = header.index(column)
+
+    names: list[str] = []
+    values = np.empty(len(rows), dtype=np.float64)
+    first_row: dict[str, int] = {}
+    for k, (row_no, row) in enumerate(rows):
+        name, raw = _cell(row, i_name), _cell(row, i_value)
+        if not name:
+            raise DataError(f"row {row_no}: missing name", path)
+        if name in first_row:
+            raise DataError(
+                f"row {row_no}: duplicated name {name!r} (first in row {first_row[name]})", path
+            )
+        if not raw:
+            raise DataError(f"row {row_no} ({name}): {column} is empty", path)
+        try:
+            value = float(raw)
+        except ValueError:
+            raise DataError(
+                f"row {row_no} ({name}): {column} is not a number: {raw!r}", path
+            ) from None
+        if not math.isfinite(value):
+            raise DataError(f"row {row_no} ({name}): {column} is {raw!r}, not finite", path)
+        if value < 0 and not allow_negative:
+            raise DataError(
+                f"row {row_no} ({name}): negative {column} {value:g} (an uptake cannot be "
+                f"negative; for a target that can, allow it: --allow-negative)",
+                path,
+            )
+        first_row[name] = row_no
+        names.append(name)
+        values[k] = value
+    if not names:
+        if skipped:
+            raise DataError(f"no labels: none of the {skipped} rows has status 'ok'", path)
+        raise DataError("no labels: the table has a header but no rows", path)
+    return Labels(names, values, column, path, skipped)
+
+
+def read_labels(path: str | Path, column: str | None = None) -> dict[str, float]:
+    """Read a labels CSV of uptakes into ``{name: uptake}``.
+
+    The same reading and checks as :func:`read_label_table` (negative values refused).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV file with a header row.
+    column : str, optional
+        Uptake column; chosen as in :func:`read_label_table` when omitted.
+
+    Returns
+    -------
+    dict[str, float]
+        Uptake per material name, in the units of the file, in file order.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_label_table`.
+    """
+    table = read_label_table(path, column)
+    return dict(zip(table.names, table.values.tolist(), strict=True))
+
+
+def _read_text(path: Path) -> str:
     try:
         if path.stat().st_size > MAX_LABELS_BYTES:
             raise DataError(f"labels file is larger than {MAX_LABELS_BYTES >> 20} MiB", path)
@@ -53,46 +199,44 @@ def read_labels(path: str | Path, column: str | None = None) -> dict[str, float]
         raise DataError(f"labels file is not UTF-8 text (byte {exc.start})", path) from None
     if "\x00" in text:
         raise DataError("labels file contains binary data, expected CSV text", path)
-    rows = csv.reader(text.splitlines())
-    header = [h.strip() for h in next(rows, [])]
-    if NAME_COLUMN not in header:
-        raise DataError(f"no {NAME_COLUMN!r} column; the header is {header}", path)
-    others = [h for h in header if h != NAME_COLUMN]
-    if column is None:
-        if len(others) != 1:
-            raise DataError(
-                f"cannot tell which column holds the uptake among {others}; name one", path
-            )
-        column = others[0]
-    elif column not in header:
-        raise DataError(f"no column {column!r}; valid: {others}", path)
-    i_name, i_value = header.index(NAME_COLUMN), header.index(column)
+    return text
 
-    out: dict[str, float] = {}
-    first_row: dict[str, int] = {}
-    for row_no, row in enumerate(rows, start=2):
-        if not any(c.strip() for c in row):
-            continue  # blank line
-        name = row[i_name].strip() if i_name < len(row) else ""
-        raw = row[i_value].strip() if i_value < len(row) else ""
-        if not name:
-            raise DataError(f"row {row_no}: missing name", path)
-        if name in first_row:
-            raise DataError(
-                f"row {row_no}: duplicated name {name!r} (first in row {first_row[name]})", path
-            )
+
+def _cell(row: list[str], i: int) -> str:
+    return row[i].strip() if i < len(row) else ""
+
+
+def _choose_column(
+    header: list[str],
+    others: list[str],
+    rows: list[tuple[int, list[str]]],
+    column: str | None,
+    path: Path,
+) -> str:
+    """The value column: the one named, else ``value``, the only other, the only numeric."""
+    if column is not None:
+        if column not in others:
+            raise DataError(f"no column {column!r}; valid: {others}", path)
+        return column
+    if DEFAULT_COLUMN in others:
+        return DEFAULT_COLUMN
+    if len(others) == 1:
+        return others[0]
+    numeric = [h for h in others if _any_number(rows, header.index(h))]
+    if len(numeric) == 1:
+        return numeric[0]
+    raise DataError(
+        f"cannot tell which column holds the uptake among numeric columns {numeric} "
+        f"(all: {others}); name one (--target)",
+        path,
+    )
+
+
+def _any_number(rows: list[tuple[int, list[str]]], i: int) -> bool:
+    for _, row in rows:
         try:
-            value = float(raw)
+            float(_cell(row, i))
         except ValueError:
-            raise DataError(
-                f"row {row_no} ({name}): {column} is not a number: {raw!r}", path
-            ) from None
-        if not math.isfinite(value):
-            raise DataError(f"row {row_no} ({name}): {column} is {raw!r}, not finite", path)
-        if value < 0:
-            raise DataError(f"row {row_no} ({name}): negative {column} {value:g}", path)
-        first_row[name] = row_no
-        out[name] = value
-    if not out:
-        raise DataError("no labels: the table has a header but no rows", path)
-    return out
+            continue
+        return True
+    return False

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
-from ..core.batch import collect_cifs, grid_for_file
+from ..core.batch import GridOutcome, collect_cifs, grid_outcome
 from ..core.cache import GridCache
-from ..core.grid import EnergyGrid, GridSpec
+from ..core.grid import GridSpec
 from ..core.structure import MAX_ATOMS, MAX_FILE_BYTES, Structure
 from ..errors import LimitError, RetvisError, StructureError
 
@@ -77,21 +77,26 @@ class GridRequest:
     max_atoms: int = MAX_ATOMS
 
 
-@dataclass
-class GridResponse:
-    """What happened to one :class:`GridRequest`.
+@dataclass(kw_only=True)
+class GridResponse(GridOutcome):
+    """What happened to one :class:`GridRequest`: a batch outcome and its request.
 
-    ``status`` is "ok", "failed" or "cancelled"; ``grid.boltzmann`` is (n, n, n) float32.
+    The fields of :class:`~retvis.core.batch.GridOutcome` (``index`` is 0: a request
+    stands alone); ``status`` is "ok", "failed" or "cancelled"; ``grid.boltzmann`` is
+    (n, n, n) float32.
     """
 
     request: GridRequest
-    status: str
-    reason: str = ""
-    kind: str = ""
-    structure: Structure | None = None
-    grid: EnergyGrid | None = None
-    seconds: float = 0.0
-    cached: bool = False
+
+    @classmethod
+    def of(cls, request: GridRequest, outcome: GridOutcome) -> GridResponse:
+        return cls(**vars(outcome), request=request)
+
+    @classmethod
+    def cancelled(cls, request: GridRequest) -> GridResponse:
+        return cls(
+            0, request.path, "cancelled", "cancelled by the user", "cancelled", request=request
+        )
 
 
 @dataclass(frozen=True)
@@ -130,29 +135,10 @@ class TaskResponse:
 def compute_grid_job(req: GridRequest, cancel: threading.Event) -> GridResponse:
     """Run one :class:`GridRequest` (never raises)."""
     if cancel.is_set():
-        return GridResponse(req, "cancelled", "cancelled by the user", "cancelled")
-    t0 = time.perf_counter()
+        return GridResponse.cancelled(req)
     cache = GridCache(req.cache_root) if req.cache_root is not None else None
-    try:
-        s, g, cached = grid_for_file(req.path, req.spec, cache, max_atoms=req.max_atoms)
-    except RetvisError as exc:
-        return GridResponse(req, "failed", exc.reason, exc.kind, seconds=time.perf_counter() - t0)
-    except MemoryError:
-        return GridResponse(
-            req, "failed", "out of memory", "limit", seconds=time.perf_counter() - t0
-        )
-    except Exception as exc:  # a bug or unforeseen input: the row shows it, the batch goes on
-        log.exception("unexpected error on %s", req.path)
-        return GridResponse(
-            req,
-            "failed",
-            f"unexpected error ({type(exc).__name__}: {exc})",
-            "internal",
-            seconds=time.perf_counter() - t0,
-        )
-    return GridResponse(
-        req, "ok", structure=s, grid=g, seconds=time.perf_counter() - t0, cached=cached
-    )
+    # failures (bad file, out of memory, a bug) are a status and reason, as in a batch
+    return GridResponse.of(req, grid_outcome(0, req.path, req.spec, cache, req.max_atoms))
 
 
 def warmup_job() -> float:
@@ -442,7 +428,7 @@ class GridRunner(QObject):
         def job() -> GridResponse:  # pool thread
             with self._lock:
                 if cancel.is_set():
-                    return GridResponse(req, "cancelled", "cancelled by the user", "cancelled")
+                    return GridResponse.cancelled(req)
                 self._active.add(req.key)
             self._began.emit(req.key)
             try:

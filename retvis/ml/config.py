@@ -29,6 +29,9 @@ class TrainConfig:
     device : "cpu" or "cuda" (or "cuda:N").
     target : label column (default: ``value`` or the only numeric column).
     target_name, units : how the target is shown (default: the column name, no units).
+    allow_negative : accept negative labels. Off by default, since an uptake cannot be
+        negative; a target that can (an adsorption enthalpy, a log) needs it. Recorded
+        in the model's target, so evaluation reads its labels the same way.
     init_from : model or run folder (or a named model) to fine-tune from.
     freeze_conv : with ``init_from``, train only the fully connected head.
     drop_missing : leave out labelled names without a grid instead of failing.
@@ -55,6 +58,7 @@ class TrainConfig:
     target: str | None = None
     target_name: str | None = None
     units: str = ""
+    allow_negative: bool = False
     init_from: str | None = None
     freeze_conv: bool = False
     drop_missing: bool = False

@@ -68,7 +68,7 @@ def learning_curve(
     cfg = cfg or TrainConfig()
     emit = emit or (lambda rec: None)
     vs = D.open_voxels(voxels_dir)
-    labels = D.read_labels(labels_csv, cfg.target)
+    labels = D.read_labels(labels_csv, cfg.target, allow_negative=cfg.allow_negative)
     exclude = D.read_name_list(cfg.exclude) if cfg.exclude else set()
     ds = D.join(vs, labels, "drop" if cfg.drop_missing else "error", exclude)
     split_path = out / "split.json"

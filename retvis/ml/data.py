@@ -8,11 +8,12 @@ are opened memory-mapped, so a 12,000-structure set costs no RAM until read.
 Labels are a CSV with a header, one row per material: a name column (``name``) and a
 value column (``value`` by default; any numeric column can be chosen). When the table
 has a ``status`` column (the GCMC labels do), only rows whose status is ``ok`` are used.
+They are read by :mod:`retvis.core.labels`; negative values are refused unless the
+target allows them (``TrainConfig.allow_negative``).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core.labels import Labels, read_label_table
 from ..errors import DataError
 
 #: Names of the four augmentations of METHOD.md section 3, drawn with equal probability.
@@ -104,112 +106,34 @@ def open_voxels(folder: str | Path) -> VoxelSet:
 
 
 # --------------------------------------------------------------------------- labels
-@dataclass(frozen=True)
-class Labels:
-    """A labels table reduced to names and finite values.
-
-    Attributes
-    ----------
-    names : list of str
-    values : NDArray[np.float64]
-        Shape (N,), in the target's units.
-    column : str
-        The value column used.
-    path : Path
-    skipped : int
-        Rows left out because their ``status`` was not ``ok``.
-    """
-
-    names: list[str]
-    values: NDArray[np.float64]
-    column: str
-    path: Path
-    skipped: int = 0
-
-
-def read_labels(path: str | Path, column: str | None = None, name_column: str = "name") -> Labels:
-    """Read a labels CSV.
+def read_labels(
+    path: str | Path,
+    column: str | None = None,
+    name_column: str = "name",
+    *,
+    allow_negative: bool = False,
+) -> Labels:
+    """Read a labels CSV (:func:`retvis.core.labels.read_label_table`).
 
     Parameters
     ----------
     path : path-like
-        CSV with a header.
+        CSV with a header; with a ``status`` column only ``ok`` rows are used.
     column : str, optional
-        Value column; default ``value``, or the only numeric column other than the name.
+        Value column; default ``value``, the only column besides the name and status, or
+        the only numeric one.
     name_column : str
         Column holding material names.
+    allow_negative : bool
+        Accept negative values (a target other than an uptake, e.g. an enthalpy).
 
     Raises
     ------
     DataError
-        Missing columns, duplicated names, or a value that is not a finite number.
+        Missing columns, a missing or duplicated name, or a value that is not a finite
+        number (or is negative, unless allowed), each naming its row.
     """
-    path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-            header = list(rows[0].keys()) if rows else []
-    except FileNotFoundError as exc:
-        raise DataError("labels file not found", path) from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not a UTF-8 CSV file ({exc})", path) from exc
-    if not rows:
-        raise DataError("the labels table has no rows", path)
-    if name_column not in header:
-        raise DataError(f"no '{name_column}' column; columns: {header}", path)
-    if "status" in header:
-        kept = [r for r in rows if (r.get("status") or "").strip().lower() == "ok"]
-        skipped = len(rows) - len(kept)
-        rows = kept
-    else:
-        skipped = 0
-    if column is None:
-        if "value" in header:
-            column = "value"
-        else:
-            numeric = [
-                h
-                for h in header
-                if h not in (name_column, "status")
-                and rows
-                and all(_is_number(r[h]) for r in rows[:50])
-            ]
-            if len(numeric) != 1:
-                raise DataError(
-                    f"choose the value column (--target); numeric columns: "
-                    f"{numeric}, all columns: {header}",
-                    path,
-                )
-            column = numeric[0]
-    if column not in header:
-        raise DataError(f"no '{column}' column; columns: {header}", path)
-    names = [r[name_column].strip() for r in rows]
-    dup = [k for k, c in Counter(names).items() if c > 1]
-    if dup:
-        raise DataError(f"{len(dup)} duplicated name(s) in the labels, e.g. {dup[:5]}", path)
-    values = np.empty(len(rows), dtype=np.float64)
-    bad = []
-    for i, r in enumerate(rows):
-        try:
-            v = float(r[column])
-        except (TypeError, ValueError):
-            v = math.nan
-        if not math.isfinite(v):
-            bad.append(f"{names[i]}={r[column]!r}")
-        values[i] = v
-    if bad:
-        raise DataError(
-            f"{len(bad)} label(s) in '{column}' are not finite numbers, e.g. {bad[:5]}", path
-        )
-    return Labels(names, values, column, path, skipped)
-
-
-def _is_number(s: str | None) -> bool:
-    try:
-        float(s)  # type: ignore[arg-type]
-        return True
-    except (TypeError, ValueError):
-        return False
+    return read_label_table(path, column, name_column=name_column, allow_negative=allow_negative)
 
 
 def read_name_list(path: str | Path) -> set[str]:

@@ -61,7 +61,9 @@ def evaluate_run(
     names = sp["train"] + sp["val"] + sp["test"] if split == "all" else sp[split]
     column = predictor.target.get("column")
     vs = D.open_voxels(voxels_dir)
-    labels = D.read_labels(labels_csv, column)
+    # read the labels as training did (models without the key were trained on uptakes)
+    allow_negative = bool(predictor.target.get("allow_negative", False))
+    labels = D.read_labels(labels_csv, column, allow_negative=allow_negative)
     ds = D.join(vs, labels, "drop")
     known = set(ds.names)
     missing = [n for n in names if n not in known]

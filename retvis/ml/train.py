@@ -86,7 +86,7 @@ class _Run:
 def _prepare(voxels_dir, labels_csv, run_dir: Path, cfg: TrainConfig, resume: bool):
     """Open the data, make or reuse the split, standardization and config."""
     vs = D.open_voxels(voxels_dir)
-    labels = D.read_labels(labels_csv, cfg.target)
+    labels = D.read_labels(labels_csv, cfg.target, allow_negative=cfg.allow_negative)
     exclude = D.read_name_list(cfg.exclude) if cfg.exclude else set()
     ds = D.join(vs, labels, "drop" if cfg.drop_missing else "error", exclude)
     if resume:
@@ -263,6 +263,8 @@ def train_run(
                 units=cfg.units,
             )
     target = {"name": cfg.target_name or ds.column, "column": ds.column, "units": cfg.units}
+    if cfg.allow_negative:  # evaluation reads the labels the same way (absent: uptakes)
+        target["allow_negative"] = True
     card = {
         "standardization": std.to_dict(),
         "gridspec": gridspec,

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]  # the checkout (run from a source tree)
-
 from retvis.core.structure import read_structure
 from retvis.errors import RetvisError
 from retvis.sim.gcmc import Protocol
 from retvis.sim.labels import raspalib_version
+
+REPO = Path(__file__).resolve().parents[2]  # the checkout (run from a source tree)
 
 
 def _version(pkg: str) -> str:

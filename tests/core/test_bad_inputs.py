@@ -27,9 +27,9 @@ from retvis.core.batch import (
     iter_grids,
 )
 from retvis.core.grid import GridSpec, compute_grid
-from retvis.core.labels import read_labels
+from retvis.core.labels import read_label_table, read_labels
 from retvis.core.structure import MAX_ATOMS, close_pairs, read_structure
-from retvis.errors import LimitError, RetvisError, StructureError
+from retvis.errors import DataError, LimitError, RetvisError, StructureError
 from tests.conftest import demo
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -99,6 +99,47 @@ def test_labels_reader_reads_a_good_table(tmp_path):
     assert read_labels(f, column="ch4") == {"A": 2.0}
     with pytest.raises(RetvisError, match="no column 'n2'; valid: \\['co2', 'ch4'\\]"):
         read_labels(f, column="n2")
+
+
+def test_labels_reader_reads_a_gcmc_table_with_status(tmp_path):
+    """What `retvis label` writes: only ``ok`` rows, retried names are not duplicates."""
+    f = tmp_path / "gcmc.csv"
+    f.write_text(
+        "name,status,reason,uptake_mol_kg,uptake_err_mol_kg,n_atoms\n"
+        "A,ok,,1.5,0.1,100\n"
+        "B,timeout,killed,,,50\n"
+        "B,ok,,0,0,50\n"
+        "C,crashed,exit status 1,,,20\n"
+    )
+    assert read_labels(f, "uptake_mol_kg") == {"A": 1.5, "B": 0.0}
+    table = read_label_table(f, "uptake_mol_kg")
+    assert table.skipped == 2 and table.column == "uptake_mol_kg"
+    with pytest.raises(DataError, match="among numeric columns \\['uptake_mol_kg', 'uptake_err"):
+        read_labels(f)
+    # a status other than ok in the only row: no labels, and why
+    f.write_text("name,status,uptake\nA,failed,\n")
+    with pytest.raises(DataError, match="no labels: none of the 1 rows has status 'ok'"):
+        read_labels(f)
+
+
+def test_labels_reader_negative_values_only_when_allowed(tmp_path):
+    f = tmp_path / "dh.csv"
+    f.write_text("name,value,err\nA,-20.5,0.3\nB,3,0.1\n")
+    with pytest.raises(DataError, match="row 2 \\(A\\): negative value -20.5") as exc:
+        read_labels(f)  # 'value' preferred over the other numeric column
+    assert exc.value.path == f
+    table = read_label_table(f, allow_negative=True)
+    assert table.names == ["A", "B"] and table.values.tolist() == [-20.5, 3.0]
+
+
+def test_labels_reader_refuses_a_file_over_the_size_limit(tmp_path, monkeypatch):
+    import retvis.core.labels as L
+
+    f = tmp_path / "big.csv"
+    f.write_text("name,uptake\n" + "".join(f"m{i},1\n" for i in range(100)))
+    monkeypatch.setattr(L, "MAX_LABELS_BYTES", 512)
+    with pytest.raises(DataError, match="larger than"):
+        read_labels(f)
 
 
 @pytest.mark.parametrize("row", cases("weights"))

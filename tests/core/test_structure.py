@@ -45,7 +45,7 @@ def test_supercell_factors_follow_the_minimum_image_rule():
     assert supercell_factors(s, 10.0) == (2, 2, 2)
     assert supercell_factors(s, 7.0) == (1, 1, 1)
     s = read_structure(demo("VOGTIV_clean_h"))
-    assert all(k * w >= 20.0 for k, w in zip(supercell_factors(s, 10.0), s.widths))
+    assert all(k * w >= 20.0 for k, w in zip(supercell_factors(s, 10.0), s.widths, strict=True))
 
 
 def test_fractional_coordinates_are_wrapped():
@@ -84,8 +84,10 @@ def test_partial_occupancy_is_refused(tmp_path):
     assert "_atom_site_occupancy" in text
     lines = text.splitlines()
     # set the first atom's occupancy to 0.5
-    header_end = next(i for i, l in enumerate(lines) if l.strip().startswith("_atom_site_occupancy"))
-    cols = [l.strip() for l in lines[:header_end + 1] if l.strip().startswith("_atom_site_")]
+    header_end = next(
+        i for i, ln in enumerate(lines) if ln.strip().startswith("_atom_site_occupancy")
+    )
+    cols = [ln.strip() for ln in lines[: header_end + 1] if ln.strip().startswith("_atom_site_")]
     k = cols.index("_atom_site_occupancy")
     i = header_end + 1
     while lines[i].strip().startswith("_"):

@@ -1,5 +1,7 @@
+import csv
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,11 +71,11 @@ def _write(path, text):
 
 
 def test_labels_errors_are_clear(tmp_path):
-    with pytest.raises(DataError, match="duplicated"):
+    with pytest.raises(DataError, match="row 3: duplicated name 'A' \\(first in row 2\\)"):
         D.read_labels(_write(tmp_path / "a.csv", "name,value\nA,1\nA,2\n"))
-    with pytest.raises(DataError, match="not finite"):
+    with pytest.raises(DataError, match="row 3 \\(B\\): value is 'nan', not finite"):
         D.read_labels(_write(tmp_path / "b.csv", "name,value\nA,1\nB,nan\nC,inf\n"))
-    with pytest.raises(DataError, match="not finite"):
+    with pytest.raises(DataError, match="row 3 \\(B\\): value is empty"):
         D.read_labels(_write(tmp_path / "c.csv", "name,value\nA,1\nB,\n"))
     with pytest.raises(DataError, match="no 'name' column"):
         D.read_labels(_write(tmp_path / "d.csv", "id,value\nA,1\n"))
@@ -86,6 +88,85 @@ def test_labels_errors_are_clear(tmp_path):
     )
     assert lab.names == ["A", "C"] and lab.skipped == 1
     np.testing.assert_array_equal(lab.values, [1.5, 2.5])
+
+
+def test_labels_negative_values_need_allow_negative(tmp_path):
+    f = _write(tmp_path / "dh.csv", "name,dH_kJ_mol\nA,-18.5\nB,-22\n")
+    with pytest.raises(DataError, match="row 2 \\(A\\): negative dH_kJ_mol -18.5.*allow-negative"):
+        D.read_labels(f)
+    lab = D.read_labels(f, allow_negative=True)
+    assert lab.column == "dH_kJ_mol" and lab.names == ["A", "B"]
+    np.testing.assert_array_equal(lab.values, [-18.5, -22.0])
+
+
+def test_labels_of_the_shipped_gcmc_table():
+    """The real CH4 table of `retvis label`: many numeric columns, one status column."""
+    table = Path(__file__).resolve().parents[2] / "resources/datasets/ch4_298K_5.8bar.csv"
+    with pytest.raises(DataError, match="numeric columns \\['uptake_mol_kg', 'uptake_err"):
+        D.read_labels(table)  # which of the uptakes, errors, timings? must be named
+    lab = D.read_labels(table, "uptake_mol_kg")
+    with table.open(encoding="utf-8", newline="") as fh:
+        every = list(csv.DictReader(fh))
+    rows = [r for r in every if r["status"] == "ok"]
+    assert len(rows) > 100 and lab.skipped == len(every) - len(rows)
+    assert lab.names == [r["name"] for r in rows]
+    np.testing.assert_array_equal(lab.values, [float(r["uptake_mol_kg"]) for r in rows])
+    assert lab.values.dtype == np.float64 and lab.values.min() >= 0
+
+
+def test_labels_status_rows_failed_then_retried(tmp_path):
+    """A retried material has a failed row then an ok row: not a duplicate."""
+    text = (
+        "name,status,reason,uptake_mol_kg,uptake_err_mol_kg\n"
+        "A,ok,,1.0,0.1\n"
+        "B,timeout,killed after 3600 s,,\n"
+        "C,crashed,exit status 1,,\n"
+        "B,OK ,,2.0,0.2\n"
+    )
+    lab = D.read_labels(_write(tmp_path / "g.csv", text), "uptake_mol_kg")
+    assert lab.names == ["A", "B"] and lab.skipped == 2
+    np.testing.assert_array_equal(lab.values, [1.0, 2.0])
+    # two ok rows of a name are a duplicate, named by row
+    with pytest.raises(DataError, match="row 6: duplicated name 'A' \\(first in row 2\\)"):
+        D.read_labels(_write(tmp_path / "h.csv", text + "A,ok,,3.0,0.1\n"), "uptake_mol_kg")
+    # only failed rows: no labels, and says why
+    with pytest.raises(DataError, match="none of the 2 rows has status 'ok'"):
+        D.read_labels(_write(tmp_path / "i.csv", "name,status,value\nA,failed,\nB,timeout,\n"))
+
+
+def test_labels_column_choice(tmp_path):
+    # 'value' first, even among other numeric columns
+    lab = D.read_labels(_write(tmp_path / "a.csv", "name,err,value\nA,0.1,1\n"))
+    assert lab.column == "value"
+    # the only column besides name and status, whatever it holds (errors name the row)
+    lab = D.read_labels(_write(tmp_path / "b.csv", "name,status,uptake\nA,ok,1\nB,failed,x\n"))
+    assert lab.column == "uptake" and lab.skipped == 1
+    with pytest.raises(DataError, match="row 3 \\(B\\): uptake is not a number: 'high'"):
+        D.read_labels(_write(tmp_path / "c.csv", "name,uptake\nA,1\nB,high\n"))
+    # the only numeric column among text ones
+    lab = D.read_labels(_write(tmp_path / "d.csv", "name,formula,uptake,note\nA,CuO,1,ok\n"))
+    assert lab.column == "uptake"
+    # a typo in the wanted column does not make another numeric column chosen silently
+    with pytest.raises(DataError, match="numeric columns \\['uptake', 'err'\\]"):
+        D.read_labels(_write(tmp_path / "e.csv", "name,uptake,err\nA,1,0.1\nB,1..2,0.1\n"))
+    # an unknown column lists the valid ones; a custom name column
+    with pytest.raises(DataError, match="no column 'co2'; valid: \\['uptake', 'err'\\]"):
+        D.read_labels(tmp_path / "e.csv", "co2")
+    lab = D.read_labels(_write(tmp_path / "f.csv", "refcode,value\nA,1\n"), name_column="refcode")
+    assert lab.names == ["A"]
+    with pytest.raises(DataError, match="duplicated column name"):
+        D.read_labels(_write(tmp_path / "g.csv", "name,value,value\nA,1,2\n"))
+
+
+def test_labels_file_checks(tmp_path):
+    lab = D.read_labels(_write(tmp_path / "bom.csv", "\ufeffname,value\r\nA,1\r\n\r\nB,2\r\n"))
+    assert lab.names == ["A", "B"] and lab.path == tmp_path / "bom.csv"
+    (tmp_path / "bin.csv").write_bytes(b"name,value\nA,\x001\n")
+    with pytest.raises(DataError, match="binary data"):
+        D.read_labels(tmp_path / "bin.csv")
+    with pytest.raises(DataError, match="cannot read labels") as exc:
+        D.read_labels(tmp_path / "nowhere.csv")
+    assert exc.value.path == tmp_path / "nowhere.csv"
 
 
 def test_join_by_name_missing_and_excluded(demo_set, tmp_path):

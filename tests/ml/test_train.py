@@ -197,3 +197,30 @@ def test_device_is_checked_before_any_work():
         load_model("anything", device="cuda")
     with pytest.raises(SpecError, match="'cpu' or 'cuda'"):
         TrainConfig(device="tpu").validate()
+
+
+def test_negative_targets_train_only_when_allowed_and_evaluate_alike(demo_set, tmp_path):
+    """A target that can be negative (here minus the void fraction, as an adsorption
+    enthalpy would be) is refused by default, trains with ``allow_negative``, and the
+    model remembers it so that evaluation reads the labels the same way."""
+    from retvis.cli import build_parser
+    from retvis.ml.evaluate import evaluate_run
+
+    lines = (demo_set / "labels.csv").read_text().splitlines()
+    neg = tmp_path / "neg.csv"
+    neg.write_text(
+        "\n".join([lines[0]] + [f"{n},{-float(v)}" for n, v in (s.split(",") for s in lines[1:])])
+        + "\n"
+    )
+    cfg = TrainConfig(epochs=1, **FAST)
+    with pytest.raises(DataError, match="row 2 \\(.*\\): negative value .*--allow-negative"):
+        train_run(demo_set, neg, tmp_path / "refused", cfg)
+    cfg = TrainConfig(epochs=1, allow_negative=True, **FAST)
+    final = train_run(demo_set, neg, tmp_path / "neg", cfg)
+    assert load_model(final["model"]).target["allow_negative"] is True
+    res = evaluate_run(tmp_path / "neg", demo_set, neg, split="all", n_boot=200)
+    assert res["n"] == 20
+    args = build_parser().parse_args(["train", "v", "l.csv", "-o", "r", "--allow-negative"])
+    assert args.allow_negative is True
+    args = build_parser().parse_args(["learning-curve", "v", "l.csv", "-o", "r"])
+    assert args.allow_negative is False

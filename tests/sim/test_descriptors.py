@@ -9,8 +9,7 @@ from retvis.sim.descriptors import (
     write_descriptor_csv,
     zeo_descriptors,
 )
-from tests.conftest import demo
-from tests.conftest import core_mof_table
+from tests.conftest import core_mof_table, demo
 
 
 def test_descriptors_match_core_mof_published_values(tmp_path):
