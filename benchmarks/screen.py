@@ -46,15 +46,15 @@ def coremof_sample(n: int, folder: Path | None, seed: int) -> list[Path]:
     return random.Random(seed).sample(files, min(n, len(files)))
 
 
-def reference(files: list[Path], model_ref: str) -> dict:
+def reference(files: list[Path], model_ref: str | None) -> dict:
     """Serial read -> grid -> predict per file on this thread (what a plain script does)."""
     from retvis.core.grid import GridSpec, compute_grid
     from retvis.core.structure import read_structure
     from retvis.errors import RetvisError
     from retvis.ml.weights import load_model
 
-    model = load_model(model_ref)
-    spec = model.spec or GridSpec()
+    model = load_model(model_ref) if model_ref else None
+    spec = (model.spec if model is not None else None) or GridSpec()
     ok = 0
     t0 = time.perf_counter()
     for f in files:
@@ -62,13 +62,26 @@ def reference(files: list[Path], model_ref: str) -> dict:
             g = compute_grid(read_structure(f), spec, threads=1)
         except RetvisError:
             continue
-        model.predict(g.boltzmann[None].astype(np.float32))
+        if model is not None:
+            model.predict(g.boltzmann[None].astype(np.float32))
         ok += 1
     dt = time.perf_counter() - t0
     return {"files": len(files), "ok": ok, "seconds": round(dt, 2)}
 
 
-def run_app(files: list[Path], workers: int, timeout: float) -> dict:
+def resources_without_models(base: Path) -> Path:
+    """A resources folder like the installed one, minus ``models/`` (the app has no model)."""
+    from retvis.paths import resources_dir
+
+    dst = base / "resources-no-models"
+    dst.mkdir(parents=True, exist_ok=True)
+    for child in resources_dir().iterdir():
+        if child.name != "models" and not (dst / child.name).exists():
+            (dst / child.name).symlink_to(child)
+    return dst
+
+
+def run_app(files: list[Path], workers: int, timeout: float, model: bool = True) -> dict:
     """Drop ``files`` on a fresh window; time to a ranked table and the longest stall."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -98,8 +111,10 @@ def run_app(files: list[Path], workers: int, timeout: float) -> dict:
     t_start = time.perf_counter()
     win = MainWindow(AppSettings(spec=GridSpec(), workers=workers, use_cache=False))
     win.show()
-    if not wait(lambda: win._model_info is not None and win.warmed_up, 120):
+    if model and not wait(lambda: win._model_info is not None and win.warmed_up, 120):
         raise SystemExit(f"the model did not load: {win._model_error or 'timeout'}")
+    if not model and not wait(lambda: win.warmed_up, 120):
+        raise SystemExit("the grid kernel did not load")
     t_ready = time.perf_counter() - t_start
 
     beats: list[float] = []
@@ -171,7 +186,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--ref", type=int, default=20, help="files timed by the serial reference")
     ap.add_argument("--timeout", type=float, default=3600.0)
+    ap.add_argument("--no-model", action="store_true", help="grids only: no model installed")
+    ap.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="sys.setswitchinterval in ms (default: the app's own setting)",
+    )
     a = ap.parse_args()
+    if a.switch_interval is not None:
+        sys.setswitchinterval(a.switch_interval / 1000.0)
 
     base = Path(tempfile.mkdtemp(prefix="retvis-screen-bench-"))
     from retvis.paths import DEFAULT_MODEL, demo_dir
@@ -185,12 +209,17 @@ def main() -> None:
             files = sorted(demo_dir().glob("*.cif"))
         else:
             files = coremof_sample(a.n, a.coremof, a.seed)
-        app = run_app(files, a.workers, a.timeout)
-        ref = reference(files[: a.ref], DEFAULT_MODEL)
+        if a.no_model:
+            os.environ["RETVIS_RESOURCES"] = str(resources_without_models(base))
+        app = run_app(files, a.workers, a.timeout, model=not a.no_model)
+        os.environ.pop("RETVIS_RESOURCES", None)
+        ref = reference(files[: a.ref], None if a.no_model else DEFAULT_MODEL)
         per_app = app["drop_to_ranked_s"] / app["files"]
         per_ref = ref["seconds"] / ref["files"]
         rec = {
             "set": name,
+            "model": not a.no_model,
+            "switch_interval_ms": round(sys.getswitchinterval() * 1000, 3),
             **app,
             "reference_serial": ref,
             "ratio_reference_over_app_per_file": round(per_ref / per_app, 2),
