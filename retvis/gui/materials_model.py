@@ -2,6 +2,12 @@
 
 Rows are identified by content digest. The model only holds plain records; grids and
 structures live in the main window's stores.
+
+Sorting happens in the model itself, in Python (one ``sorted`` with a key: about a
+millisecond for 1,000 rows), throttled while rows change; the proxy only filters. A
+``QSortFilterProxyModel`` sorting with a Python ``lessThan`` made two Python calls per
+comparison and froze the GUI thread 80-160 ms each time the ranks changed at 1,000 rows
+(``benchmarks/screen.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QColor
 
@@ -76,13 +83,20 @@ class MaterialsModel(QAbstractTableModel):
     ``predicting`` is shown for rows whose digest is in :attr:`predicting`.
     """
 
+    #: Longest wait, ms, between a change of the rows and their re-sorting.
+    RESORT_MS = 150
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[MaterialRecord] = []
-        self._index: dict[str, int] = {}
+        self._rows: list[MaterialRecord] = []  # in display order
+        self._index: dict[str, int] = {}  # digest -> row
+        self._added: dict[str, int] = {}  # digest -> sequence number of its addition
         self._rank: dict[str, int] = {}
+        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.predicting: set[str] = set()
         self._headers = {key: head for head, key, _ in COLUMNS}
+        self._resort_timer = QTimer(self, singleShot=True, interval=self.RESORT_MS)
+        self._resort_timer.timeout.connect(self._apply_sort)
 
     def set_target(self, name: str | None, units: str | None) -> None:
         """Name the prediction and label columns after the model's target."""
@@ -181,7 +195,8 @@ class MaterialsModel(QAbstractTableModel):
 
     # -- row access ----------------------------------------------------------------------
     def records(self) -> list[MaterialRecord]:
-        return list(self._rows)
+        """All rows in the order they were added (the display order may differ)."""
+        return sorted(self._rows, key=lambda r: self._added[r.digest])
 
     def record(self, digest: str) -> MaterialRecord | None:
         i = self._index.get(digest)
@@ -209,9 +224,11 @@ class MaterialsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             for r in new:
                 self._index[r.digest] = len(self._rows)
+                self._added[r.digest] = len(self._added)
                 self._rows.append(r)
             self.endInsertRows()
             self._rerank()
+            self._schedule_sort()
         return new
 
     def update(self, digest: str, **changes) -> MaterialRecord | None:
@@ -242,12 +259,61 @@ class MaterialsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(first, 0), self.index(end, last))
         if rerank:
             self._rerank()
+        if rows:
+            self._schedule_sort()
         return out
 
     def refresh(self, digest: str) -> None:
         i = self._index.get(digest)
         if i is not None:
             self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+            self._schedule_sort()
+
+    # -- sorting -------------------------------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by a column (-1: the order they were added), now and after changes.
+
+        Empty values go last in either order; strings compare case-insensitively.
+        """
+        self._sort = (int(column), Qt.SortOrder(order))
+        self._apply_sort()
+
+    def sort_column(self) -> tuple[int, Qt.SortOrder]:
+        return self._sort
+
+    def _schedule_sort(self) -> None:
+        if self._sort[0] >= 0 and not self._resort_timer.isActive():
+            self._resort_timer.start()
+
+    def _sorted_rows(self) -> list[MaterialRecord]:
+        column, order = self._sort
+        by_added = sorted(self._rows, key=lambda r: self._added[r.digest])
+        if column < 0:
+            return by_added
+        key = COLUMNS[column][1]
+        present, empty = [], []
+        for r in by_added:  # stable: ties keep the order of addition
+            v = self.sort_value(r, key)
+            (empty if v is None or v == "" else present).append((v, r))
+        if any(isinstance(v, str) for v, _ in present):
+            present = [(str(v).lower(), r) for v, r in present]
+        present.sort(key=lambda vr: vr[0], reverse=order == Qt.SortOrder.DescendingOrder)
+        return [r for _, r in present] + [r for _, r in empty]
+
+    def _apply_sort(self) -> None:
+        self._resort_timer.stop()
+        rows = self._sorted_rows()
+        if all(a is b for a, b in zip(rows, self._rows, strict=True)):
+            return
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        digests = [self._rows[i.row()].digest for i in old]
+        self._rows = rows
+        self._index = {r.digest: i for i, r in enumerate(rows)}
+        self.changePersistentIndexList(
+            old, [self.index(self._index[d], i.column()) for d, i in zip(digests, old, strict=True)]
+        )
+        self.layoutChanged.emit()
 
     def remove(self, digests: Iterable[str]) -> None:
         gone = set(digests)
@@ -256,12 +322,14 @@ class MaterialsModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = [r for r in self._rows if r.digest not in gone]
         self._index = {r.digest: i for i, r in enumerate(self._rows)}
+        for d in gone:
+            self._added.pop(d, None)
         self.endResetModel()
         self._rerank()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._rows, self._index, self._rank = [], {}, {}
+        self._rows, self._index, self._rank, self._added = [], {}, {}, {}
         self.predicting.clear()
         self.endResetModel()
 
@@ -281,15 +349,14 @@ class MaterialsModel(QAbstractTableModel):
 
 
 class MaterialsFilter(QSortFilterProxyModel):
-    """Sorts by :data:`SortRole` (empty values last) and filters by text, status and uptake."""
+    """Filters by text, status and uptake; sorting is the source model's (see the module)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._text = ""
         self._statuses: set[str] | None = None
         self._uptake: tuple[float | None, float | None] = (None, None)
-        self.setSortRole(SortRole)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # re-filters changed rows; never sorts itself
 
     def _refilter(self, change) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
@@ -328,13 +395,9 @@ class MaterialsFilter(QSortFilterProxyModel):
                 return False
         return True
 
-    def lessThan(self, left, right) -> bool:  # noqa: N802
-        a, b = left.data(SortRole), right.data(SortRole)
-        if a is None or b is None:  # empty values last in ascending order
-            return a is not None and b is None
-        if isinstance(a, str) or isinstance(b, str):
-            return str(a).lower() < str(b).lower()
-        return a < b
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """What a click on a header asks for: the source model sorts (in Python, fast)."""
+        self.sourceModel().sort(column, order)
 
     def visible_records(self) -> list[MaterialRecord]:
         model: MaterialsModel = self.sourceModel()

@@ -223,8 +223,15 @@ def test_table_is_ranked_by_default_and_remembers_the_users_order(
     recs = win.model.records()
     # predictions arrive in bulk (as from a model): rank 1 = highest, shown first
     win.model.update_many({r.digest: {"pred_mean": float(i)} for i, r in enumerate(recs[1:])})
+    ranked = [r.name for r in reversed(recs[1:])] + [recs[0].name]  # unranked last
+    qtbot.waitUntil(lambda: [r.name for r in win.proxy.visible_records()] == ranked, timeout=2_000)
+    shown = ranked
+    # the selection follows its row through a re-sort
+    win._select_digest(recs[1].digest)
+    win.model.update_many({recs[1].digest: {"pred_mean": 99.0}})
+    qtbot.waitUntil(lambda: win.proxy.visible_records()[0].name == recs[1].name, timeout=2_000)
+    assert win._current_digest() == recs[1].digest
     shown = [r.name for r in win.proxy.visible_records()]
-    assert shown == [r.name for r in reversed(recs[1:])] + [recs[0].name]  # unranked last
     # the user sorts by name; the next window opens sorted the same way
     win.table.sortByColumn(COL["name"], Qt.SortOrder.DescendingOrder)
     assert [r.name for r in win.proxy.visible_records()] == sorted(shown, reverse=True)
