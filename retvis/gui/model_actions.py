@@ -216,6 +216,8 @@ class ModelActions:
             [r.digest for r in recs],
             x,
             self.settings.device,
+            [r.name for r in recs],
+            self.fingerprints.plot_size(),
         )
 
     def _on_fingerprints(self, resp: workers.TaskResponse) -> None:
@@ -224,7 +226,10 @@ class ModelActions:
             return
         v = resp.value
         names = [self._fp_names.get(k, k[:8]) for k in v["keys"]]
-        self.fingerprints.show_fingerprints(v["fingerprints"], names)
+        if "image" in v:
+            self.fingerprints.show_image(v["image"], names)
+        else:
+            self.fingerprints.show_fingerprints(v["fingerprints"], names)
 
     def training_dialog(self):
         """Open the training dialog (non-modal); returns it."""

@@ -304,11 +304,28 @@ def model_info_job(ref: str, device: str = "cpu") -> dict:
     }
 
 
-def fingerprint_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = "cpu") -> dict:
-    """Learned fingerprints (N, F) float32 of stacked grids (N, n, n, n) float32."""
+def fingerprint_job(
+    ref: str,
+    keys: list[str],
+    boltzmann: np.ndarray,
+    device: str = "cpu",
+    names: list[str] | None = None,
+    size_px: tuple[int, int] | None = None,
+) -> dict:
+    """Learned fingerprints (N, F) float32 of stacked grids (N, n, n, n) float32.
+
+    With ``names`` and ``size_px`` (width, height), the plot is drawn here too, as an
+    RGBA image (H, W, 4) uint8 under ``"image"``: a matplotlib draw takes 150-400 ms on
+    a small CPU, too long for the GUI thread while a batch computes.
+    """
     model = load_predictor(ref, device)
     fp = np.asarray(model.fingerprint(np.ascontiguousarray(boltzmann, dtype=np.float32)))
-    return {"keys": keys, "fingerprints": fp.astype(np.float32)}
+    out = {"keys": keys, "fingerprints": fp.astype(np.float32)}
+    if names is not None and size_px is not None:
+        from .widgets.fingerprint import render_image
+
+        out["image"] = render_image(out["fingerprints"], names, size_px)
+    return out
 
 
 def inspect_job(

@@ -1,7 +1,7 @@
 """RetNet fingerprints (the 20 numbers before the output layer) as a matplotlib Figure.
 
 The figure is built on :class:`matplotlib.figure.Figure` directly (no pyplot, no global
-state), so the CLI saves it with Agg and the GUI embeds it in a ``FigureCanvasQTAgg``.
+state), so the CLI saves it with Agg and the GUI draws it to an image on a worker thread.
 """
 
 from __future__ import annotations

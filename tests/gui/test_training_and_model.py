@@ -59,7 +59,7 @@ def test_train_stop_register_predict_inspect(
     recs = win.model.records()
     assert all(np.isfinite(r.pred_mean) and r.pred_std is not None for r in recs)
     assert sorted(win.model.rank(r.digest) for r in recs) == list(range(1, len(recs) + 1))
-    assert win.project.models()[0]["name"] == "density-test"
+    assert win.project.models()[-1]["name"] == "density-test"  # the most recently used
     assert win.model_picker.card_button.isEnabled()
     from PySide6.QtCore import Qt
 
@@ -84,4 +84,14 @@ def test_train_stop_register_predict_inspect(
     qtbot.waitUntil(lambda: ("saliency", "") in win.viewer._fields, timeout=60_000)
     assert win.viewer._fields[("saliency", "")].shape == (25, 25, 25)
     assert "saliency" in win.viewer.message.text()
-    qtbot.waitUntil(lambda: win.fingerprints.canvas is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.fingerprints.has_plot, timeout=60_000)
+    # the plot (drawn on the model's worker thread) shows bars in matplotlib's first colour
+    from PySide6.QtGui import QImage
+
+    qimg = win.fingerprints.image.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    w, h = qimg.width(), qimg.height()
+    px = np.frombuffer(qimg.constBits(), np.uint8).reshape(h, qimg.bytesPerLine())
+    px = px[:, : 3 * w].reshape(h, w, 3).astype(int)
+    assert w > 100 and h > 100 and px.std() > 10
+    blue = (np.abs(px - np.array([31, 119, 180])).max(axis=2) < 30).mean()
+    assert blue > 0.002, f"no bar-coloured pixels ({blue:.4f})"
