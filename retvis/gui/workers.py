@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import sys
 import threading
 import time
 import traceback
@@ -350,6 +352,31 @@ def inspect_job(
 # ---------------------------------------------------------------------------
 # runnables and runners
 # ---------------------------------------------------------------------------
+#: Niceness added to pool threads (Linux): when the GUI thread wants a core, it gets one
+#: (``$RETVIS_WORKER_NICE`` overrides it; 0 turns it off).
+WORKER_NICE = int(os.environ.get("RETVIS_WORKER_NICE", "5"))
+_thread_state = threading.local()
+
+
+def _lower_priority() -> None:
+    """Make the calling pool thread nicer than the GUI thread (once per thread).
+
+    Linux keeps a niceness per thread (``setpriority`` on the thread id); threads this
+    one starts (OpenMP's for torch) inherit it. Elsewhere this does nothing. Measured
+    with ``benchmarks/screen.py``: the GUI thread otherwise competes on equal terms with
+    two grid threads and torch's threads on a 2-core machine.
+    """
+    if getattr(_thread_state, "niced", False) or WORKER_NICE == 0:
+        return
+    _thread_state.niced = True
+    if sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE)
+        except OSError as exc:  # not allowed here: run at normal priority
+            log.debug("cannot lower a worker thread's priority: %s", exc)
+
+
 class _Call(QRunnable):
     """Run ``fn()`` on a pool thread and hand its return value to ``deliver``."""
 
@@ -360,6 +387,7 @@ class _Call(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:  # pool thread
+        _lower_priority()
         value = self._fn()
         try:
             self._deliver(value)
