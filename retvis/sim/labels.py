@@ -254,6 +254,7 @@ def label_one(
     )
     env.setdefault("RASPALIB_QUIET", "1")
     env.setdefault("OMP_NUM_THREADS", "1")
+    env["RETVIS_PARENT_PID"] = str(os.getpid())  # the worker dies with this process
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="retvis-gcmc-") as tmp:
         out = Path(tmp) / "result.json"

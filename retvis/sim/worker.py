@@ -10,9 +10,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import traceback
 from pathlib import Path
+
+#: Environment variable holding the pid of the process that started this worker.
+PARENT_ENV = "RETVIS_PARENT_PID"
+
+
+def die_with_parent() -> None:
+    """Be killed when the process that started this one dies (Linux; else nothing).
+
+    The worker runs in a session of its own (so a timeout kills its whole group); without
+    this, killing ``retvis label`` left its simulation running as an orphan.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    expected = os.environ.get(PARENT_ENV)
+    if expected and os.getppid() != int(expected):  # the parent died before prctl
+        os._exit(1)
 
 
 def _run(cif: Path, protocol_json: str) -> dict:
@@ -52,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--protocol", required=True, help="Protocol.to_dict() as JSON")
     p.add_argument("--out", required=True, type=Path, help="JSON result file")
     args = p.parse_args(argv)
+    die_with_parent()
     try:
         result = _run(args.cif, args.protocol)
     except BaseException:

@@ -109,6 +109,58 @@ def test_killed_batch_resumes_from_the_table(tmp_path):
     assert all(r["status"] == "ok" for r in rows)
 
 
+def _workers_of(parent_pid: int) -> list[int]:
+    """Pids of ``retvis.sim.worker`` processes whose parent is ``parent_pid``."""
+    from pathlib import Path
+
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ")
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"retvis.sim.worker" in cmd and ppid == parent_pid:
+            found.append(int(d.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl death signal: Linux")
+def test_killing_the_label_command_kills_its_simulation(tmp_path):
+    """kill -9 of `retvis label` leaves no simulation running as an orphan."""
+    import os
+
+    out = tmp_path / "labels.csv"
+    cmd = [sys.executable, "-m", "retvis", "label", str(demo("FIQCEN_clean")), "-o", str(out)]
+    proc = subprocess.Popen(cmd, cwd=REPO)  # full protocol: minutes, killed long before
+    deadline = time.time() + 60
+    workers = []
+    while time.time() < deadline and not workers:
+        time.sleep(0.2)
+        workers = _workers_of(proc.pid)
+    assert workers, "the simulation process never started"
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 10
+    alive = workers
+    while time.time() < deadline and alive:
+        time.sleep(0.2)
+        alive = [w for w in workers if os.path.exists(f"/proc/{w}") and _running(w)]
+    assert not alive, f"orphaned simulation process(es) {alive}"
+
+
+def _running(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_timeout_is_a_row_with_its_reason():
     row = label_one(demo("FIQCEN_clean"), Protocol(), timeout=1.0)
     assert row["status"] == "timeout" and "1 s time limit" in row["reason"]
