@@ -83,13 +83,12 @@ def resources_without_models(base: Path) -> Path:
 
 def run_app(files: list[Path], workers: int, timeout: float, model: bool = True) -> dict:
     """Drop ``files`` on a fresh window; time to a ranked table and the longest stall."""
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from retvis.core.grid import GridSpec
     from retvis.gui.main_window import MainWindow
     from retvis.gui.settings import AppSettings
-    from retvis.gui.testing import grids_done, screening_done, send_drop
+    from retvis.gui.testing import Heartbeat, grids_done, screening_done, send_drop
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
 
@@ -117,13 +116,8 @@ def run_app(files: list[Path], workers: int, timeout: float, model: bool = True)
         raise SystemExit("the grid kernel did not load")
     t_ready = time.perf_counter() - t_start
 
-    beats: list[float] = []
-    timer = QTimer(win)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
-    renders: list[tuple[float, float]] = []
-    win.viewer.rendered.connect(lambda s, e: renders.append((s, e)))
-    timer.start()
+    heart = Heartbeat(win)
+    heart.start()
     app.processEvents()
     t0 = time.perf_counter()
     if not send_drop(win, files):
@@ -139,20 +133,12 @@ def run_app(files: list[Path], workers: int, timeout: float, model: bool = True)
 
     finished = wait(done, timeout)
     t_ranked = time.perf_counter() - t0
-    timer.stop()
+    heart.stop()
     recs = win.model.records()
     status: dict[str, int] = {}
     for r in recs:
         status[r.status] = status.get(r.status, 0) + 1
     ranked = [r for r in recs if r.pred_mean is not None]
-    b = np.asarray(beats)
-    gaps = np.diff(b) * 1000.0 if len(b) > 1 else np.zeros(1)
-    # gaps holding a 3D render of the selected row (software OpenGL under Xvfb) apart
-    in_render = np.array(
-        [any(s < e1 and e > s0 for s0, e1 in renders) for s, e in zip(b[:-1], b[1:], strict=True)]
-        or [False]
-    )
-    outside = gaps[~in_render] if (~in_render).any() else np.zeros(1)
     top = sorted(ranked, key=lambda r: -r.pred_mean)[:3]
     out = {
         "files": n,
@@ -164,11 +150,7 @@ def run_app(files: list[Path], workers: int, timeout: float, model: bool = True)
         "status": status,
         "predicted": len(ranked),
         "top3": [(r.name, round(r.pred_mean, 2)) for r in top],
-        "gui_longest_stall_ms": round(float(gaps.max()), 1),
-        "renders": len(renders),
-        "longest_render_ms": round(max(((e - s) * 1000 for s, e in renders), default=0.0), 1),
-        "gui_longest_stall_outside_renders_ms": round(float(outside.max()), 1),
-        "gui_p99_gap_outside_renders_ms": round(float(np.percentile(outside, 99)), 1),
+        **heart.summary(),
         "workers": win.grid_runner.workers,
     }
     win.close()
