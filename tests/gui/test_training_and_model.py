@@ -88,7 +88,11 @@ def test_train_stop_register_predict_inspect(
     # the plot (drawn on the model's worker thread) shows bars in matplotlib's first colour
     from PySide6.QtGui import QImage
 
-    qimg = win.fingerprints.image.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    label = win.fingerprints.image
+    qtbot.waitUntil(lambda: not label.pixmap().isNull(), timeout=5_000)
+    shown = label.pixmap().deviceIndependentSize()
+    assert shown.width() <= label.width() + 1 and shown.height() <= label.height() + 1, "clipped"
+    qimg = label.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
     w, h = qimg.width(), qimg.height()
     px = np.frombuffer(qimg.constBits(), np.uint8).reshape(h, qimg.bytesPerLine())
     px = px[:, : 3 * w].reshape(h, w, 3).astype(int)

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -104,8 +104,9 @@ class FingerprintPanel(QWidget):
         img = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         self._pixmap = QPixmap.fromImage(img)
         self._pixmap.setDevicePixelRatio(self.devicePixelRatioF())
-        self._fit()
         self.image.show()
+        self._fit()
+        QTimer.singleShot(0, self._fit)  # again once the layout has sized the label
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         self.message.setText(f"Learned fingerprint (20 numbers before the output) of {shown}")
 
@@ -127,8 +128,8 @@ class FingerprintPanel(QWidget):
                 )
                 pm.setDevicePixelRatio(ratio)
                 self.image.setPixmap(pm)
-            else:
-                self.image.setPixmap(self._pixmap)
+            else:  # not laid out yet: nothing rather than a clipped plot
+                self.image.clear()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
