@@ -272,6 +272,8 @@ def learning_curve_plot(
 
     ``curves``: model label -> list of ``{"size", metric: {"value", "low", "high"}}``.
     """
+    from matplotlib.ticker import NullFormatter
+
     fig = _figure((6.0, 4.0))
     ax = fig.add_subplot(111)
     for k, (label, pts) in enumerate(curves.items()):
@@ -288,9 +290,13 @@ def learning_curve_plot(
             alpha=0.2,
         )
     ax.set_xscale("log")
+    sizes = sorted({p["size"] for pts in curves.values() for p in pts})
+    if sizes:  # the sizes themselves as plain numbers, not powers of ten
+        ax.set_xticks(sizes, labels=[str(v) for v in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training-set size")
-    ax.set_ylabel(f"test {metric}")
-    ax.legend()
+    ax.set_ylabel("test R²" if metric == "r2" else f"test {metric}")
+    ax.legend(loc="best", framealpha=0.9)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,21 @@ def test_viewer_docked_beside_the_table(qtbot, demo_dir):
     assert win.viewer.screenshot().std() > 10
     win.close()
     assert win.viewer.plotter._closed
+
+
+def test_model_card_shows_test_metrics_against_the_baseline():
+    """The shipped card: RetNet's test R² with its interval beside the Random Forest's."""
+    import json
+    import re
+
+    from retvis.gui.widgets.model_picker import card_html
+    from retvis.paths import models_dir
+
+    card = json.loads((models_dir() / "ch4-coremof" / "model.json").read_text())
+    text = re.sub(r"<[^>]+>", " ", card_html(card))
+    ev = card["evaluation_test"]
+    r2 = ev["retnet"]["r2"]
+    assert f"R² {r2['value']:.3f} [{r2['low']:.2f}, {r2['high']:.2f}]" in text
+    rf = ev["random_forest_same_split"]["metrics"]["r2"]
+    assert f"Random Forest on the same split: R² {rf['value']:.3f}" in text
+    assert "Learning curve" in text

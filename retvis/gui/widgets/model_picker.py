@@ -107,6 +107,29 @@ def card_html(card: dict) -> str:
                 if isinstance(m.get(k), (int, float))
             ]
             rows.append((f"{'Validation' if split == 'val' else 'Test'} set", ", ".join(parts)))
+    ev = card.get("evaluation_test") or {}
+    if isinstance(ev, dict) and ev.get("retnet"):
+
+        def r2(m: dict) -> str:
+            r = (m or {}).get("r2") or {}
+            if not isinstance(r.get("value"), (int, float)):
+                return "?"
+            low, high = r.get("low"), r.get("high")
+            band = f" [{low:.2f}, {high:.2f}]" if isinstance(low, (int, float)) else ""
+            return f"{r['value']:.3f}{band}"
+
+        text = f"R² {r2(ev['retnet'])} (95 % interval, n = {ev['retnet'].get('n', '?')})"
+        rf = ev.get("random_forest_same_split") or {}
+        if rf.get("metrics"):
+            text += f"; Random Forest on the same split: R² {r2(rf['metrics'])}"
+        rows.append(("Test, with baseline", text))
+    lc = card.get("learning_curve") or {}
+    if isinstance(lc, dict) and lc.get("r2"):
+        pts = ", ".join(
+            f"{size}: {v.get('retnet', float('nan')):.2f} vs {v.get('rf', float('nan')):.2f}"
+            for size, v in lc["r2"].items()
+        )
+        rows.append(("Learning curve (R², RetNet vs RF)", pts))
     ts = card.get("training_set") or {}
     if ts:
         rows.append(
