@@ -165,7 +165,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="CoRE MOF files in the coremof set")
     ap.add_argument("--coremof", type=Path, default=Path("/work/coremof"))
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument(
+        "--workers", type=int, default=None, help="grid threads (default: the app's, cores - 1)"
+    )
     ap.add_argument("--ref", type=int, default=20, help="files timed by the serial reference")
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--no-model", action="store_true", help="grids only: no model installed")
@@ -176,6 +178,10 @@ def main() -> None:
         help="sys.setswitchinterval in ms (default: the app's own setting)",
     )
     a = ap.parse_args()
+    if a.workers is None:
+        from retvis.gui.settings import default_workers
+
+        a.workers = default_workers()
     if a.switch_interval is not None:
         sys.setswitchinterval(a.switch_interval / 1000.0)
 

@@ -102,7 +102,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._progress_value = (0, 0)
         self._status_timer = QTimer(self, interval=250)
         self._status_timer.timeout.connect(self._refresh_status)
-        self._predict_timer = QTimer(self, singleShot=True, interval=300)
+        self._predict_timer = QTimer(self, singleShot=True, interval=100)
         self._predict_timer.timeout.connect(self._flush_predictions)
 
         self.warmed_up = False
