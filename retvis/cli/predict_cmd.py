@@ -62,20 +62,34 @@ def run(args) -> int:
     rank[order] = np.arange(1, len(ok) + 1)
     target = model.target
     units = target.get("units", "")
+    notes = model.domain_notes(mean, std)
     rows = []
     for k, o in enumerate(ok):
         rows.append(
-            [int(rank[k]), o.name, f"{mean[k]:.6g}", f"{std[k]:.3g}", units, "ok", "", str(o.path)]
+            [
+                int(rank[k]),
+                o.name,
+                f"{mean[k]:.6g}",
+                f"{std[k]:.3g}",
+                units,
+                "ok",
+                "",
+                str(o.path),
+                notes[k],
+            ]
         )
     rows.sort(key=lambda r: r[0])
     for o in outcomes:
         if o.status != "ok":
-            rows.append(["", o.name, "", "", units, o.status, o.reason, str(o.path)])
+            rows.append(["", o.name, "", "", units, o.status, o.reason, str(o.path), ""])
     write_csv(
         args.out,
-        ["rank", "name", "prediction", "ensemble_std", "units", "status", "reason", "path"],
+        ["rank", "name", "prediction", "ensemble_std", "units", "status", "reason", "path", "note"],
         rows,
     )
+    flagged = sum(bool(n) for n in notes)
+    if flagged:
+        print(f"{flagged} prediction(s) outside what the model learned: see the note column")
     failed = len(outcomes) - len(ok)
     print(
         f"{len(ok)} structures ranked by predicted {target.get('name', 'target')} "

@@ -174,9 +174,10 @@ class MaterialsModel(QAbstractTableModel):
         if key == "uptake":
             if r.pred_mean is None:
                 return r.pred_note if r.status == "ok" else ""
+            warn = " ⚠" if r.pred_note else ""  # outside what the model learned (tooltip)
             if r.pred_std is None or not math.isfinite(r.pred_std) or r.pred_std == 0:
-                return f"{r.pred_mean:.3f}"  # one network: no spread
-            return f"{r.pred_mean:.3f} ± {r.pred_std:.3f}"
+                return f"{r.pred_mean:.3f}{warn}"  # one network: no spread
+            return f"{r.pred_mean:.3f} ± {r.pred_std:.3f}{warn}"
         if key == "rank":
             rank = self._rank.get(r.digest)
             return "" if rank is None else str(rank)

@@ -168,7 +168,7 @@ class ModelActions:
                     pred_mean=float(v["mean"][i]),
                     pred_std=None if v["std"] is None else float(v["std"][i]),
                     pred_model=ref,
-                    pred_note="",
+                    pred_note=(v.get("notes") or [""] * len(v["keys"]))[i],
                 )
                 for i, k in enumerate(v["keys"])
             }

@@ -287,11 +287,14 @@ def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = 
     """Predict uptakes of stacked grids (N, n, n, n) float32; returns keys, mean, std."""
     model = load_predictor(ref, device)
     mean, std = model.predict(np.ascontiguousarray(boltzmann, dtype=np.float32))
-    return {
-        "keys": keys,
-        "mean": np.asarray(mean, dtype=float).ravel(),
-        "std": np.asarray(std, dtype=float).ravel() if std is not None else None,
-    }
+    mean = np.asarray(mean, dtype=float).ravel()
+    std = np.asarray(std, dtype=float).ravel() if std is not None else None
+    notes = (
+        model.domain_notes(mean, std if std is not None else np.zeros_like(mean))
+        if hasattr(model, "domain_notes")
+        else [""] * len(mean)
+    )
+    return {"keys": keys, "mean": mean, "std": std, "notes": notes}
 
 
 def model_info_job(ref: str, device: str = "cpu") -> dict:

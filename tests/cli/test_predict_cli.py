@@ -33,6 +33,11 @@ def test_predict_ranks_structures_and_lists_failures(trained_model, tmp_path):
     preds = [float(r["prediction"]) for r in ok]
     assert preds == sorted(preds, reverse=True)
     assert rows[-1]["name"] == "empty" and rows[-1]["reason"] == "file is empty"
+    # every row has a note column: the model's own out-of-range warning, or empty
+    model_notes = load_model(trained_model).domain_notes(
+        np.array(preds), np.array([float(r["ensemble_std"]) for r in ok])
+    )
+    assert [r["note"] for r in ok] == model_notes and rows[-1]["note"] == ""
     # the table holds the model's own predictions on grids computed with its spec
     model = load_model(trained_model)
     by_name = {r["name"]: float(r["prediction"]) for r in ok}

@@ -115,3 +115,25 @@ def test_model_card_shows_test_metrics_against_the_baseline():
     rf = ev["random_forest_same_split"]["metrics"]["r2"]
     assert f"Random Forest on the same split: R² {rf['value']:.3f}" in text
     assert "Learning curve" in text
+
+
+def test_a_flagged_prediction_shows_a_warning_and_its_reason(qtbot):
+    from PySide6.QtCore import Qt
+
+    from retvis.core.project import MaterialRecord
+    from retvis.gui.materials_model import COL, MaterialsModel
+
+    m = MaterialsModel()
+    m.add([MaterialRecord("a", "ok_one", "/x/a.cif"), MaterialRecord("b", "odd_one", "/x/b.cif")])
+    note = "negative prediction: outside what the model learned"
+    m.update_many(
+        {
+            "a": dict(status="ok", pred_mean=2.0, pred_std=0.1),
+            "b": dict(status="ok", pred_mean=-3.0, pred_std=2.0, pred_note=note),
+        }
+    )
+    col = COL["uptake"]
+    a, b = m.index(m.row_of("a"), col), m.index(m.row_of("b"), col)
+    assert m.data(a) == "2.000 ± 0.100"
+    assert m.data(b) == "-3.000 ± 2.000 ⚠"
+    assert m.data(b, Qt.ItemDataRole.ToolTipRole) == note
