@@ -481,7 +481,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 for r in dropped
             }
         )
-        self._save([r for r in recs if r is not None])
+        self._save(recs)
         if dropped:
             self.status_label.setText(
                 f"Cancelled {len(dropped)} queued file(s); running ones finish and are kept"

@@ -44,8 +44,6 @@ COLUMNS: list[tuple[str, str, str]] = [
 ]
 COL = {key: i for i, (_, key, _) in enumerate(COLUMNS)}
 
-#: Role holding a sortable value (float, str; None sorts last).
-SortRole = Qt.ItemDataRole.UserRole + 1
 #: Role holding the status column's progress in percent.
 ProgressRole = Qt.ItemDataRole.UserRole + 2
 #: Role holding the row's digest.
@@ -90,7 +88,7 @@ class MaterialsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[MaterialRecord] = []  # in display order
         self._index: dict[str, int] = {}  # digest -> row
-        self._added: dict[str, int] = {}  # digest -> sequence number of its addition
+        self._added: dict[str, None] = {}  # digests in the order they were added
         self._rank: dict[str, int] = {}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.predicting: set[str] = set()
@@ -127,8 +125,6 @@ class MaterialsModel(QAbstractTableModel):
         key = COLUMNS[index.column()][1]
         if role == Qt.ItemDataRole.DisplayRole:
             return self.display(r, key)
-        if role == SortRole:
-            return self.sort_value(r, key)
         if role == Qt.ItemDataRole.ToolTipRole:
             if key in ("reason", "status", "name") and r.reason:
                 return f"{r.kind}: {r.reason}" if r.kind else r.reason
@@ -197,7 +193,7 @@ class MaterialsModel(QAbstractTableModel):
     # -- row access ----------------------------------------------------------------------
     def records(self) -> list[MaterialRecord]:
         """All rows in the order they were added (the display order may differ)."""
-        return sorted(self._rows, key=lambda r: self._added[r.digest])
+        return [self._rows[self._index[d]] for d in self._added]
 
     def record(self, digest: str) -> MaterialRecord | None:
         i = self._index.get(digest)
@@ -225,7 +221,7 @@ class MaterialsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             for r in new:
                 self._index[r.digest] = len(self._rows)
-                self._added[r.digest] = len(self._added)
+                self._added[r.digest] = None
                 self._rows.append(r)
             self.endInsertRows()
             self._rerank()
@@ -279,16 +275,13 @@ class MaterialsModel(QAbstractTableModel):
         self._sort = (int(column), Qt.SortOrder(order))
         self._apply_sort()
 
-    def sort_column(self) -> tuple[int, Qt.SortOrder]:
-        return self._sort
-
     def _schedule_sort(self) -> None:
         if self._sort[0] >= 0 and not self._resort_timer.isActive():
             self._resort_timer.start()
 
     def _sorted_rows(self) -> list[MaterialRecord]:
         column, order = self._sort
-        by_added = sorted(self._rows, key=lambda r: self._added[r.digest])
+        by_added = self.records()
         if column < 0:
             return by_added
         key = COLUMNS[column][1]

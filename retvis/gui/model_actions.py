@@ -46,7 +46,7 @@ class ModelActions:
         recs = self.model.update_many(
             {r.digest: dict(pred_mean=None, pred_std=None, pred_model="") for r in stale}
         )
-        self._save([r for r in recs if r is not None])
+        self._save(recs)
         self.model.set_target(None, None)
         if self._model_ref is None:
             self._set_pred_note_all("no model")
@@ -168,12 +168,12 @@ class ModelActions:
                     pred_mean=float(v["mean"][i]),
                     pred_std=None if v["std"] is None else float(v["std"][i]),
                     pred_model=ref,
-                    pred_note=(v.get("notes") or [""] * len(v["keys"]))[i],
+                    pred_note=v["notes"][i],
                 )
                 for i, k in enumerate(v["keys"])
             }
         )
-        self._save([r for r in recs if r is not None])
+        self._save(recs)
 
     def _on_inspect(self, what: str, layer: str) -> None:
         key = self._current_digest()
@@ -226,10 +226,7 @@ class ModelActions:
             return
         v = resp.value
         names = [self._fp_names.get(k, k[:8]) for k in v["keys"]]
-        if "image" in v:
-            self.fingerprints.show_image(v["image"], names)
-        else:
-            self.fingerprints.show_fingerprints(v["fingerprints"], names)
+        self.fingerprints.show_image(v["image"], names)
 
     def training_dialog(self):
         """Open the training dialog (non-modal); returns it."""
@@ -299,7 +296,7 @@ class ModelActions:
                 if r.name == name
             }
         )
-        self._save([r for r in recs if r is not None])
+        self._save(recs)
 
     def _on_model_registered(self, name: str) -> None:
         self.settings.model = name

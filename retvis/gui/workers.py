@@ -289,11 +289,7 @@ def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = 
     mean, std = model.predict(np.ascontiguousarray(boltzmann, dtype=np.float32))
     mean = np.asarray(mean, dtype=float).ravel()
     std = np.asarray(std, dtype=float).ravel() if std is not None else None
-    notes = (
-        model.domain_notes(mean, std if std is not None else np.zeros_like(mean))
-        if hasattr(model, "domain_notes")
-        else [""] * len(mean)
-    )
+    notes = model.domain_notes(mean, std if std is not None else np.zeros_like(mean))
     return {"keys": keys, "mean": mean, "std": std, "notes": notes}
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .gcmc import Protocol
+from .worker import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ def label_one(
     )
     env.setdefault("RASPALIB_QUIET", "1")
     env.setdefault("OMP_NUM_THREADS", "1")
-    env["RETVIS_PARENT_PID"] = str(os.getpid())  # the worker dies with this process
+    env[PARENT_ENV] = str(os.getpid())  # the worker dies with this process
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="retvis-gcmc-") as tmp:
         out = Path(tmp) / "result.json"

@@ -109,6 +109,17 @@ def test_killed_batch_resumes_from_the_table(tmp_path):
     assert all(r["status"] == "ok" for r in rows)
 
 
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process from /proc, None if it is gone."""
+    from pathlib import Path
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[1])
+
+
 def _workers_of(parent_pid: int) -> list[int]:
     """Pids of ``retvis.sim.worker`` processes whose parent is ``parent_pid``."""
     from pathlib import Path
@@ -118,11 +129,11 @@ def _workers_of(parent_pid: int) -> list[int]:
         if not d.name.isdigit():
             continue
         try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ")
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+            cmd = (d / "cmdline").read_bytes()
+        except OSError:
             continue
-        if b"retvis.sim.worker" in cmd and ppid == parent_pid:
+        st = _stat(int(d.name))
+        if b"retvis.sim.worker" in cmd and st is not None and st[1] == parent_pid:
             found.append(int(d.name))
     return found
 
@@ -130,8 +141,6 @@ def _workers_of(parent_pid: int) -> list[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl death signal: Linux")
 def test_killing_the_label_command_kills_its_simulation(tmp_path):
     """kill -9 of `retvis label` leaves no simulation running as an orphan."""
-    import os
-
     out = tmp_path / "labels.csv"
     cmd = [sys.executable, "-m", "retvis", "label", str(demo("FIQCEN_clean")), "-o", str(out)]
     proc = subprocess.Popen(cmd, cwd=REPO)  # full protocol: minutes, killed long before
@@ -147,18 +156,8 @@ def test_killing_the_label_command_kills_its_simulation(tmp_path):
     alive = workers
     while time.time() < deadline and alive:
         time.sleep(0.2)
-        alive = [w for w in workers if os.path.exists(f"/proc/{w}") and _running(w)]
+        alive = [w for w in workers if (st := _stat(w)) is not None and st[0] != "Z"]
     assert not alive, f"orphaned simulation process(es) {alive}"
-
-
-def _running(pid: int) -> bool:
-    from pathlib import Path
-
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_timeout_is_a_row_with_its_reason():

@@ -93,10 +93,6 @@ class FingerprintPanel(QWidget):
         h = max(self.height() - self.message.sizeHint().height() - 6, 150)
         return int(w * ratio), int(h * ratio)
 
-    def show_fingerprints(self, fingerprints: NDArray[np.float32], names: list[str]) -> None:
-        """Plot fingerprints, shape (M, F), of the named materials (draws here: slow)."""
-        self.show_image(render_image(fingerprints, names, self.plot_size()), names)
-
     def show_image(self, rgba: NDArray[np.uint8], names: list[str]) -> None:
         """Show a plot drawn by :func:`render_image` for the named materials."""
         rgba = np.ascontiguousarray(rgba)
