@@ -508,21 +508,32 @@ def write_failures(out: Path, path: Path, extra: Sequence[dict] = ()) -> int:
     return len(rows)
 
 
-def write_ranking(out: Path, path: Path) -> int:
+def write_ranking(out: Path, path: Path) -> tuple[int, int]:
     """Write the screened materials ranked by predicted value, highest first, as CSV.
 
-    Columns: rank, name, prediction, std, formula, n_atoms, path. Returns the rows.
+    Columns: rank, name, prediction, std, formula, n_atoms, path, note. ``note`` is
+    the model's own warning for a prediction outside what it learned
+    (:func:`retvis.ml.weights.domain_notes`, from the card of the model the output
+    was made with), else empty. Returns the rows written and how many carry a note.
     """
+    from .ml.weights import domain_notes, read_card
+
     t = read_results(out, ["name", "path", "status", "prediction", "std", "formula", "n_atoms"])
     ok = [r for r in t.to_pylist() if r["status"] == "ok" and r["prediction"] is not None]
     ok.sort(key=lambda r: (-r["prediction"], r["name"]))
+    meta = json.loads((Path(out) / META_NAME).read_text(encoding="utf-8"))
+    card = read_card(meta["model"]["path"])
+    notes = domain_notes(
+        np.array([r["prediction"] for r in ok]), np.array([r["std"] for r in ok]), card
+    )
     rows = [
         [k + 1, r["name"], f"{r['prediction']:.6g}", f"{r['std']:.3g}", r["formula"],
-         r["n_atoms"], r["path"]]
-        for k, r in enumerate(ok)
+         r["n_atoms"], r["path"], note]
+        for k, (r, note) in enumerate(zip(ok, notes, strict=True))
     ]  # fmt: skip
-    _write_csv(path, ["rank", "name", "prediction", "std", "formula", "n_atoms", "path"], rows)
-    return len(rows)
+    header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "path", "note"]
+    _write_csv(path, header, rows)
+    return len(rows), sum(bool(n) for n in notes)
 
 
 def failure_counts(out: Path, extra: Sequence[dict] = ()) -> dict[str, int]:

@@ -72,6 +72,7 @@ def test_two_worker_cluster_matches_one_process(in_process, trained_model, tmp_p
     assert [int(r["rank"]) for r in ranked] == list(range(1, 21))
     preds = [float(r["prediction"]) for r in ranked]
     assert preds == sorted(preds, reverse=True)
+    assert all(r["note"] == "" for r in ranked if float(r["prediction"]) >= 0)  # one network
     assert (
         ranked[0]["name"]
         == max((r for r in b.values() if r["status"] == "ok"), key=lambda r: r["prediction"])[
@@ -135,3 +136,29 @@ def test_columns_and_types(in_process):
 
     df = pd.read_parquet(in_process)  # the folder reads as one dataset
     assert len(df) == 22 and set(df.status) == {"ok", "failed"}
+
+
+def test_ranking_carries_the_models_out_of_range_note(tmp_path, capsys):
+    """The shipped ensemble, its card asking for a spread 1000x tighter than it gives:
+    every ranked row is flagged, the flag names the spread, and the summary counts it.
+    With the card as shipped the demo rows carry no note (tests/ml/test_weights_domain)."""
+    import json
+
+    from retvis.ml.weights import SPREAD_FACTOR
+    from retvis.paths import models_dir
+
+    model = tmp_path / "strict"
+    shutil.copytree(models_dir() / "ch4-coremof", model)
+    card = json.loads((model / "model.json").read_text())
+    card["evaluation_test"]["mean_ensemble_std"] = 1e-3 / SPREAD_FACTOR
+    (model / "model.json").write_text(json.dumps(card))
+    cifs = sorted(DEMO.glob("*.cif"))[:4]
+    out, rank = tmp_path / "r.parquet", tmp_path / "ranked.csv"
+    argv = ["screen", *map(str, cifs), "--model", str(model), "-o", str(out), "--workers", "0"]
+    assert main([*argv, "--rank", str(rank), "-q"]) == 0
+    assert "4 prediction(s) outside what the model learned" in capsys.readouterr().out
+    with open(rank, newline="") as fh:
+        ranked = list(csv.DictReader(fh))
+    assert len(ranked) == 4
+    for r in ranked:
+        assert r["note"].startswith("ensemble spread") and "outside" in r["note"], r
