@@ -1,15 +1,20 @@
-"""Label a random sample of CoRE MOF 2019-ASR with CH4 uptake (298 K, 5.8 bar), resumable.
+"""Label a random sample of CoRE MOF 2019-ASR by GCMC (CH4 or CO2), resumable.
 
 Builds the run order (a fixed-seed permutation of the CIFs, hold-out names and cells
 over ``--max-atoms`` atoms excluded), writes the file list, the exclusions and the
 dataset metadata, then runs (or prints) the ``retvis label`` command. Rerunning the
 script with the same arguments resumes where the table stops.
 
-Example (the long run of the session)::
+The guests share one sample order (same seed), so the CO2 structures are the first
+ones of the CH4 run. Defaults are METHOD.md section 6: CH4 at 298 K and 5.8 bar; CO2
+at 298 K and 0.15 bar with EQeq framework charges and Ewald sums.
+
+Examples (the long runs)::
 
     python3 -m retvis.sim.coremof_sample --coremof /work/coremof \
-        --out /work/labels/ch4_298K_5.8bar.csv \
-        --meta resources/datasets/ch4_298K_5.8bar.meta.json --run
+        --out /work/labels/ch4_298K_5.8bar.csv --run
+    python3 -m retvis.sim.coremof_sample --guest CO2 --timeout 1800 \
+        --out /work/labels/co2_298K_0.15bar.csv --run
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import numpy as np
 
 from retvis.core.structure import read_structure
 from retvis.errors import RetvisError
-from retvis.sim.gcmc import Protocol
+from retvis.sim.gcmc import GUESTS, Protocol
 from retvis.sim.labels import raspalib_version
+from retvis.sim.units import parse_pressure
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout (run from a source tree)
 
@@ -41,15 +47,40 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
+#: METHOD.md section 6: the standard pressure of each guest.
+DEFAULT_PRESSURE = {"CH4": "5.8bar", "CO2": "0.15bar"}
+
+
+def _describe(guest) -> str:
+    sites = "; ".join(
+        f"{s.name} {s.epsilon:g} K / {s.sigma:g} A / {s.charge:+g} e / {s.mass:g} g/mol"
+        for s in guest.sites
+    )
+    return (
+        f"TraPPE {guest.name} ({sites}), Peng-Robinson (Tc {guest.critical_temperature:g} K, "
+        f"Pc {guest.critical_pressure / 1e6:g} MPa, omega {guest.acentric_factor:g})"
+    )
+
+
+def _charges_text() -> str:
+    from retvis.sim.charges import METHOD_ID
+
+    return f"framework charges {METHOD_ID}; Ewald summation in RASPA3"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--coremof", type=Path, default=Path("/work/coremof"))
     p.add_argument(
         "--holdout", type=Path, default=REPO.parent / "shared" / "data" / "holdout_names.txt"
     )
-    p.add_argument("--out", type=Path, default=Path("/work/labels/ch4_298K_5.8bar.csv"))
+    p.add_argument("--guest", choices=sorted(GUESTS), default="CH4")
     p.add_argument(
-        "--meta", type=Path, default=REPO / "resources" / "datasets" / "ch4_298K_5.8bar.meta.json"
+        "--pressure", help="default 5.8bar for CH4, 0.15bar for CO2 (METHOD.md section 6)"
+    )
+    p.add_argument("--out", type=Path, help="labels CSV (default /work/labels/<dataset>.csv)")
+    p.add_argument(
+        "--meta", type=Path, help="metadata (default resources/datasets/<dataset>.meta.json)"
     )
     p.add_argument("--seed", type=int, default=2024, help="sampling seed (numpy default_rng)")
     p.add_argument("--max-atoms", type=int, default=1000)
@@ -57,6 +88,13 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="structures at once (one process each)")
     p.add_argument("--run", action="store_true", help="run retvis label (else print it)")
     args = p.parse_args(argv)
+    guest = GUESTS[args.guest]
+    pressure = parse_pressure(args.pressure or DEFAULT_PRESSURE[args.guest])
+    # METHOD.md section 6: CO2 with EQeq framework charges and Ewald electrostatics
+    protocol = Protocol(guest=args.guest, pressure=pressure, charges=guest.charged)
+    dataset = f"{args.guest.lower()}_{protocol.temperature:g}K_{pressure / 1e5:g}bar"
+    args.out = args.out or Path("/work/labels") / f"{dataset}.csv"
+    args.meta = args.meta or REPO / "resources" / "datasets" / f"{dataset}.meta.json"
 
     holdout = {
         ln.strip()
@@ -92,7 +130,6 @@ def main(argv=None) -> int:
         w.writerow(["name", "why", "reason"])
         w.writerows(excluded)
 
-    protocol = Protocol()  # METHOD.md section 6 defaults: CH4, 298 K, 5.8 bar
     cmd = [
         sys.executable,
         "-m",
@@ -113,17 +150,18 @@ def main(argv=None) -> int:
         "--timeout",
         f"{args.timeout:g}",
         "-q",
-    ]
+    ] + (["--charges"] if protocol.charges else [])
     counts: dict[str, int] = {}
     for _, why, _ in excluded:
         counts[why] = counts.get(why, 0) + 1
     meta = {
-        "dataset": "ch4_298K_5.8bar",
+        "dataset": dataset,
         "labels_file": args.out.name,
         "target": "uptake_mol_kg",
         "target_units": "mol/kg (absolute uptake)",
-        "description": "GCMC CH4 uptake at 298 K and 5.8 bar of a random sample of "
-        "CoRE MOF 2019-ASR structures (METHOD.md section 6).",
+        "description": f"GCMC {args.guest} uptake at {protocol.temperature:g} K and "
+        f"{pressure / 1e5:g} bar of a random sample of CoRE MOF 2019-ASR structures "
+        "(METHOD.md section 6).",
         "protocol": protocol.to_dict(),
         "protocol_identity": protocol.identity(),
         "simulation": {
@@ -132,9 +170,12 @@ def main(argv=None) -> int:
             "framework": "rigid, UFF Lennard-Jones (resources/forcefield/uff.csv), "
             "Lorentz-Berthelot, truncated at 12.8 A, tail corrections, "
             "supercell by the minimum image convention",
-            "guest": "TraPPE united-atom CH4 (148 K, 3.73 A, 16.04246 g/mol), "
-            "Peng-Robinson (Tc 190.564 K, Pc 4.5992 MPa, omega 0.01142)",
-            "moves": "translation 0.5, CBMC reinsertion 0.5, CBMC swap 1.0",
+            "guest": _describe(guest),
+            "moves": ", ".join(
+                f"{k.removesuffix('_probability').replace('_cbmc', ' (CBMC)')} {v:g}"
+                for k, v in guest.moves.items()
+            ),
+            "charges": _charges_text() if protocol.charges else "none (no Coulomb terms)",
             "error": "uptake_err_* is RASPA's 95% confidence half-width over 5 blocks",
         },
         "source": {
@@ -163,6 +204,10 @@ def main(argv=None) -> int:
                 "python3",
                 "-m",
                 "retvis.sim.coremof_sample",
+                "--guest",
+                args.guest,
+                "--pressure",
+                f"{pressure / 1e5:g}bar",
                 "--coremof",
                 str(args.coremof),
                 "--holdout",

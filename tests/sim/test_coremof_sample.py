@@ -1,0 +1,54 @@
+"""The seeded CoRE MOF sample behind the shipped datasets: order, exclusions, metadata.
+
+Runs the sampler (without ``--run``) on the 20 demo CIFs, which are CoRE MOF 2019-ASR
+files, with a hold-out list naming two of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from retvis.sim.coremof_sample import main
+from tests.conftest import DEMO
+
+
+@pytest.mark.parametrize(
+    ("guest", "dataset", "charges"),
+    [("CH4", "ch4_298K_5.8bar", False), ("CO2", "co2_298K_0.15bar", True)],
+)
+def test_sample_order_exclusions_and_metadata(tmp_path, capsys, guest, dataset, charges):
+    files = sorted(DEMO.glob("*.cif"))
+    holdout = tmp_path / "holdout.txt"
+    holdout.write_text(f"# kept aside\n{files[3].stem}\n{files[7].stem}\n")
+    out = tmp_path / "labels" / f"{dataset}.csv"
+    meta_path = tmp_path / "meta.json"
+    argv = ["--coremof", str(DEMO), "--holdout", str(holdout), "--out", str(out)]
+    argv += ["--meta", str(meta_path), "--guest", guest, "--max-atoms", "500", "--seed", "7"]
+    assert main(argv) == 0
+
+    listed = (tmp_path / "labels" / f"{dataset}.files.txt").read_text().split()
+    with open(tmp_path / "labels" / f"{dataset}.exclusions.csv", newline="") as fh:
+        excluded = {r["name"]: r for r in csv.DictReader(fh)}
+    # the seeded permutation, minus exclusions, in order
+    order = [files[i] for i in np.random.default_rng(7).permutation(len(files))]
+    assert listed == [str(f) for f in order if f.stem not in excluded]
+    assert {n for n, r in excluded.items() if r["why"] == "holdout"} == {
+        files[3].stem,
+        files[7].stem,
+    }
+    big = {n for n, r in excluded.items() if r["why"] == "too_large"}
+    assert big and all("> 500" in excluded[n]["reason"] for n in big)
+    assert len(listed) + len(excluded) == len(files)
+
+    meta = json.loads(meta_path.read_text())
+    assert meta["dataset"] == dataset and meta["labels_file"] == out.name
+    assert meta["protocol"]["guest"] == guest and meta["protocol"]["charges"] is charges
+    assert meta["sampling"]["seed"] == 7 and meta["sampling"]["n_candidates"] == len(listed)
+    assert ("--charges" in meta["command"].split()) is charges
+    assert ("EQeq" in meta["simulation"]["charges"]) is charges
+    assert f"--guest {guest}" in meta["reproduce"]
+    assert meta["command"] in capsys.readouterr().out
