@@ -53,7 +53,7 @@ DEFAULT_PRESSURE = {"CH4": "5.8bar", "CO2": "0.15bar"}
 
 def _describe(guest) -> str:
     sites = "; ".join(
-        f"{s.name} {s.epsilon:g} K / {s.sigma:g} A / {s.charge:+g} e / {s.mass:g} g/mol"
+        f"{s.name} {s.epsilon:g} K / {s.sigma:g} A / {s.charge:+g} e / {s.mass:.8g} g/mol"
         for s in guest.sites
     )
     return (
