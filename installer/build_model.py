@@ -1,0 +1,200 @@
+"""Rebuild a shipped model from a GCMC labels table (maintainers' recipe).
+
+Runs the same ``retvis`` commands a user would, in order, in a work folder, then
+copies the model and its plots into ``resources/models/<name>/`` and completes the
+card with what a user needs to judge it: the test-set metrics of the ensemble beside
+a Random Forest trained on the same split, the learning curve, and a plain statement
+of the data it saw.
+
+1. ``retvis grid`` of every structure with an ``ok`` label (the grid cache makes a
+   rerun cheap);
+2. ``retvis train --ensemble K`` with the hold-out names excluded;
+3. ``retvis descriptors`` (Zeo++) of the same files;
+4. ``retvis evaluate --descriptors``: test metrics with 95 % bootstrap intervals,
+   RetNet and the RF on the same materials;
+5. ``retvis learning-curve`` on the same split (one network per size, and the RF);
+6. copy and complete the card.
+
+Example (from the repository root)::
+
+    python3 installer/build_model.py --labels resources/datasets/ch4_298K_5.8bar.csv \\
+        --name ch4-coremof --target-name "CH4 uptake, 298 K, 5.8 bar" --units mol/kg \\
+        --work /work/ship3 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HOLDOUT = REPO.parent / "shared" / "data" / "holdout_names.txt"
+
+
+def retvis(*args: str, stdout: Path | None = None, check: bool = True) -> int:
+    """Run ``python -m retvis ARGS`` from the repository root; its last JSON line out."""
+    cmd = [sys.executable, "-m", "retvis", *args]
+    shown = [a for a in args if not a.endswith(".cif")]
+    n_cif = len(args) - len(shown)
+    print("+ retvis", " ".join(shown), f"({n_cif} CIFs)" if n_cif else "", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    t0 = time.perf_counter()
+    with open(stdout, "w") if stdout else open(os.devnull, "w") as out:
+        rc = subprocess.run(cmd, cwd=REPO, env=env, stdout=out).returncode
+    print(f"  exit {rc} in {time.perf_counter() - t0:.0f} s", flush=True)
+    if check and rc != 0:
+        raise SystemExit(f"retvis {args[0]} failed with exit {rc}")
+    return rc
+
+
+def _rel(path: Path) -> str:
+    """A path relative to the repository when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def last_json(path: Path) -> dict:
+    lines = [ln for ln in path.read_text().splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--labels", type=Path, required=True, help="labels CSV (retvis label)")
+    p.add_argument("--name", required=True, help="model folder under resources/models")
+    p.add_argument("--target-name", required=True)
+    p.add_argument("--units", default="mol/kg")
+    p.add_argument("--target", default="uptake_mol_kg", help="label column")
+    p.add_argument("--work", type=Path, required=True, help="work folder (kept)")
+    p.add_argument("--ensemble", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sizes", help="learning-curve sizes (default 25, 50, 100, ... < n_train)")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--no-learning-curve", action="store_true")
+    p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
+    args = p.parse_args(argv)
+
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    labels = work / "labels.csv"
+    shutil.copyfile(args.labels, labels)  # a snapshot: the source may still be growing
+    with open(labels, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("status", "ok") == "ok"]
+    files = [r["path"] for r in rows]
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise SystemExit(f"{len(missing)} labelled CIFs are not on disk, e.g. {missing[0]}")
+    (work / "files.txt").write_text("".join(f"{f}\n" for f in files))
+    grids, run, lc = work / "grids", work / "run", work / "lc"
+    target = ["--target", args.target, "--units", args.units]
+    excl = ["--exclude", str(HOLDOUT)] if HOLDOUT.is_file() else []
+
+    retvis("grid", *files, "-o", str(grids), "-j", str(args.threads), "-q", check=False)
+    if run.exists():
+        shutil.rmtree(run)
+    retvis(
+        "train", str(grids), str(labels), "-o", str(run), *target,
+        "--target-name", args.target_name, "--ensemble", str(args.ensemble),
+        "--threads", str(args.threads), "--epochs", str(args.epochs), "--drop-missing", *excl,
+        stdout=work / "train.jsonl",
+    )  # fmt: skip
+    desc = work / "descriptors.csv"
+    retvis("descriptors", *files, "-o", str(desc), "-j", str(args.threads), "-q", check=False)
+    retvis(
+        "evaluate", str(run), str(grids), str(labels), "--drop-missing",
+        "--descriptors", str(desc), stdout=work / "eval.json",
+    )  # fmt: skip
+    ev = last_json(work / "eval.json")
+    split = json.loads((run / "split.json").read_text())
+    n_train = len(split["train"])
+    curve = None
+    if not args.no_learning_curve:
+        sizes = (
+            args.sizes
+            or ",".join(str(s) for s in (25, 50, 100, 200, 400, 800, 1600) if s < n_train)
+            + f",{n_train}"
+        )
+        if lc.exists():
+            shutil.rmtree(lc)
+        retvis(
+            "learning-curve", str(grids), str(labels), "-o", str(lc), "--sizes", sizes,
+            "--descriptors", str(desc), "--split", str(run / "split.json"), *target,
+            "--epochs", str(args.epochs), "--drop-missing", *excl,
+            stdout=work / "lc.jsonl",
+        )  # fmt: skip
+        curve = json.loads((lc / "learning_curve.json").read_text())
+
+    dest = args.dest or REPO / "resources" / "models" / args.name
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(run / "model", dest)
+    shutil.copyfile(run / "split.json", dest / "split.json")
+    shutil.copyfile(run / "plots" / "loss.png", dest / "loss.png")
+    for png in ("parity.png", "parity_rf.png"):
+        shutil.copyfile(Path(ev["out"]) / png, dest / png)
+    if curve is not None:
+        for f in ("learning_curve.json", "learning_curve.png"):
+            shutil.copyfile(lc / f, dest / f)
+
+    card = json.loads((dest / "model.json").read_text())
+    with open(desc, newline="") as fh:
+        n_desc = sum(r["status"] == "ok" for r in csv.DictReader(fh))
+    n_grids = len(split["train"]) + len(split["val"]) + len(split["test"])
+    ts = card["training_set"]
+    meta = args.labels.with_name(args.labels.name.replace(".csv", ".meta.json"))
+    ts.update(
+        labels=_rel(args.labels),
+        voxels="grids of the labelled CIFs (retvis grid, this model's gridspec)",
+        holdout_excluded="shared/data/holdout_names.txt" if excl else None,
+        n_labels_at_training=len(rows),
+        n_refused_by_reader=len(rows) - n_grids,
+        descriptors=f"retvis descriptors (Zeo++) of the labelled CIFs; "
+        f"{len(rows) - n_desc} of {len(rows)} failed",
+    )
+    card["description"] = (
+        f"RetNet deep ensemble predicting {args.target_name} ({args.units}) from the "
+        "energy grid, trained on RASPA3 GCMC labels of CoRE MOF 2019-ASR structures"
+        + (f" ({_rel(meta)})." if meta.is_file() else ".")
+    )
+    card["evaluation_test"] = {
+        "retnet": ev["metrics"],
+        "random_forest_same_split": ev.get("rf"),
+        "mean_ensemble_std": ev.get("mean_ensemble_std"),
+    }
+    card["maturity"] = (
+        f"trained on {len(rows)} GCMC labels ({len(split['train'])} train / "
+        f"{len(split['val'])} validation / {len(split['test'])} test structures after "
+        f"{len(rows) - n_grids} refused by the reader); retrain as the dataset grows."
+    )
+    if curve is not None:
+        card["learning_curve"] = {
+            "file": "learning_curve.json",
+            "plot": "learning_curve.png",
+            "how": f"retvis learning-curve, sizes {'/'.join(map(str, curve['sizes']))} of "
+            f"this model's training split, one network per size (not an ensemble), "
+            f"{args.epochs} epochs; RF on Zeo++ descriptors; the same "
+            f"{len(split['test'])} test structures",
+            "r2": {
+                str(r["size"]): {"retnet": r["r2"]["value"], "rf": f["r2"]["value"]}
+                for r, f in zip(curve["retnet"], curve.get("rf") or [], strict=False)
+            },
+        }
+    (dest / "model.json").write_text(json.dumps(card, indent=1) + "\n")
+    r2 = ev["metrics"]["r2"]
+    rf = (ev.get("rf") or {}).get("metrics", {}).get("r2", {})
+    print(
+        f"{args.name}: test R2 {r2['value']:.3f} [{r2['low']:.3f}, {r2['high']:.3f}] "
+        f"vs RF {rf.get('value', float('nan')):.3f} on {ev['n']} test structures -> {dest}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
