@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--sizes", help="learning-curve sizes (default 25, 50, 100, ... < n_train)")
     p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--no-learning-curve", action="store_true")
     p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
     args = p.parse_args(argv)
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "train", str(grids), str(labels), "-o", str(run), *target,
         "--target-name", args.target_name, "--ensemble", str(args.ensemble),
         "--threads", str(args.threads), "--epochs", str(args.epochs), "--drop-missing", *excl,
+        "--test-fraction", str(args.test_fraction),
         stdout=work / "train.jsonl",
     )  # fmt: skip
     desc = work / "descriptors.csv"
