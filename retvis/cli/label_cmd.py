@@ -133,12 +133,14 @@ def run(args) -> int:
             else f"protocol {identity}: {len(todo)} to run"
         )
     counts = {s: 0 for s in ("ok", "failed", "timeout", "crashed")}
+    busy = 0.0  # summed wall time of the structures, s (about the CPU time: one core each)
     cancel = threading.Event()
     bar = progress_bar(len(todo), "GCMC", disable=args.quiet)
     try:
         for row in iter_labels(todo, protocol, jobs=args.jobs, timeout=args.timeout, cancel=cancel):
             table.append(row)
             counts[row["status"]] = counts.get(row["status"], 0) + 1
+            busy += float(row.get("wall_seconds") or 0.0)
             bar.update(1)
             if row["status"] != "ok":
                 bar.write(f"{row['status']}: {row['name']}: {row['reason']}")
@@ -154,7 +156,7 @@ def run(args) -> int:
         bar.close()
     print(
         f"{counts['ok']} ok, {sum(counts.values()) - counts['ok']} failed "
-        f"({', '.join(f'{k} {v}' for k, v in counts.items() if v and k != 'ok') or 'none'}); "
-        f"table: {args.out}"
+        f"({', '.join(f'{k} {v}' for k, v in counts.items() if v and k != 'ok') or 'none'}) "
+        f"in {busy / 3600:.2f} structure-hours; table: {args.out}"
     )
     return 0 if counts["ok"] == sum(counts.values()) else 1

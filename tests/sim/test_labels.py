@@ -66,7 +66,7 @@ def test_label_cli_writes_rows_and_failure_reasons(tmp_path):
         assert rows[name]["uptake_mol_kg"] == "" and rows[name]["protocol"] == ident
 
 
-def test_rerun_resumes_without_recomputing(tmp_path):
+def test_rerun_resumes_without_recomputing(tmp_path, capsys):
     out = tmp_path / "labels.csv"
     files = [str(demo("SENWAL_clean")), str(demo("PEKKAS_clean"))]
     assert main(["label", *files, "-o", str(out), "--limit", "1", *FAST_ARGS]) == 0
@@ -76,6 +76,8 @@ def test_rerun_resumes_without_recomputing(tmp_path):
     second = _read(out)
     assert [r["name"] for r in second] == ["SENWAL_clean", "PEKKAS_clean"]
     assert second[0] == first[0]  # the finished row was not recomputed
+    hours = float(second[1]["wall_seconds"]) / 3600  # the summary counts this run's rows only
+    assert f"1 ok, 0 failed (none) in {hours:.2f} structure-hours" in capsys.readouterr().out
     before = out.read_bytes()
     assert main(["label", *files, "-o", str(out), *FAST_ARGS]) == 0
     assert out.read_bytes() == before  # nothing left to do
