@@ -2,7 +2,9 @@
 
 Each structure runs in its own process with a time limit; each finished structure is
 appended to the CSV at once, so the command can be killed at any moment and rerun: it
-skips the names already in the table under the same protocol identity.
+skips the names already in the table under the same protocol identity. ``--widom``
+computes Henry coefficients (Widom test insertions, mol/(kg Pa)) instead: seconds per
+structure where GCMC takes minutes, a label for the low-pressure limit.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path
 
 from ..core.batch import collect_cifs
 from ..errors import SpecError
-from ..sim.gcmc import GUESTS, Protocol
-from ..sim.labels import DEFAULT_TIMEOUT, LabelTable, iter_labels
+from ..sim.gcmc import GUESTS, Protocol, WidomProtocol
+from ..sim.labels import DEFAULT_TIMEOUT, LabelTable, columns_for, iter_labels
 from ..sim.units import parse_pressure, parse_temperature
 from ._common import progress_bar
 
@@ -77,10 +79,25 @@ def register(sub) -> None:
         action="store_true",
         help="framework partial charges (EQeq) and Ewald electrostatics",
     )
+    g.add_argument(
+        "--widom",
+        action="store_true",
+        help="Henry coefficients by Widom insertion (--cycles insertion cycles; "
+        "--pressure and --init-cycles do not apply); a table of its own",
+    )
     p.set_defaults(func=run)
 
 
-def protocol_from_args(args) -> Protocol:
+def protocol_from_args(args) -> Protocol | WidomProtocol:
+    if getattr(args, "widom", False):
+        return WidomProtocol(
+            guest=args.guest,
+            temperature=parse_temperature(args.temperature),
+            cycles=args.cycles,
+            cutoff=args.cutoff,
+            charges=bool(args.charges),
+            seed=args.seed,
+        )
     return Protocol(
         guest=args.guest,
         temperature=parse_temperature(args.temperature),
@@ -114,7 +131,7 @@ def run(args) -> int:
     protocol = protocol_from_args(args)
     identity = protocol.identity()
     files = _inputs(args)
-    table = LabelTable(args.out)
+    table = LabelTable(args.out, columns_for(protocol))
     done = table.done(identity, retry_failed=args.retry_failed)
     seen: set[str] = set()
     todo = []
@@ -144,6 +161,10 @@ def run(args) -> int:
             bar.update(1)
             if row["status"] != "ok":
                 bar.write(f"{row['status']}: {row['name']}: {row['reason']}")
+            elif "henry_mol_kg_pa" in row:
+                bar.set_postfix_str(
+                    f"{row['name']} {row['henry_mol_kg_pa']:.3g} mol/kg/Pa {row['seconds']:.0f}s"
+                )
             else:
                 bar.set_postfix_str(
                     f"{row['name']} {row['uptake_mol_kg']:.3g} mol/kg {row['seconds']:.0f}s"

@@ -1,4 +1,4 @@
-"""Batches of GCMC labels: one child process per structure, a resumable CSV table.
+"""Batches of GCMC (or Widom) labels: one child process per structure, a resumable CSV table.
 
 Every structure runs in its own ``python -m retvis.sim.worker`` process with a
 timeout, so a RASPA crash or a runaway simulation costs one row. Rows are appended to
@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from ..errors import DataError
-from .gcmc import Protocol
+from .gcmc import Protocol, WidomProtocol
 from .worker import PARENT_ENV
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,36 @@ COLUMNS = [
     "finished_utc",
     "raspalib",
 ]
+#: Columns of a Henry-coefficient table (:class:`~retvis.sim.gcmc.WidomProtocol`).
+WIDOM_COLUMNS = [
+    "name",
+    "status",
+    "kind",
+    "reason",
+    "henry_mol_kg_pa",
+    "henry_err_mol_kg_pa",
+    "rosenbluth_weight",
+    "rosenbluth_weight_err",
+    "excess_mu_kj_mol",
+    "n_atoms",
+    "supercell",
+    "seconds",
+    "wall_seconds",
+    "protocol",
+    "guest",
+    "temperature_K",
+    "path",
+    "sha256",
+    "finished_utc",
+    "raspalib",
+]
+
+
+def columns_for(protocol: Protocol | WidomProtocol) -> list[str]:
+    """The table columns of a protocol's rows."""
+    return WIDOM_COLUMNS if isinstance(protocol, WidomProtocol) else COLUMNS
+
+
 #: Statuses a row can have. ``failed``: RetVis or RASPA refused or failed (see kind,
 #: reason); ``timeout``: killed at the time limit; ``crashed``: the process died.
 STATUSES = ("ok", "failed", "timeout", "crashed")
@@ -81,10 +111,14 @@ class LabelTable:
     ----------
     path : Path
         The CSV file; created with its header on the first append.
+    columns : list of str
+        :data:`COLUMNS` (uptakes, the default) or :data:`WIDOM_COLUMNS` (Henry
+        coefficients); see :func:`columns_for`.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], columns: list[str] = COLUMNS) -> None:
         self.path = Path(path)
+        self.columns = list(columns)
 
     def rows(self) -> list[dict[str, str]]:
         """Every complete row, in file order (a torn last line is ignored)."""
@@ -98,9 +132,14 @@ class LabelTable:
         reader = csv.DictReader(io.StringIO(text))
         if reader.fieldnames is None:
             return []
-        if list(reader.fieldnames) != COLUMNS:
+        if list(reader.fieldnames) != self.columns:
+            other = WIDOM_COLUMNS if self.columns == COLUMNS else COLUMNS
+            kind = "a Henry-coefficient (Widom)" if other == WIDOM_COLUMNS else "an uptake (GCMC)"
             raise DataError(
-                f"not a RetVis labels table: columns {reader.fieldnames}, expected {COLUMNS}",
+                f"this is {kind} table; use another output file"
+                if list(reader.fieldnames) == other
+                else f"not a RetVis labels table: columns {reader.fieldnames}, "
+                f"expected {self.columns}",
                 self.path,
             )
         return [r for r in reader if None not in r and r.get("name")]
@@ -133,13 +172,14 @@ class LabelTable:
         identity : str, optional
             Protocol identity; may be omitted when the table holds only one.
         column : str
-            ``uptake_mol_kg`` (default) or ``uptake_cm3_cm3``.
+            ``uptake_mol_kg`` (default) or ``uptake_cm3_cm3``; ``henry_mol_kg_pa`` in
+            a Widom table.
 
         Returns
         -------
         names : list of str
         values : NDArray[np.float64]
-            Shape (n,), the uptake in the unit of ``column``.
+            Shape (n,), the label in the unit of ``column``.
         errors : NDArray[np.float64]
             Shape (n,), its 95 % block-average half-width.
 
@@ -150,8 +190,9 @@ class LabelTable:
         """
         import numpy as np
 
-        if column not in ("uptake_mol_kg", "uptake_cm3_cm3"):
-            raise DataError(f"column must be uptake_mol_kg or uptake_cm3_cm3, got {column!r}")
+        valued = [c for c in self.columns if c.replace("_", "_err_", 1) in self.columns]
+        if column not in valued:
+            raise DataError(f"column must be one of {', '.join(valued)}, got {column!r}")
         found = self.protocols()
         if identity is None:
             if len(found) != 1:
@@ -167,11 +208,11 @@ class LabelTable:
                 self.path,
             )
         rows = [r for r in self.done(identity).values() if r["status"] == "ok"]
-        err_col = column.replace("uptake_", "uptake_err_")
+        err_col = column.replace("_", "_err_", 1)
         values = np.array([float(r[column]) for r in rows], dtype=np.float64)
         errors = np.array([float(r[err_col]) for r in rows], dtype=np.float64)
         if not (np.all(np.isfinite(values)) and np.all(np.isfinite(errors))):
-            raise DataError("non-finite uptake in an 'ok' row", self.path)
+            raise DataError(f"non-finite {column} in an 'ok' row", self.path)
         return [r["name"] for r in rows], values, errors
 
     def append(self, row: dict) -> None:
@@ -179,7 +220,7 @@ class LabelTable:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow([_fmt(row.get(c, "")) for c in COLUMNS])
+        w.writerow([_fmt(row.get(c, "")) for c in self.columns])
         line = buf.getvalue()
         with open(self.path, "a+", encoding="utf-8", newline="") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -187,7 +228,7 @@ class LabelTable:
                 fh.seek(0, os.SEEK_END)
                 size = fh.tell()
                 if size == 0:
-                    fh.write(",".join(COLUMNS) + "\n")
+                    fh.write(",".join(self.columns) + "\n")
                 else:
                     fh.seek(size - 1)
                     if fh.read(1) != "\n":  # torn line from a killed writer: cut it
@@ -218,7 +259,7 @@ def _package_root() -> str:
 
 def label_one(
     path: Path,
-    protocol: Protocol,
+    protocol: Protocol | WidomProtocol,
     timeout: float = DEFAULT_TIMEOUT,
     cancel: threading.Event | None = None,
 ) -> dict | None:
@@ -228,7 +269,7 @@ def label_one(
     ----------
     path : Path
         CIF file.
-    protocol : Protocol
+    protocol : Protocol or WidomProtocol
     timeout : float
         Wall-clock limit, s; the child is killed past it (status ``timeout``).
     cancel : threading.Event, optional
@@ -237,7 +278,7 @@ def label_one(
     Returns
     -------
     dict or None
-        A row with the keys of :data:`COLUMNS`.
+        A row with the keys of :func:`columns_for` the protocol.
     """
     path = Path(path)
     row: dict = {
@@ -246,7 +287,7 @@ def label_one(
         "protocol": protocol.identity(),
         "guest": protocol.guest,
         "temperature_K": protocol.temperature,
-        "pressure_Pa": protocol.pressure,
+        "pressure_Pa": getattr(protocol, "pressure", None),
         "raspalib": raspalib_version(),
     }
     env = dict(os.environ)
@@ -329,7 +370,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def iter_labels(
     paths: Iterable[Path],
-    protocol: Protocol,
+    protocol: Protocol | WidomProtocol,
     jobs: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
     cancel: threading.Event | None = None,

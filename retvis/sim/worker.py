@@ -44,17 +44,18 @@ def die_with_parent() -> None:
 def _run(cif: Path, protocol_json: str) -> dict:
     from ..core.structure import read_structure
     from ..errors import RetvisError
-    from .gcmc import Protocol, run_gcmc
+    from .gcmc import WidomProtocol, protocol_from_dict, run_gcmc, run_widom
 
     try:
-        protocol = Protocol.from_dict(json.loads(protocol_json))
+        protocol = protocol_from_dict(json.loads(protocol_json))
         structure = read_structure(cif)
         charges = None
         if protocol.charges:
             from .charges import framework_charges
 
             charges = framework_charges(structure)
-        res = run_gcmc(structure, protocol, charges)
+        run = run_widom if isinstance(protocol, WidomProtocol) else run_gcmc
+        res = run(structure, protocol, charges)
     except RetvisError as exc:
         return {"status": "failed", "kind": exc.kind, "reason": exc.reason}
     except (RuntimeError, ValueError, TypeError, MemoryError) as exc:
