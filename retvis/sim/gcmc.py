@@ -1,4 +1,5 @@
-"""One grand-canonical Monte Carlo (GCMC) uptake simulation with RASPA3.
+"""One grand-canonical Monte Carlo (GCMC) uptake simulation with RASPA3, or one Widom
+insertion run (the Henry coefficient), built the same way.
 
 The protocol is METHOD.md section 6: a rigid framework with UFF Lennard-Jones
 parameters (the table of :mod:`retvis.core.forcefield`), Lorentz-Berthelot mixing,
