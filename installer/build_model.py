@@ -12,7 +12,9 @@ of the data it saw.
 3. ``retvis descriptors`` (Zeo++) of the same files;
 4. ``retvis evaluate --descriptors``: test metrics with 95 % bootstrap intervals,
    RetNet and the RF on the same materials;
-5. ``retvis learning-curve`` on the same split (one network per size, and the RF);
+5. ``retvis learning-curve`` on the same split: an ensemble of K at every size (the
+   last size is the whole training split, so the curve ends at the shipped model's
+   recipe), and the RF;
 6. copy and complete the card.
 
 Example (from the repository root)::
@@ -79,13 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--no-learning-curve", action="store_true")
+    p.add_argument(
+        "--curve-only",
+        action="store_true",
+        help="reuse the work folder's model and evaluation; redo the learning curve",
+    )
     p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
     args = p.parse_args(argv)
 
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     labels = work / "labels.csv"
-    shutil.copyfile(args.labels, labels)  # a snapshot: the source may still be growing
+    if not args.curve_only:
+        shutil.copyfile(args.labels, labels)  # a snapshot: the source may still be growing
     with open(labels, newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("status", "ok") == "ok"]
     files = [r["path"] for r in rows]
@@ -97,22 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     target = ["--target", args.target, "--units", args.units]
     excl = ["--exclude", str(HOLDOUT)] if HOLDOUT.is_file() else []
 
-    retvis("grid", *files, "-o", str(grids), "-j", str(args.threads), "-q", check=False)
-    if run.exists():
-        shutil.rmtree(run)
-    retvis(
-        "train", str(grids), str(labels), "-o", str(run), *target,
-        "--target-name", args.target_name, "--ensemble", str(args.ensemble),
-        "--threads", str(args.threads), "--epochs", str(args.epochs), "--drop-missing", *excl,
-        "--test-fraction", str(args.test_fraction),
-        stdout=work / "train.jsonl",
-    )  # fmt: skip
     desc = work / "descriptors.csv"
-    retvis("descriptors", *files, "-o", str(desc), "-j", str(args.threads), "-q", check=False)
-    retvis(
-        "evaluate", str(run), str(grids), str(labels), "--drop-missing",
-        "--descriptors", str(desc), stdout=work / "eval.json",
-    )  # fmt: skip
+    if not args.curve_only:
+        retvis("grid", *files, "-o", str(grids), "-j", str(args.threads), "-q", check=False)
+        if run.exists():
+            shutil.rmtree(run)
+        retvis(
+            "train", str(grids), str(labels), "-o", str(run), *target,
+            "--target-name", args.target_name, "--ensemble", str(args.ensemble),
+            "--threads", str(args.threads), "--epochs", str(args.epochs), "--drop-missing",
+            *excl, "--test-fraction", str(args.test_fraction),
+            stdout=work / "train.jsonl",
+        )  # fmt: skip
+        retvis("descriptors", *files, "-o", str(desc), "-j", str(args.threads), "-q", check=False)
+        retvis(
+            "evaluate", str(run), str(grids), str(labels), "--drop-missing",
+            "--descriptors", str(desc), stdout=work / "eval.json",
+        )  # fmt: skip
     ev = last_json(work / "eval.json")
     split = json.loads((run / "split.json").read_text())
     n_train = len(split["train"])
@@ -129,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             "learning-curve", str(grids), str(labels), "-o", str(lc), "--sizes", sizes,
             "--descriptors", str(desc), "--split", str(run / "split.json"), *target,
             "--epochs", str(args.epochs), "--drop-missing", *excl,
+            "--ensemble", str(args.ensemble), "--threads", str(args.threads),
             stdout=work / "lc.jsonl",
         )  # fmt: skip
         curve = json.loads((lc / "learning_curve.json").read_text())
@@ -180,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             "file": "learning_curve.json",
             "plot": "learning_curve.png",
             "how": f"retvis learning-curve, sizes {'/'.join(map(str, curve['sizes']))} of "
-            f"this model's training split, one network per size (not an ensemble), "
+            f"this model's training split, an ensemble of {args.ensemble} at each size, "
             f"{args.epochs} epochs; RF on Zeo++ descriptors; the same "
             f"{len(split['test'])} test structures",
             "r2": {

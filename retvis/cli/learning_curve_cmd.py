@@ -40,6 +40,14 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="K",
+        help="a deep ensemble of K seeds at every size (default 1: one network)",
+    )
+    p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--split", help="reuse this split JSON")
     p.add_argument("--bootstrap", type=int, default=10_000)
     p.add_argument("--device", default="cpu")
@@ -57,11 +65,16 @@ def run(args) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError as exc:
         raise SpecError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from exc
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     cfg = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
         augment=not args.no_augment,
         seed=args.seed,
+        ensemble=args.ensemble,
         device=args.device,
         target=args.target,
         units=args.units,

@@ -136,18 +136,15 @@ def test_train_reports_data_errors_cleanly(demo_set, tmp_path):
     assert "duplicated" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
-    from retvis.cli import main
-
-    out = tmp_path / "lc"
-    lc_args = [
+def _lc_args(demo_set, out, sizes: str, *extra: str) -> list[str]:
+    return [
         "learning-curve",
         str(demo_set),
         str(demo_set / "labels.csv"),
         "-o",
         str(out),
         "--sizes",
-        "6,12",
+        sizes,
         "--epochs",
         "1",
         "--batch-size",
@@ -157,7 +154,15 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
         str(demo_set / "descriptors.csv"),
         "--bootstrap",
         "500",
+        *extra,
     ]
+
+
+def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
+    from retvis.cli import main
+
+    out = tmp_path / "lc"
+    lc_args = _lc_args(demo_set, out, "6,12")
     rc = main(lc_args)
     assert rc == 0
     res = json.loads((out / "learning_curve.json").read_text())
@@ -172,3 +177,9 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     assert [p["r2"] for p in again["retnet"]] == [p["r2"] for p in res["retnet"]]
     split = json.loads((out / "split.json").read_text())
     assert json.loads((out / "retnet_12" / "split.json").read_text())["test"] == split["test"]
+    # an ensemble at every size: K members per point, the same test set
+    ens = tmp_path / "lc_ens"
+    assert main(_lc_args(demo_set, ens, "6", "--ensemble", "2")) == 0
+    card = json.loads((ens / "retnet_6" / "model" / "model.json").read_text())
+    assert len(card["members"]) == 2
+    assert json.loads((ens / "learning_curve.json").read_text())["n_test"] == res["n_test"]
