@@ -264,8 +264,9 @@ def domain_notes(mean: NDArray[np.float64], std: NDArray[np.float64], card: dict
       showed on its own test set (``card["evaluation_test"]["mean_ensemble_std"]``;
       skipped for single networks and cards without it).
 
-    Screening CoRE MOF 2019 with the shipped CH4 model, these flag 77 negative
-    predictions (down to -125 mol/kg with a spread of 89) among 11,191.
+    Screening CoRE MOF 2019 with the first shipped CH4 model (147 labels), these
+    flagged 77 negative predictions (down to -125 mol/kg with a spread of 89) among
+    11,191.
     """
     mean = np.asarray(mean, dtype=float).ravel()
     std = np.asarray(std, dtype=float).ravel()
