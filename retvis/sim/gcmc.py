@@ -521,10 +521,7 @@ def run_gcmc(
     charges = _check_charges(structure, protocol.charges, charges)
     guest = GUESTS[protocol.guest]
     system, cells = _build_system(r, structure, protocol, charges, guest.moves, protocol.pressure)
-    try:
-        done, mass, volume = _monte_carlo(r, system, protocol, protocol.init_cycles)
-    except SimulationError as exc:
-        raise SimulationError(exc.reason, structure.path) from None
+    done, mass, volume = _monte_carlo(r, system, protocol, protocol.init_cycles, structure.path)
     n_avg, n_err = done.average_loadings.average_loading_number_of_molecules(0)
     if not (math.isfinite(n_avg) and math.isfinite(n_err)):
         raise SimulationError(
@@ -547,7 +544,8 @@ def run_gcmc(
     )
 
 
-def _monte_carlo(r, system, protocol, init_cycles: int):
+def _monte_carlo(r, system, protocol, init_cycles: int, path):
+    """Run RASPA on ``system``; the finished system and its supercell's mass and volume."""
     mc = r.MonteCarlo(
         number_of_cycles=protocol.cycles,
         number_of_initialization_cycles=init_cycles,
@@ -563,7 +561,7 @@ def _monte_carlo(r, system, protocol, init_cycles: int):
     mass = done.framework_mass()  # g/mol of the whole supercell
     volume = done.simulation_box.volume  # Å^3 of the whole supercell
     if mass is None or not mass > 0 or not volume > 0:
-        raise SimulationError(f"RASPA reported framework mass {mass} and volume {volume}")
+        raise SimulationError(f"RASPA reported framework mass {mass} and volume {volume}", path)
     return done, mass, volume
 
 
@@ -596,10 +594,7 @@ def run_widom(
     r = _quiet_import_raspalib()
     charges = _check_charges(structure, protocol.charges, charges)
     system, cells = _build_system(r, structure, protocol, charges, {"widom_probability": 1.0}, 1e5)
-    try:
-        done, mass, volume = _monte_carlo(r, system, protocol, init_cycles=0)
-    except SimulationError as exc:
-        raise SimulationError(exc.reason, structure.path) from None
+    done, mass, volume = _monte_carlo(r, system, protocol, 0, structure.path)
     w, w_err = done.components[0].average_rosenbluth_weights.result()
     if not (math.isfinite(w) and math.isfinite(w_err) and w >= 0):
         raise SimulationError(
