@@ -33,52 +33,33 @@ from .worker import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
+#: Columns every table starts with: who, and how it went.
+_HEAD = ["name", "status", "kind", "reason"]
+#: Columns every table ends with: the run's cost and provenance.
+_RUN = ["n_atoms", "supercell", "seconds", "wall_seconds", "protocol", "guest", "temperature_K"]
+_SOURCE = ["path", "sha256", "finished_utc", "raspalib"]
 #: Columns of a labels table, in order.
 COLUMNS = [
-    "name",
-    "status",
-    "kind",
-    "reason",
+    *_HEAD,
     "uptake_mol_kg",
     "uptake_err_mol_kg",
     "uptake_cm3_cm3",
     "uptake_err_cm3_cm3",
     "molecules_per_cell",
-    "n_atoms",
-    "supercell",
-    "seconds",
-    "wall_seconds",
-    "protocol",
-    "guest",
-    "temperature_K",
+    *_RUN,
     "pressure_Pa",
-    "path",
-    "sha256",
-    "finished_utc",
-    "raspalib",
+    *_SOURCE,
 ]
 #: Columns of a Henry-coefficient table (:class:`~retvis.sim.gcmc.WidomProtocol`).
 WIDOM_COLUMNS = [
-    "name",
-    "status",
-    "kind",
-    "reason",
+    *_HEAD,
     "henry_mol_kg_pa",
     "henry_err_mol_kg_pa",
     "rosenbluth_weight",
     "rosenbluth_weight_err",
     "excess_mu_kj_mol",
-    "n_atoms",
-    "supercell",
-    "seconds",
-    "wall_seconds",
-    "protocol",
-    "guest",
-    "temperature_K",
-    "path",
-    "sha256",
-    "finished_utc",
-    "raspalib",
+    *_RUN,
+    *_SOURCE,
 ]
 
 
