@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--curve-only",
         action="store_true",
-        help="reuse the work folder's model and evaluation; redo the learning curve",
+        help="reuse the work folder's model and evaluation; finish or redo the learning curve",
     )
     p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
     args = p.parse_args(argv)
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             or ",".join(str(s) for s in (25, 50, 100, 200, 400, 800, 1600) if s < n_train)
             + f",{n_train}"
         )
-        if lc.exists():
-            shutil.rmtree(lc)
+        if lc.exists() and not args.curve_only:
+            shutil.rmtree(lc)  # a new split; with --curve-only, finished sizes are reused
         retvis(
             "learning-curve", str(grids), str(labels), "-o", str(lc), "--sizes", sizes,
             "--descriptors", str(desc), "--split", str(run / "split.json"), *target,

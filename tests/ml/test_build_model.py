@@ -69,3 +69,11 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     assert "Random Forest on the same split" in text and "Learning curve" in text
     mean, std = model.predict(np.load(tmp_path / "work" / "grids" / "voxels.npy")[:3])
     assert mean.shape == (3,) and np.all(np.isfinite(mean)) and np.all(std >= 0)
+
+    # --curve-only finishes an interrupted curve on the same split: sizes already
+    # trained are reused, not trained again
+    lc = tmp_path / "work" / "lc"
+    stamp = (lc / "retnet_6" / "metrics.json").stat().st_mtime_ns
+    assert _build_model().main(argv + ["--curve-only"]) == 0
+    assert (lc / "retnet_6" / "metrics.json").stat().st_mtime_ns == stamp
+    assert set(json.loads((dest / "model.json").read_text())["learning_curve"]["r2"]) == {"6", "10"}
