@@ -35,8 +35,8 @@ def test_rules_follow_the_card():
 
 def test_the_shipped_model_flags_few_of_the_demo_set():
     """The 20 demo structures (CoRE MOFs) mostly sit inside what the CH4 model learned:
-    no negative uptake, and at most 2 ensemble spreads past the card's limit (the model
-    of 2026-11-24 flags TOXNEB, predicted 7.2 mol/kg with a spread of 0.64)."""
+    no negative uptake, and at most 2 ensemble spreads past the card's limit (the
+    302-label model flagged TOXNEB; the 614-label model flags none)."""
     from retvis.core.grid import compute_grid
     from retvis.core.structure import read_structure
     from retvis.ml.weights import load_model
