@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.cache import atomic_write_bytes
+from ..errors import DataError
 from . import data as D
 from .metrics import bootstrap_metrics, learning_curve_plot
 from .train import TrainConfig, train_run
@@ -55,7 +56,9 @@ def learning_curve(
     Notes
     -----
     Re-running with the same ``out`` picks up where an interrupted curve stopped: finished
-    sizes are reused and an interrupted size is resumed from its checkpoints.
+    sizes are reused and an interrupted size is resumed from its checkpoints. A ``split``
+    (in ``cfg``) that differs from the one ``out`` was started on is refused with a
+    :class:`~retvis.errors.DataError`, since its finished sizes would not be comparable.
 
     Returns
     -------
@@ -72,10 +75,18 @@ def learning_curve(
     exclude = D.read_name_list(cfg.exclude) if cfg.exclude else set()
     ds = D.join(vs, labels, "drop" if cfg.drop_missing else "error", exclude)
     split_path = out / "split.json"
+    given = D.load_split(cfg.split) if cfg.split else None
     if split_path.is_file():
         split = D.load_split(split_path)
-    elif cfg.split:
-        split = D.load_split(cfg.split)
+        if given is not None and not _same_split(given, split):
+            raise DataError(
+                f"this learning curve was started on another split than {cfg.split}, so its "
+                f"finished sizes would not be comparable; choose a new output folder, or "
+                f"delete {out} to start again",
+                split_path,
+            )
+    elif given is not None:
+        split = given
         D.save_split(split, split_path)
     else:
         split = D.make_split(ds.names, cfg.seed, cfg.val_fraction, cfg.test_fraction)
@@ -156,6 +167,11 @@ def learning_curve(
         learning_curve_plot(curves, out / "learning_curve.png")
     atomic_write_bytes(out / "learning_curve.json", json.dumps(result, indent=1).encode())
     return result
+
+
+def _same_split(a: dict, b: dict) -> bool:
+    """Whether two splits put the same names in train, validation and test."""
+    return all(set(a[k]) == set(b[k]) for k in ("train", "val", "test"))
 
 
 def _finished_model(run_dir: Path) -> Path | None:

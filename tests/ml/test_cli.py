@@ -183,3 +183,29 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     card = json.loads((ens / "retnet_6" / "model" / "model.json").read_text())
     assert len(card["members"]) == 2
     assert json.loads((ens / "learning_curve.json").read_text())["n_test"] == res["n_test"]
+
+
+def test_learning_curve_refuses_a_folder_started_on_another_split(demo_set, tmp_path):
+    """A saved OUT/split.json is never silently preferred over a different --split."""
+    from retvis.cli import main
+    from retvis.ml import data as D
+
+    names = json.loads((demo_set / "names.json").read_text())
+    first, other = D.make_split(names, seed=0), D.make_split(names, seed=1)
+    assert first["test"] != other["test"]
+    out = tmp_path / "lc"
+    out.mkdir()
+    D.save_split(first, out / "split.json")
+    D.save_split(other, tmp_path / "other.json")
+    proc = subprocess.run(
+        [sys.executable, "-m", "retvis",
+         *_lc_args(demo_set, out, "6", "--split", str(tmp_path / "other.json"))],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "another split" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "retnet_6").exists()  # refused before any training
+    # the folder's own split is accepted: that is a resumed curve
+    D.save_split(first, tmp_path / "same.json")
+    assert main(_lc_args(demo_set, out, "6", "--split", str(tmp_path / "same.json"))) == 0
+    assert (out / "retnet_6").is_dir()
