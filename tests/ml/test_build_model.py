@@ -43,7 +43,7 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     dest = tmp_path / "model"
     argv = ["--labels", str(labels), "--name", "vf", "--target-name", "void fraction"]
     argv += ["--units", "1", "--work", str(tmp_path / "work"), "--dest", str(dest)]
-    argv += ["--ensemble", "2", "--epochs", "2", "--threads", "2", "--sizes", "6,10"]
+    argv += ["--ensemble", "2", "--epochs", "2", "--threads", "2"]
     argv += ["--test-fraction", "0.35"]
     assert _build_model().main(argv) == 0
     assert "vf: test R2" in capsys.readouterr().out
@@ -60,7 +60,13 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     rf = ev["random_forest_same_split"]  # on the test materials Zeo++ could describe
     assert ev["retnet"]["n"] == len(split["test"]) == rf["n"] + rf["n_no_descriptors"]
     assert ev["mean_ensemble_std"] > 0
-    assert set(card["learning_curve"]["r2"]) == {"6", "10"}
+    # the default sizes of a small set: only the whole training split, and that point is
+    # the ensemble just trained (reused, not trained again), so it scores as the card does
+    n_train = len(split["train"])
+    assert set(card["learning_curve"]["r2"]) == {str(n_train)}
+    assert f"the point at {n_train} is this model itself" in card["learning_curve"]["how"]
+    r2_curve = card["learning_curve"]["r2"][str(n_train)]["retnet"]
+    assert r2_curve == pytest.approx(ev["retnet"]["r2"]["value"], abs=1e-6)
     assert f"trained on 20 GCMC labels ({len(split['train'])} train" in card["maturity"]
 
     model = load_model(dest)  # what the app and `retvis predict` do
@@ -73,7 +79,9 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     # --curve-only finishes an interrupted curve on the same split: sizes already
     # trained are reused, not trained again
     lc = tmp_path / "work" / "lc"
-    stamp = (lc / "retnet_6" / "metrics.json").stat().st_mtime_ns
-    assert _build_model().main(argv + ["--curve-only"]) == 0
-    assert (lc / "retnet_6" / "metrics.json").stat().st_mtime_ns == stamp
-    assert set(json.loads((dest / "model.json").read_text())["learning_curve"]["r2"]) == {"6", "10"}
+    stamp = (lc / f"retnet_{n_train}" / "metrics.json").stat().st_mtime_ns
+    assert _build_model().main(argv + ["--curve-only", "--sizes", f"6,{n_train}"]) == 0
+    assert (lc / f"retnet_{n_train}" / "metrics.json").stat().st_mtime_ns == stamp
+    assert (lc / "retnet_6" / "model").is_dir()  # the new size was trained
+    curve_r2 = json.loads((dest / "model.json").read_text())["learning_curve"]["r2"]
+    assert set(curve_r2) == {"6", str(n_train)}
