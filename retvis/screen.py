@@ -508,15 +508,16 @@ def write_failures(out: Path, path: Path, extra: Sequence[dict] = ()) -> int:
     return len(rows)
 
 
-def write_ranking(out: Path, path: Path) -> tuple[int, int]:
+def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     """Write the screened materials ranked by predicted value, highest first, as CSV.
 
     Columns: rank, name, prediction, std, formula, n_atoms, path, note. ``note`` is
-    the model's own warning for a prediction outside what it learned
-    (:func:`retvis.ml.weights.domain_notes`, from the card of the model the output
-    was made with), else empty. Returns the rows written and how many carry a note.
+    the model's own note on a prediction outside what it learned or at the sparse top of
+    its training labels (:func:`retvis.ml.weights.domain_notes`, from the card of the
+    model the output was made with), else empty. Returns the rows written and a line
+    counting the notes ('' if none).
     """
-    from .ml.weights import domain_notes, read_card
+    from .ml.weights import domain_notes, notes_summary, read_card
 
     t = read_results(out, ["name", "path", "status", "prediction", "std", "formula", "n_atoms"])
     ok = [r for r in t.to_pylist() if r["status"] == "ok" and r["prediction"] is not None]
@@ -533,7 +534,7 @@ def write_ranking(out: Path, path: Path) -> tuple[int, int]:
     ]  # fmt: skip
     header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "path", "note"]
     _write_csv(path, header, rows)
-    return len(rows), sum(bool(n) for n in notes)
+    return len(rows), notes_summary(notes)
 
 
 def failure_counts(out: Path, extra: Sequence[dict] = ()) -> dict[str, int]:

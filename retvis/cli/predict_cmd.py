@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..ml.weights import load_model
+    from ..ml.weights import load_model, notes_summary
 
     model = load_model(args.model, device=args.device)
     files = collect_cifs(args.paths)
@@ -87,9 +87,9 @@ def run(args) -> int:
         ["rank", "name", "prediction", "ensemble_std", "units", "status", "reason", "path", "note"],
         rows,
     )
-    flagged = sum(bool(n) for n in notes)
-    if flagged:
-        print(f"{flagged} prediction(s) outside what the model learned: see the note column")
+    summary = notes_summary(notes)
+    if summary:
+        print(summary)
     failed = len(outcomes) - len(ok)
     print(
         f"{len(ok)} structures ranked by predicted {target.get('name', 'target')} "

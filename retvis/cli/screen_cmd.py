@@ -6,7 +6,7 @@ in this process (``--workers 0``). Results go to a Parquet dataset folder, one p
 file per finished chunk; a rerun with the same output skips what is already there.
 Failures go to ``<out>.failures.csv`` (name, path, kind, reason); ``--rank`` writes a
 CSV ranked by predicted value, with the model's note on predictions outside what it
-learned.
+learned or above 95 % of its training labels.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ def run(args) -> int:
         for key, n in failure_counts(out, s.chunk_failures).items():
             print(f"  {n:6d}  {key}")
     if args.rank:
-        n, flagged = write_ranking(out, args.rank)
+        n, summary = write_ranking(out, args.rank)
         print(f"{n} materials ranked in {args.rank}")
-        if flagged:
-            print(f"{flagged} prediction(s) outside what the model learned: see the note column")
+        if summary:
+            print(summary)
     return 0 if not s.chunk_failures else 1

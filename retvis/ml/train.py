@@ -36,7 +36,7 @@ from . import data as D
 from .config import TrainConfig
 from .metrics import loss_plot, parity_plot, point_metrics, r2_score
 from .retnet import RetNet, build_retnet
-from .weights import library_versions, load_model, save_model
+from .weights import label_quantiles, library_versions, load_model, save_model
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,7 @@ def train_run(
             "n_train": len(train_rows),
             "n_val": len(val_rows),
             "n_test": len(test_rows),
+            "label_quantiles": label_quantiles(y_train),
             "split_seed": split.get("seed"),
             "init_from": cfg.init_from,
             "freeze_conv": cfg.freeze_conv,

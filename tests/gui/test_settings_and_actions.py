@@ -115,6 +115,8 @@ def test_model_card_shows_test_metrics_against_the_baseline():
     rf = ev["random_forest_same_split"]["metrics"]["r2"]
     assert f"Random Forest on the same split: R² {rf['value']:.3f}" in text
     assert "Learning curve" in text
+    q = card["training_set"]["label_quantiles"]  # where the top-end note starts
+    assert f"95 % below {q['p95']:.3g}" in text and f"median {q['p50']:.3g}" in text
 
 
 def test_a_flagged_prediction_shows_a_warning_and_its_reason(qtbot):

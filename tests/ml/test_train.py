@@ -1,6 +1,7 @@
 """Training on real grids (the 20 demo MOFs at n = 25) with a real label (CoRE MOF's
 Zeo++ void fraction, see conftest.py); tiny epochs so the suite stays fast."""
 
+import csv
 import json
 import pickle
 
@@ -61,6 +62,12 @@ def test_run_folder_holds_config_hash_versions_weights_metrics_plots(run, demo_s
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG"
     split = json.loads((out / "split.json").read_text())
     assert not set(split["train"]) & set(split["test"])
+    # the card records the training labels' percentiles (the top-end note reads p95)
+    with open(demo_set / "labels.csv", newline="") as fh:
+        y = {r["name"]: float(r["value"]) for r in csv.DictReader(fh)}
+    y_train = np.array([y[n] for n in split["train"]])
+    q = card["training_set"]["label_quantiles"]
+    assert q["max"] == y_train.max() and q["p95"] == pytest.approx(np.percentile(y_train, 95))
 
 
 def test_reloaded_model_predicts_the_same_as_the_trained_networks(run, demo_set):

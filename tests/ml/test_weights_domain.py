@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retvis.ml.weights import SPREAD_FACTOR, domain_notes
+from retvis.ml.weights import SPREAD_FACTOR, domain_notes, label_quantiles, notes_summary
 
 CARD = {
     "target": {"name": "CH4 uptake", "units": "mol/kg"},
@@ -33,10 +33,38 @@ def test_rules_follow_the_card():
     assert domain_notes(mean, std, {"target": {}, "members": [{}, {}]})[1] == ""
 
 
+def test_predictions_above_the_training_labels_95th_percentile_get_a_top_end_note():
+    card = {**CARD, "training_set": {"label_quantiles": {"p95": 5.84, "max": 9.4}}}
+    mean, std = np.array([5.0, 6.5, 12.0, -1.0]), np.array([0.2, 0.2, 0.2, 0.2])
+    notes = domain_notes(mean, std, card)
+    assert notes[0] == "" and notes[3].startswith("negative prediction")
+    for n in notes[1:3]:
+        assert "above 95 % of its training labels (> 5.84 mol/kg)" in n
+        assert "underestimate" in n and "outside" not in n  # a caution, not out of domain
+    # a spread past the limit and a top-end value: both said, the kinds counted apart
+    both = domain_notes(np.array([7.0]), np.array([SPREAD_FACTOR * 0.4 + 1]), card)[0]
+    assert both.startswith("ensemble spread") and "outside" in both and "training labels" in both
+    assert notes_summary(notes + [both]) == (
+        "4 prediction(s) with a note (2 outside what the model learned, "
+        "3 above 95 % of its training labels): see the note column"
+    )
+    assert notes_summary(["", ""]) == ""
+    # a card without label quantiles (older models): no top-end rule
+    assert domain_notes(mean, std, CARD)[1:3] == ["", ""]
+
+
+def test_label_quantiles_are_the_training_labels_percentiles():
+    y = np.arange(101, dtype=float)  # 0..100: the k-th percentile is k
+    q = label_quantiles(y)
+    assert q == {"min": 0.0, "p5": 5.0, "p50": 50.0, "p95": 95.0, "max": 100.0}
+
+
 def test_the_shipped_model_flags_few_of_the_demo_set():
     """The 20 demo structures (CoRE MOFs) mostly sit inside what the CH4 model learned:
     no negative uptake, and at most 2 ensemble spreads past the card's limit (the
-    302-label model flagged TOXNEB; the 614-label model flags none)."""
+    302-label model flagged TOXNEB; the 614-label model flags none). Its card records
+    its training labels' percentiles, and TOXNEB, whose GCMC uptake (8.97 mol/kg) is
+    above all but 1 % of them, gets the top-end note."""
     from retvis.core.grid import compute_grid
     from retvis.core.structure import read_structure
     from retvis.ml.weights import load_model
@@ -48,5 +76,9 @@ def test_the_shipped_model_flags_few_of_the_demo_set():
     mean, std = model.predict(grids)
     notes = model.domain_notes(mean, std)
     assert (mean > 0).all() and not any("negative" in n for n in notes)
-    flagged = [n for n in notes if n]
-    assert len(flagged) <= 2 and all(n.startswith("ensemble spread") for n in flagged)
+    outside = [n for n in notes if "outside" in n]
+    assert len(outside) <= 2 and all(n.startswith("ensemble spread") for n in outside)
+    names = [f.stem for f in cifs]
+    assert "training labels" in notes[names.index("TOXNEB_clean")]
+    top = model.card["training_set"]["label_quantiles"]["p95"]
+    assert [("training labels" in n) for n in notes] == list(mean > top)

@@ -139,6 +139,16 @@ def card_html(card: dict) -> str:
                 f"validation / {ts.get('n_test', '?')} test materials",
             )
         )
+    q = ts.get("label_quantiles")
+    if q:
+        u = target.get("units", "")
+        rows.append(
+            (
+                "Training labels",
+                f"{q['min']:.3g} to {q['max']:.3g} {u}, median {q['p50']:.3g}; 95 % below "
+                f"{q['p95']:.3g} (predictions above it carry a note: likely underestimates)",
+            )
+        )
     for key, label in (
         ("name", "Name"),
         ("created", "Created"),
