@@ -51,6 +51,12 @@ def register(sub) -> None:
     )
     p.add_argument("--dropout", type=float, default=d.dropout, help=f"default {d.dropout}")
     p.add_argument("--no-augment", action="store_true", help="no rotations, flips, transposes")
+    p.add_argument(
+        "--shift",
+        action="store_true",
+        help="also roll each grid by a random periodic offset (an exact symmetry of a "
+        "periodic grid; not in METHOD.md)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--test-fraction", type=float, default=d.test_fraction)
@@ -95,6 +101,7 @@ def run(args) -> int:
         lr_step=args.lr_step,
         dropout=args.dropout,
         augment=not args.no_augment,
+        shift=args.shift,
         seed=args.seed,
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,

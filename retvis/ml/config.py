@@ -18,6 +18,10 @@ class TrainConfig:
         epochs (halved every 10).
     dropout : dropout before the first linear layer.
     augment : draw one of the four augmentations per sample and epoch.
+    shift : also roll each sample by a random whole number of voxels along each axis.
+        A supercell grid (``endpoint=False``) is periodic, so a roll is the framework
+        translated by a fraction of the grid, an exact symmetry the network does not
+        otherwise learn (its dense head sees positions). Not in METHOD.md; off by default.
     seed : seeds the split, the initial weights, the order and the augmentations; member
         k of an ensemble uses ``seed + k``.
     val_fraction, test_fraction : split fractions (ignored with ``split``).
@@ -47,6 +51,7 @@ class TrainConfig:
     lr_gamma: float = 0.5
     dropout: float = 0.3
     augment: bool = True
+    shift: bool = False
     seed: int = 0
     val_fraction: float = 0.1
     test_fraction: float = 0.1

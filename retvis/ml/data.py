@@ -363,6 +363,15 @@ def augment(x: NDArray, rng: np.random.Generator) -> NDArray:
     return np.swapaxes(x, i, j)
 
 
+def periodic_shift(x: NDArray, rng: np.random.Generator) -> NDArray:
+    """``x`` rolled by a random whole number of voxels along each axis (a new array).
+
+    On a periodic grid (``GridSpec(endpoint=False)``) this is exactly the grid of the
+    framework translated by the same fraction of the supercell.
+    """
+    return np.roll(x, tuple(int(k) for k in rng.integers(x.shape[0], size=3)), axis=(0, 1, 2))
+
+
 def iter_batches(
     voxels: NDArray[np.float32],
     rows: NDArray[np.int64],
@@ -372,11 +381,14 @@ def iter_batches(
     rng: np.random.Generator | None = None,
     shuffle: bool = False,
     augmented: bool = False,
+    shifted: bool = False,
 ):
     """Yield standardized batches ``(x, y, positions)``.
 
     ``x`` is float32 (B, 1, n, n, n), ``y`` float32 (B,), ``positions`` the indices into
-    ``rows``. With ``shuffle`` or ``augmented``, ``rng`` drives the order and the draws.
+    ``rows``. With ``shuffle``, ``augmented`` or ``shifted``, ``rng`` drives the order and
+    the draws; ``shifted`` rolls each sample by a random periodic offset
+    (:func:`periodic_shift`), after the augmentation.
     """
     m = len(rows)
     order = rng.permutation(m) if shuffle else np.arange(m)
@@ -389,5 +401,8 @@ def iter_batches(
         if augmented:
             for k in range(len(block)):
                 block[k] = augment(block[k], rng).copy()  # a view of itself
+        if shifted:
+            for k in range(len(block)):
+                block[k] = periodic_shift(block[k], rng)
         xb = std.apply(block)[:, None]
         yield xb, y[pos].astype(np.float32), pos

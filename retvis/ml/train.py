@@ -184,6 +184,12 @@ def train_run(
     else:
         std = D.standardization(vs.voxels, train_rows)
     gridspec = vs.spec or {"n": vs.n}
+    if cfg.shift and (gridspec.get("endpoint") or gridspec.get("mode", "supercell") != "supercell"):
+        raise DataError(
+            "--shift needs periodic grids (supercell mode without the end point); these "
+            f"are {gridspec.get('mode', 'supercell')} with endpoint={gridspec.get('endpoint')}",
+            voxels_dir,
+        )
     if resume:
         if saved["data"]["hash"] != data_hash:
             raise DataError(
@@ -358,6 +364,7 @@ def _train_member(
             rng,
             shuffle=True,
             augmented=cfg.augment,
+            shifted=cfg.shift,
         ):
             if run.stop_requested():
                 cancelled = True

@@ -65,6 +65,42 @@ def test_batches_are_standardized_and_augmented_in_place_safely(demo_set):
     assert got == len(rows)
 
 
+def test_a_periodic_shift_is_the_grid_of_the_translated_framework():
+    """Why --shift is an exact symmetry: rolling a supercell grid by k voxels gives, to the
+    last bit, the grid of the framework moved by k/n of the supercell."""
+    import dataclasses
+
+    from retvis.core.grid import GridSpec, compute_grid
+    from retvis.core.structure import read_structure
+    from tests.conftest import DEMO
+
+    s = read_structure(DEMO / "DEKHUX_clean.cif")
+    g = compute_grid(s, GridSpec(n=25), threads=2)
+    k = np.random.default_rng(5).integers(25, size=3)
+    assert k.any()
+    rolled = D.periodic_shift(g.boltzmann, np.random.default_rng(5))  # draws the same k
+    moved = dataclasses.replace(s, frac=(s.frac + k * np.array(g.supercell) / 25) % 1.0)
+    np.testing.assert_array_equal(rolled, compute_grid(moved, GridSpec(n=25), threads=2).boltzmann)
+    assert not np.array_equal(rolled, g.boltzmann)
+
+
+def test_shifted_batches_hold_rolled_grids(demo_set):
+    vs = D.open_voxels(demo_set)
+    rows = np.arange(len(vs.names))
+    y = np.zeros(len(rows))
+    draws = np.random.default_rng(2)  # the same stream: one roll per sample, in order
+    batches = D.iter_batches(
+        vs.voxels, rows, y, 8, D.Standardization(0.0, 1.0), np.random.default_rng(2), shifted=True
+    )
+    n_moved = 0
+    for xb, _, pos in batches:
+        for k, p in enumerate(pos):
+            want = D.periodic_shift(np.asarray(vs.voxels[p]), draws)
+            np.testing.assert_array_equal(xb[k, 0], want)
+            n_moved += not np.array_equal(want, vs.voxels[p])
+    assert n_moved >= len(rows) - 1
+
+
 def _write(path, text):
     path.write_text(text)
     return path

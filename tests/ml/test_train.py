@@ -231,3 +231,19 @@ def test_negative_targets_train_only_when_allowed_and_evaluate_alike(demo_set, t
     assert args.allow_negative is True
     args = build_parser().parse_args(["learning-curve", "v", "l.csv", "-o", "r"])
     assert args.allow_negative is False
+
+
+def test_shift_trains_on_periodic_grids_and_refuses_others(demo_set, tmp_path):
+    cfg = TrainConfig(epochs=1, units="1", shift=True, **FAST)
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "run", cfg)
+    assert final["status"] == "finished"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["shift"] is True
+    # grids with the end point repeat a plane: a roll is not a symmetry there
+    seedlike = tmp_path / "seedlike"
+    seedlike.mkdir()
+    for f in ("voxels.npy", "names.json", "labels.csv"):
+        (seedlike / f).symlink_to(demo_set / f)
+    spec = json.loads((demo_set / "gridspec.json").read_text())
+    (seedlike / "gridspec.json").write_text(json.dumps({**spec, "endpoint": True}))
+    with pytest.raises(DataError, match="--shift needs periodic grids"):
+        train_run(seedlike, seedlike / "labels.csv", tmp_path / "run2", cfg)
