@@ -238,6 +238,32 @@ def write_descriptor_csv(results: Iterable[DescriptorResult], path: str | Path) 
     return n
 
 
+def read_descriptor_rows(path: str | Path) -> list[DescriptorResult]:
+    """Every row (any status) of a table written by :func:`write_descriptor_csv`.
+
+    Raises :class:`~retvis.errors.DataError` when the file is not such a table.
+    """
+    import csv
+
+    from ..errors import DataError
+
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if not {"name", "status", "reason"} <= set(reader.fieldnames or ()):
+                raise DataError("not a descriptors table (no name, status, reason columns)", path)
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not a descriptors table ({exc.reason})", path) from exc
+    out = []
+    for row in rows:
+        vals = {k: float(row[k]) for k in DESCRIPTORS if row.get(k) not in (None, "")}
+        out.append(DescriptorResult(row["name"], Path(row["name"]), row["status"], vals,
+                                    row["reason"]))  # fmt: skip
+    return out
+
+
 def read_descriptor_csv(path: str | Path) -> dict[str, dict[str, float]]:
     """Name -> descriptors of the ``ok`` rows of a table written by :func:`write_descriptor_csv`."""
     import csv

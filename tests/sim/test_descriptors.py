@@ -41,3 +41,38 @@ def test_a_zeo_crash_is_a_recorded_failure_not_our_exit(tmp_path):
 def test_timeout_is_recorded():
     r = zeo_descriptors(demo("PIGXUZ_clean"), timeout=0.05)
     assert r.status == "timeout" and "longer than" in r.reason
+
+
+def test_cli_rerun_keeps_finished_rows_and_computes_only_new_files(tmp_path, capsys):
+    """`retvis descriptors` resumes: rows already in -o are kept as they are (a failed
+    one too, unless --retry-failed), only the new files are computed."""
+    from retvis.cli import main
+
+    out = tmp_path / "d.csv"
+    first = [str(demo("CUNXIS_clean")), str(demo("EDUSIF_clean"))]  # EDUSIF: Zeo++ exit()
+    assert main(["descriptors", *first, "-o", str(out), "-q", "-j", "2"]) == 1
+    before = out.read_text().splitlines()
+    assert [r.split(",")[:2] for r in before[1:]] == [["CUNXIS_clean", "ok"],
+                                                     ["EDUSIF_clean", "failed"]]  # fmt: skip
+    capsys.readouterr()
+    argv = ["descriptors", *first, str(demo("PEKKAS_clean")), "-o", str(out), "-j", "2"]
+    assert main(argv) == 1
+    said = capsys.readouterr().out
+    assert "2 of 3 already in" in said and "2 structures described" in said and "1 failed" in said
+    after = out.read_text().splitlines()
+    assert before[1] in after and before[2] in after and len(after) == 4
+    assert read_descriptor_csv(out)["PEKKAS_clean"]["lcd"] > 0
+    # --retry-failed runs the failed row again (Zeo++ fails on it again: still recorded)
+    capsys.readouterr()
+    assert main([*argv, "--retry-failed"]) == 1
+    assert "2 of 3 already in" in capsys.readouterr().out
+
+
+def test_cli_refuses_to_resume_into_a_file_that_is_not_a_descriptors_table(tmp_path, capsys):
+    from retvis.cli import main
+
+    out = tmp_path / "labels.csv"
+    out.write_text("name,uptake\nA,1\n")
+    assert main(["descriptors", str(demo("CUNXIS_clean")), "-o", str(out), "-q"]) == 2
+    assert "not a descriptors table" in capsys.readouterr().err
+    assert out.read_text() == "name,uptake\nA,1\n"  # untouched
