@@ -254,8 +254,10 @@ def fuse_for_inference(net: RetNet) -> RetNet:
 SPREAD_FACTOR = 3.0
 
 
-#: Predictions above this quantile of the training labels get a top-end note.
-TOP_QUANTILE = "p95"
+#: How :func:`domain_notes` names its two kinds of note (:func:`notes_summary` counts by
+#: them): out of the model's domain, and at the sparse top of its training labels (p95).
+OUTSIDE = "outside what the model learned"
+TOP_END = "above 95 % of its training labels"
 
 
 def label_quantiles(y: NDArray[np.float64]) -> dict[str, float]:
@@ -297,7 +299,7 @@ def domain_notes(mean: NDArray[np.float64], std: NDArray[np.float64], card: dict
     nonneg = not target.get("allow_negative", False)  # a target trained with negatives
     units = target.get("units", "")
     quant = (card.get("training_set") or {}).get("label_quantiles") or {}
-    top = quant.get(TOP_QUANTILE)
+    top = quant.get("p95")
     notes = []
     for m, s in zip(mean, std, strict=True):
         why = []
@@ -306,11 +308,11 @@ def domain_notes(mean: NDArray[np.float64], std: NDArray[np.float64], card: dict
         if isinstance(ref, (int, float)) and ref > 0 and len(card.get("members") or []) > 1:
             if s > SPREAD_FACTOR * ref:
                 why.append(f"ensemble spread {s:.2g} {units} is {s / ref:.0f}x its test-set mean")
-        parts = ["; ".join(why) + ": outside what the model learned"] if why else []
+        parts = [f"{'; '.join(why)}: {OUTSIDE}"] if why else []
         if isinstance(top, (int, float)) and m > top:
             parts.append(
-                f"above 95 % of its training labels (> {top:.3g} {units}), where examples "
-                "are few and predictions shrink towards the mean: likely an underestimate"
+                f"{TOP_END} (> {top:.3g} {units}), where examples are few and predictions "
+                "shrink towards the mean: likely an underestimate"
             )
         notes.append("; ".join(parts))
     return notes
@@ -318,12 +320,12 @@ def domain_notes(mean: NDArray[np.float64], std: NDArray[np.float64], card: dict
 
 def notes_summary(notes: list[str]) -> str:
     """One line counting :func:`domain_notes` by kind ('' when no prediction has one)."""
-    outside = sum("outside what the model learned" in n for n in notes)
-    top = sum("training labels" in n for n in notes)
+    outside = sum(OUTSIDE in n for n in notes)
+    top = sum(TOP_END in n for n in notes)
     if not outside and not top:
         return ""
-    kinds = [f"{outside} outside what the model learned"] if outside else []
-    kinds += [f"{top} above 95 % of its training labels"] if top else []
+    kinds = [f"{outside} {OUTSIDE}"] if outside else []
+    kinds += [f"{top} {TOP_END}"] if top else []
     return f"{sum(bool(n) for n in notes)} prediction(s) with a note ({', '.join(kinds)}): see the note column"
 
 
