@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from ..ml.config import TrainConfig
+    from ..ml.config import REWEIGHTS, TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser(
@@ -56,6 +56,13 @@ def register(sub) -> None:
         action="store_true",
         help="also roll each grid by a random periodic offset (an exact symmetry of a "
         "periodic grid; not in METHOD.md)",
+    )
+    p.add_argument(
+        "--reweight",
+        choices=REWEIGHTS,
+        default=d.reweight,
+        help="weight the loss by the inverse square root of the training labels' density, "
+        "so rare (top-end) labels count more (default: none; not in METHOD.md)",
     )
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
@@ -102,6 +109,7 @@ def run(args) -> int:
         dropout=args.dropout,
         augment=not args.no_augment,
         shift=args.shift,
+        reweight=args.reweight,
         seed=args.seed,
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,

@@ -25,7 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core.labels import Labels, read_label_table
-from ..errors import DataError
+from ..errors import DataError, SpecError
+from .config import REWEIGHTS
 
 #: Names of the four augmentations of METHOD.md section 3, drawn with equal probability.
 AUGMENTATIONS: tuple[str, ...] = ("identity", "rotate", "flip", "transpose")
@@ -370,6 +371,30 @@ def periodic_shift(x: NDArray, rng: np.random.Generator) -> NDArray:
     framework translated by the same fraction of the supercell.
     """
     return np.roll(x, tuple(int(k) for k in rng.integers(x.shape[0], size=3)), axis=(0, 1, 2))
+
+
+def label_weights(y: NDArray[np.float64], kind: str = "none") -> NDArray[np.float64]:
+    """Per-sample loss weights from the training labels, with mean 1.
+
+    ``"none"`` gives ones. ``"sqrt-inv"`` weights each label by the inverse square root
+    of the labels' density there, a Gaussian kernel estimate with Silverman's bandwidth:
+    the smoothed inverse-frequency weighting of Yang et al., "Delving into Deep
+    Imbalanced Regression" (ICML 2021). Rare labels (the top of an uptake range) then
+    count more in the loss than the crowded middle.
+    """
+    if kind not in REWEIGHTS:
+        raise SpecError(f"unknown reweighting {kind!r}; valid: {', '.join(REWEIGHTS)}")
+    y = np.asarray(y, dtype=np.float64)
+    if kind == "none" or len(y) < 2:
+        return np.ones(len(y))
+    q75, q25 = np.percentile(y, [75, 25])
+    spread = min(float(y.std()), float(q75 - q25) / 1.34) or float(y.std())
+    if spread <= 0:  # all labels equal: nothing is rarer than anything else
+        return np.ones(len(y))
+    h = 0.9 * spread * len(y) ** -0.2
+    density = np.exp(-0.5 * ((y[:, None] - y[None, :]) / h) ** 2).mean(axis=1)
+    w = density**-0.5
+    return w / w.mean()
 
 
 def iter_batches(

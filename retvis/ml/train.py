@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..core.cache import atomic_write_bytes
 from ..errors import DataError, WeightsError
@@ -342,8 +341,8 @@ def _train_member(
         if ck.get("finished"):
             info = json.loads(ck["info"])
             return ck["status"], history, info, _load_best(best_path, net, voxels.shape[1], cfg)
-    loss_fn = nn.MSELoss()
     y_train_t = y_train.astype(np.float32)
+    w_train = D.label_weights(y_train, cfg.reweight).astype(np.float32)
     status = "finished"
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -375,7 +374,8 @@ def _train_member(
             yt = torch.from_numpy(yb).to(device)
             opt.zero_grad(set_to_none=True)
             out = net(xt)
-            loss = loss_fn(out, yt)
+            wt = torch.from_numpy(w_train[pos]).to(device)
+            loss = (wt * (out - yt) ** 2).mean()
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(pos)

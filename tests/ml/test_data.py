@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retvis.errors import DataError
+from retvis.errors import DataError, SpecError
 from retvis.ml import data as D
 
 
@@ -242,3 +242,19 @@ def test_splits_are_seeded_disjoint_and_saved(tmp_path):
     assert D.make_split(names, seed=4)["test"] != a["test"]
     D.save_split(a, tmp_path / "s.json")
     assert D.load_split(tmp_path / "s.json") == a
+
+
+def test_sqrt_inv_weights_follow_the_inverse_square_root_of_the_label_density():
+    y = np.r_[np.zeros(40), np.full(10, 10.0)]  # a crowded cluster and one 4x rarer
+    np.testing.assert_array_equal(D.label_weights(y, "none"), np.ones(50))
+    w = D.label_weights(y, "sqrt-inv")
+    assert w.mean() == pytest.approx(1.0)
+    assert w[-1] / w[0] == pytest.approx(2.0, rel=1e-6)  # sqrt(40 / 10)
+    # a sparse top above a crowded middle weighs more than any label in the middle
+    rng = np.random.default_rng(0)
+    y = np.r_[rng.normal(3.0, 1.0, 300), [9.0, 9.5]]
+    w = D.label_weights(y, "sqrt-inv")
+    assert w[-2:].min() > 3 * w[np.abs(y - 3.0) < 0.5].max()
+    np.testing.assert_array_equal(D.label_weights(np.full(5, 2.0), "sqrt-inv"), np.ones(5))
+    with pytest.raises(SpecError, match="unknown reweighting 'inverse'"):
+        D.label_weights(y, "inverse")

@@ -247,3 +247,19 @@ def test_shift_trains_on_periodic_grids_and_refuses_others(demo_set, tmp_path):
     (seedlike / "gridspec.json").write_text(json.dumps({**spec, "endpoint": True}))
     with pytest.raises(DataError, match="--shift needs periodic grids"):
         train_run(seedlike, seedlike / "labels.csv", tmp_path / "run2", cfg)
+
+
+def test_reweighting_weights_the_training_loss_and_is_recorded(demo_set, tmp_path):
+    first_loss = {}
+    for kind in ("none", "sqrt-inv"):
+        records = []
+        cfg = TrainConfig(epochs=1, units="1", reweight=kind, **FAST)
+        final = train_run(demo_set, demo_set / "labels.csv", tmp_path / kind, cfg, records.append)
+        assert final["status"] == "finished"
+        saved = json.loads((tmp_path / kind / "config.json").read_text())["config"]
+        assert saved["reweight"] == kind
+        first_loss[kind] = next(r for r in records if r["event"] == "epoch")["train_loss"]
+    # same seed, same batches, same start: only the weights differ
+    assert first_loss["none"] != pytest.approx(first_loss["sqrt-inv"], rel=1e-3)
+    with pytest.raises(SpecError, match="unknown reweighting"):
+        TrainConfig(reweight="inverse").validate()
