@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--no-learning-curve", action="store_true")
     p.add_argument(
+        "--per-volume",
+        action="store_true",
+        help="learn uptake x framework density and divide it out (retvis train --per-volume)",
+    )
+    p.add_argument(
         "--curve-only",
         action="store_true",
         help="reuse the work folder's model and evaluation; finish or redo the learning curve",
@@ -104,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     grids, run, lc = work / "grids", work / "run", work / "lc"
     target = ["--target", args.target, "--units", args.units]
     excl = ["--exclude", str(HOLDOUT)] if HOLDOUT.is_file() else []
+    pv = ["--per-volume"] if args.per_volume else []
 
     desc = work / "descriptors.csv"
     if not args.curve_only:
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             "train", str(grids), str(labels), "-o", str(run), *target,
             "--target-name", args.target_name, "--ensemble", str(args.ensemble),
             "--threads", str(args.threads), "--epochs", str(args.epochs), "--drop-missing",
-            *excl, "--test-fraction", str(args.test_fraction),
+            *excl, *pv, "--test-fraction", str(args.test_fraction),
             stdout=work / "train.jsonl",
         )  # fmt: skip
         retvis("descriptors", *files, "-o", str(desc), "-j", str(args.threads), "-q", check=False)
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         retvis(
             "learning-curve", str(grids), str(labels), "-o", str(lc), "--sizes", sizes,
             "--descriptors", str(desc), "--split", str(run / "split.json"), *target,
-            "--epochs", str(args.epochs), "--drop-missing", *excl,
+            "--epochs", str(args.epochs), "--drop-missing", *excl, *pv,
             "--ensemble", str(args.ensemble), "--threads", str(args.threads),
             stdout=work / "lc.jsonl",
         )  # fmt: skip
@@ -181,7 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     card["description"] = (
         f"RetNet deep ensemble predicting {args.target_name} ({args.units}) from the "
-        "energy grid, trained on RASPA3 GCMC labels of CoRE MOF 2019-ASR structures"
+        "energy grid"
+        + (
+            " (learned per volume, as uptake x framework density, then divided by each "
+            "structure's density)"
+            if args.per_volume
+            else ""
+        )
+        + ", trained on RASPA3 GCMC labels of CoRE MOF 2019-ASR structures"
         + (f" ({_rel(meta)})." if meta.is_file() else ".")
     )
     card["evaluation_test"] = {

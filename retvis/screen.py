@@ -142,6 +142,7 @@ def screen_chunk(
     pred = predictor(model, torch_threads)
     rows: list[dict | None] = [None] * len(paths)
     grids: dict[int, np.ndarray] = {}
+    densities: dict[int, float] = {}
     for o in iter_grids(
         list(paths),
         pred.spec,
@@ -163,6 +164,7 @@ def screen_chunk(
                 seconds=o.seconds,
             )
             grids[o.index] = o.grid.boltzmann
+            densities[o.index] = o.grid.density
         else:
             rows[o.index] = _row(
                 p,
@@ -176,12 +178,13 @@ def screen_chunk(
         idx = sorted(grids)
         t0 = time.perf_counter()
         try:
-            mean, std = pred.predict(np.stack([grids[i] for i in idx]), batch_size)
+            x = np.stack([grids[i] for i in idx])
+            mean, std = pred.predict(x, batch_size, density=[densities[i] for i in idx])
         except RetvisError:  # isolate the grid(s) the model refuses
             mean, std = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
             for k, i in enumerate(idx):
                 try:
-                    m, s = pred.predict(grids[i][None], 1)
+                    m, s = pred.predict(grids[i][None], 1, density=densities[i])
                     mean[k], std[k] = m[0], s[0]
                 except RetvisError as exc:
                     rows[i].update(status="failed", reason=exc.reason, kind=exc.kind)

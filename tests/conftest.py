@@ -80,6 +80,7 @@ def demo_set(tmp_path_factory) -> Path:
         structures[s.name] = s
     np.save(out / "voxels.npy", np.stack(grids).astype(np.float32))
     (out / "names.json").write_text(json.dumps(names))
+    (out / "densities.json").write_text(json.dumps([structures[n].density for n in names]))
     (out / "gridspec.json").write_text(json.dumps(spec.to_dict()))
     table = core_mof_table()
     with open(out / "labels.csv", "w", newline="") as fh:
@@ -124,5 +125,20 @@ def trained_model(demo_set, tmp_path_factory) -> Path:
         epochs=2, batch_size=16, augment=False, dropout=0.0, units="1", target_name="void fraction"
     )
     run = tmp_path_factory.mktemp("run") / "run"
+    train_run(demo_set, demo_set / "labels.csv", run, cfg)
+    return run / "model"
+
+
+@pytest.fixture(scope="session")
+def per_volume_model(demo_set, tmp_path_factory) -> Path:
+    """Like ``trained_model``, trained with ``per_volume``: its networks learn label x
+    framework density, and predicting needs each structure's density."""
+    from retvis.ml.config import TrainConfig
+    from retvis.ml.train import train_run
+
+    cfg = TrainConfig(
+        epochs=1, batch_size=16, augment=False, dropout=0.0, units="1", per_volume=True
+    )
+    run = tmp_path_factory.mktemp("run_pv") / "run"
     train_run(demo_set, demo_set / "labels.csv", run, cfg)
     return run / "model"

@@ -1,7 +1,8 @@
 """``retvis grid PATH... -o OUT``: energy grids in the published layout.
 
 Writes ``OUT/voxels.npy`` (N, n, n, n) float32 Boltzmann factors, ``OUT/names.json``
-(material names in the same order), ``OUT/failures.csv`` (name, path, kind, reason)
+(material names in the same order), ``OUT/densities.json`` (each framework's density,
+g/cm³, same order; per-volume models train and predict with it), ``OUT/failures.csv`` (name, path, kind, reason)
 and ``OUT/gridspec.json``.
 
 Grids are kept in the grid cache as they finish (atomic writes), so a run that is killed
@@ -60,6 +61,7 @@ def run(args) -> int:
     mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(max(total, 1), n, n, n))
     ok = np.zeros(total, dtype=bool)
     names: list[str] = [""] * total
+    densities: list[float] = [float("nan")] * total
     failures = []
     cache = None if args.no_cache else GridCache()
     cancel = threading.Event()
@@ -81,6 +83,7 @@ def run(args) -> int:
                 mm[o.index] = o.grid.boltzmann
                 ok[o.index] = True
                 names[o.index] = o.name
+                densities[o.index] = o.grid.density
             else:
                 failures.append([o.name, str(o.path), o.kind, o.reason])
                 bar.write(f"failed: {o.path}: {o.reason}")
@@ -105,6 +108,7 @@ def run(args) -> int:
         os.replace(out / ".voxels.npy.tmp", out / "voxels.npy")
         tmp.unlink(missing_ok=True)
     atomic_write_bytes(out / "names.json", json.dumps([names[i] for i in idx], indent=1).encode())
+    atomic_write_bytes(out / "densities.json", json.dumps([densities[i] for i in idx]).encode())
     atomic_write_bytes(out / "gridspec.json", json.dumps(spec.to_dict(), indent=1).encode())
     write_csv(out / "failures.csv", ["name", "path", "kind", "reason"], failures)
     print(

@@ -39,6 +39,11 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--per-volume",
+        action="store_true",
+        help="per-volume target (see train)",
+    )
     p.add_argument("--shift", action="store_true", help="random periodic shifts (see train)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(
@@ -75,6 +80,7 @@ def run(args) -> int:
         batch_size=args.batch_size,
         augment=not args.no_augment,
         shift=args.shift,
+        per_volume=args.per_volume,
         seed=args.seed,
         ensemble=args.ensemble,
         device=args.device,

@@ -56,7 +56,8 @@ def run(args) -> int:
     ok = [o for o in outcomes if o.status == "ok"]
     mean = std = np.zeros(0)
     if ok:
-        mean, std = model.predict(np.stack([o.grid.boltzmann for o in ok]))
+        x = np.stack([o.grid.boltzmann for o in ok])
+        mean, std = model.predict(x, density=[o.grid.density for o in ok])
     order = np.argsort(-mean, kind="stable")
     rank = np.empty(len(ok), dtype=int)
     rank[order] = np.arange(1, len(ok) + 1)

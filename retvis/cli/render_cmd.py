@@ -132,7 +132,7 @@ def run(args) -> int:
                 plotter = scene.features_plotter(maps, size, channels=args.channels)
                 scene.show_features(plotter, maps, grid, args.layer, channels=args.channels)
             else:
-                sal = np.asarray(predictor.saliency(grid.boltzmann))
+                sal = np.asarray(predictor.saliency(grid.boltzmann, density=grid.density))
                 plotter = scene.new_plotter(size)
                 scene.show_saliency(plotter, structure, grid, sal)
         scene.save_screenshot(plotter, args.out)

@@ -64,6 +64,12 @@ def register(sub) -> None:
         help="weight the loss by the inverse square root of the training labels' density, "
         "so rare (top-end) labels count more (default: none; not in METHOD.md)",
     )
+    p.add_argument(
+        "--per-volume",
+        action="store_true",
+        help="learn uptake x framework density (per volume, what the grid shows) and divide "
+        "the density out when predicting; needs grids with densities.json (not in METHOD.md)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--test-fraction", type=float, default=d.test_fraction)
@@ -109,6 +115,7 @@ def run(args) -> int:
         dropout=args.dropout,
         augment=not args.no_augment,
         shift=args.shift,
+        per_volume=args.per_volume,
         reweight=args.reweight,
         seed=args.seed,
         val_fraction=args.val_fraction,

@@ -6,7 +6,9 @@ kernels release the GIL, so threads keep every core busy without pickling.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import threading
 import time
@@ -221,6 +223,8 @@ def grid_for_file(
     if cache is not None:
         g = cache.get(structure.digest, spec, structure.name)
         if g is not None:
+            if math.isnan(g.density):  # an entry written before grids carried it
+                g = dataclasses.replace(g, density=structure.density)
             return structure, g, True
     g = compute_grid(structure, spec, threads=threads)
     if cache is not None:

@@ -66,6 +66,7 @@ class GridCache:
             with np.load(path) as z:
                 boltz = z["boltzmann"]
                 box, origin, sc = z["box"], z["origin"], tuple(int(x) for x in z["supercell"])
+                density = float(z["density"]) if "density" in z.files else float("nan")
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, EOFError):
@@ -74,7 +75,7 @@ class GridCache:
         if boltz.shape != (spec.n,) * 3:
             path.unlink(missing_ok=True)
             return None
-        return EnergyGrid(name, boltz, spec, box, origin, sc)
+        return EnergyGrid(name, boltz, spec, box, origin, sc, density)
 
     def put(self, digest: str, grid: EnergyGrid) -> Path:
         """Store a grid under its structure digest and spec; returns the file."""
@@ -83,6 +84,6 @@ class GridCache:
         path = self._path(self.key(digest, grid.spec))
         buf = io.BytesIO()
         np.savez(buf, boltzmann=grid.boltzmann, box=grid.box, origin=grid.origin,
-                 supercell=np.array(grid.supercell))
+                 supercell=np.array(grid.supercell), density=np.float64(grid.density))
         atomic_write_bytes(path, buf.getvalue())
         return path

@@ -157,6 +157,9 @@ class EnergyGrid:
         Shape (3,); Cartesian position of grid point (0, 0, 0), Å.
     supercell : tuple of int
         Replications of the unit cell along a, b, c (1, 1, 1 in the cubic mode).
+    density : float
+        Density of the framework the grid was computed from, g/cm³ (NaN when unknown):
+        a per-volume model (``TrainConfig.per_volume``) converts with it.
     """
 
     name: str
@@ -165,6 +168,7 @@ class EnergyGrid:
     box: NDArray[np.float64]
     origin: NDArray[np.float64]
     supercell: tuple[int, int, int] = (1, 1, 1)
+    density: float = float("nan")
     meta: dict = field(default_factory=dict)
 
     @property
@@ -417,4 +421,4 @@ def compute_grid(structure: Structure, spec: GridSpec | None = None, threads: in
         raise LimitError(f"grid of {n}^3 points exceeds the limit of {MAX_N}^3")
     with np.errstate(over="ignore"):
         boltz = np.exp(-e / spec.temperature).astype(np.float32)
-    return EnergyGrid(structure.name, boltz, spec, box, origin, supercell)
+    return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density)

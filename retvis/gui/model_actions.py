@@ -148,8 +148,9 @@ class ModelActions:
         if not keys:
             return
         x = np.stack([self._grids[k].boltzmann for k in keys]).astype(np.float32)
+        dens = [self._grids[k].density for k in keys]
         self.model_runner.submit(
-            "predict", workers.predict_job, self._model_ref, keys, x, self.settings.device
+            "predict", workers.predict_job, self._model_ref, keys, x, dens, self.settings.device
         )
 
     def _on_predictions(self, resp: workers.TaskResponse) -> None:
@@ -188,6 +189,7 @@ class ModelActions:
             x,
             what,
             layer or None,
+            self._grids[key].density,
         )
 
     def _on_inspect_result(self, resp: workers.TaskResponse) -> None:
@@ -241,7 +243,8 @@ class ModelActions:
     def export_labelled(self, folder: Path) -> tuple[int, str]:
         """Write the labelled materials with a grid as a training folder.
 
-        Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``gridspec.json`` and
+        Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``densities.json``,
+        ``gridspec.json`` and
         ``labels.csv`` (name, value) into ``folder``; returns (N, a message).
         """
         import json
@@ -262,6 +265,8 @@ class ModelActions:
         x = np.stack([self._grids[r.digest].boltzmann for r in rows]).astype(np.float32)
         np.save(folder / "voxels.npy", x)
         atomic_write_bytes(folder / "names.json", json.dumps([r.name for r in rows]).encode())
+        dens = [self._grids[r.digest].density for r in rows]
+        atomic_write_bytes(folder / "densities.json", json.dumps(dens).encode())
         atomic_write_bytes(folder / "gridspec.json", json.dumps(spec.to_dict()).encode())
         text = "name,value\n" + "".join(f"{r.name},{r.label!r}\n" for r in rows)
         atomic_write_bytes(folder / "labels.csv", text.encode())

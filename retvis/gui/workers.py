@@ -283,10 +283,14 @@ def available_models() -> list[str]:
     return list(_available())
 
 
-def predict_job(ref: str, keys: list[str], boltzmann: np.ndarray, device: str = "cpu") -> dict:
-    """Predict uptakes of stacked grids (N, n, n, n) float32; returns keys, mean, std."""
+def predict_job(
+    ref: str, keys: list[str], boltzmann: np.ndarray, density: list[float], device: str = "cpu"
+) -> dict:
+    """Predict uptakes of stacked grids (N, n, n, n) float32 of frameworks with these
+    densities (g/cm³, used by per-volume models); returns keys, mean, std."""
     model = load_predictor(ref, device)
-    mean, std = model.predict(np.ascontiguousarray(boltzmann, dtype=np.float32))
+    x = np.ascontiguousarray(boltzmann, dtype=np.float32)
+    mean, std = model.predict(x, density=density)
     mean = np.asarray(mean, dtype=float).ravel()
     std = np.asarray(std, dtype=float).ravel() if std is not None else None
     notes = model.domain_notes(mean, std if std is not None else np.zeros_like(mean))
@@ -330,9 +334,15 @@ def fingerprint_job(
 
 
 def inspect_job(
-    ref: str, boltzmann: np.ndarray, what: str, layer: str | None, device: str = "cpu"
+    ref: str,
+    boltzmann: np.ndarray,
+    what: str,
+    layer: str | None,
+    density: float | None = None,
+    device: str = "cpu",
 ) -> dict:
-    """Feature maps of ``layer`` or saliency of one grid (n, n, n) float32.
+    """Feature maps of ``layer`` or saliency of one grid (n, n, n) float32 (``density``,
+    g/cm³, is the framework's: a per-volume model's saliency needs it).
 
     Returns a dict with ``what``, ``layer`` and ``array`` (feature maps: (C, d, d, d);
     saliency: (n, n, n)), float32.
@@ -340,7 +350,7 @@ def inspect_job(
     model = load_predictor(ref, device)
     x = np.ascontiguousarray(boltzmann, dtype=np.float32)
     if what == "saliency":
-        arr = np.asarray(model.saliency(x), dtype=np.float32)
+        arr = np.asarray(model.saliency(x, density=density), dtype=np.float32)
     elif what == "feature_maps":
         arr = np.asarray(model.feature_maps(x, layer), dtype=np.float32)
     else:

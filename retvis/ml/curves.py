@@ -95,6 +95,7 @@ def learning_curve(
     order = np.argsort(test_rows, kind="stable")
     x_test = np.empty((len(test_rows),) + vs.voxels.shape[1:], dtype=np.float32)
     x_test[order] = vs.voxels[test_rows[order]]
+    d_test = vs.densities[test_rows] if vs.densities is not None else None
     table = None
     if descriptors_csv:
         from ..sim.descriptors import read_descriptor_csv
@@ -130,7 +131,7 @@ def learning_curve(
             )
         if final.get("status") == "cancelled" or not final.get("model"):
             break
-        mean, _ = load_model(final["model"]).predict(x_test)
+        mean, _ = load_model(final["model"]).predict(x_test, density=d_test)
         pt = {
             "size": size,
             "n_test": len(y_test),

@@ -47,12 +47,16 @@ class VoxelSet:
         The GridSpec dict from ``gridspec.json`` when present.
     path : Path
         The folder.
+    densities : NDArray[np.float64] or None
+        Shape (N,), each framework's density in g/cm³ from ``densities.json`` (NaN where
+        unknown); None for a folder without the file (written before grids carried it).
     """
 
     voxels: NDArray[np.float32]
     names: list[str]
     spec: dict | None
     path: Path
+    densities: NDArray[np.float64] | None = None
 
     @property
     def n(self) -> int:
@@ -103,7 +107,16 @@ def open_voxels(folder: str | Path) -> VoxelSet:
     spath = folder / "gridspec.json"
     if spath.is_file():
         spec = json.loads(spath.read_text(encoding="utf-8"))
-    return VoxelSet(voxels, names, spec, folder)
+    densities = None
+    dpath = folder / "densities.json"
+    if dpath.is_file():
+        try:
+            densities = np.array(json.loads(dpath.read_text(encoding="utf-8")), dtype=np.float64)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError) as exc:
+            raise DataError(f"not a JSON list of densities ({exc})", dpath) from exc
+        if densities.shape != (len(names),):
+            raise DataError(f"{densities.size} densities for {len(names)} grids", dpath)
+    return VoxelSet(voxels, names, spec, folder, densities)
 
 
 # --------------------------------------------------------------------------- labels

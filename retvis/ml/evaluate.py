@@ -79,7 +79,8 @@ def evaluate_run(
     order = np.argsort(rows, kind="stable")
     x = np.empty((len(rows),) + vs.voxels.shape[1:], dtype=np.float32)
     x[order] = vs.voxels[rows[order]]
-    mean, std = predictor.predict(x)
+    dens = vs.densities[rows] if vs.densities is not None else None
+    mean, std = predictor.predict(x, density=dens)
     metrics = bootstrap_metrics(y, mean, n_boot=n_boot, seed=seed)
     out = Path(out) if out else run_dir / f"eval_{split}"
     out.mkdir(parents=True, exist_ok=True)

@@ -183,6 +183,7 @@ def train_run(
     else:
         std = D.standardization(vs.voxels, train_rows)
     gridspec = vs.spec or {"n": vs.n}
+    scale = _per_volume_scale(vs, cfg, voxels_dir)  # 1, or each framework's density
     if cfg.shift and (gridspec.get("endpoint") or gridspec.get("mode", "supercell") != "supercell"):
         raise DataError(
             "--shift needs periodic grids (supercell mode without the end point); these "
@@ -226,7 +227,15 @@ def train_run(
     status = "finished"
     for k in range(cfg.ensemble):
         mstatus, hist, info, net = _train_member(
-            run, k, vs.voxels, train_rows, y_train, val_rows, y_val, std, source
+            run,
+            k,
+            vs.voxels,
+            train_rows,
+            y_train * scale[train_rows],
+            val_rows,
+            y_val * scale[val_rows],
+            std,
+            source,
         )
         histories.append(hist)
         if net is not None:
@@ -257,6 +266,7 @@ def train_run(
             preds = np.stack(
                 [_predict(n, vs.voxels, rows, std, cfg.batch_size, cfg.device) for n in best_nets]
             )
+            preds /= scale[rows]  # per volume: back to the labels' units
             mean = preds.mean(0)
             metrics[label] = point_metrics(y, mean)
             parity_plot(
@@ -270,6 +280,8 @@ def train_run(
     target = {"name": cfg.target_name or ds.column, "column": ds.column, "units": cfg.units}
     if cfg.allow_negative:  # evaluation reads the labels the same way (absent: uptakes)
         target["allow_negative"] = True
+    if cfg.per_volume:  # the networks predict label x density; Predictor divides it out
+        target["per_volume"] = True
     card = {
         "standardization": std.to_dict(),
         "gridspec": gridspec,
@@ -297,6 +309,25 @@ def train_run(
     final.update(model=str(model_dir), metrics=metrics, run_dir=str(run_dir))
     emit(final)
     return final
+
+
+def _per_volume_scale(vs: D.VoxelSet, cfg: TrainConfig, voxels_dir) -> np.ndarray:
+    """Shape (N,): each grid's framework density (g/cm³) with ``per_volume``, else ones."""
+    if not cfg.per_volume:
+        return np.ones(len(vs.names))
+    if vs.densities is None:
+        raise DataError(
+            "--per-volume needs each framework's density: this folder has no densities.json "
+            "(grids written before RetVis recorded it); compute the grids again with "
+            "`retvis grid` (the cache makes that quick)",
+            voxels_dir,
+        )
+    bad = [n for n, d in zip(vs.names, vs.densities, strict=True) if not (np.isfinite(d) and d > 0)]
+    if bad:
+        raise DataError(
+            f"--per-volume: {len(bad)} grid(s) without a density, e.g. {bad[:5]}", voxels_dir
+        )
+    return vs.densities
 
 
 def _train_member(

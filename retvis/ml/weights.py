@@ -367,6 +367,25 @@ class Predictor:
         """``{"name": ..., "units": ...}`` of the predicted quantity."""
         return dict(self.card.get("target", {}))
 
+    @property
+    def per_volume(self) -> bool:
+        """The networks predict the target times the framework density (g/cm³)."""
+        return bool(self.card.get("target", {}).get("per_volume", False))
+
+    def _density(self, density, m: int) -> NDArray[np.float64]:
+        """Shape (m,): what to divide the networks' outputs by (ones for most models)."""
+        if not self.per_volume:
+            return np.ones(m)
+        if density is None:
+            raise DataError(
+                "this model predicts per volume and needs each framework's density "
+                "(EnergyGrid.density, or densities.json of a voxels folder)"
+            )
+        d = np.broadcast_to(np.asarray(density, dtype=np.float64), (m,))
+        if not (np.isfinite(d) & (d > 0)).all():
+            raise DataError("framework densities must be finite and positive")
+        return d
+
     def _check(self, x: NDArray, single: bool) -> NDArray[np.float32]:
         x = np.asarray(x)
         shape = (self.n,) * 3
@@ -392,7 +411,7 @@ class Predictor:
 
     # -- API -----------------------------------------------------------------------
     def predict(
-        self, boltzmann: NDArray[np.float32], batch_size: int = 128
+        self, boltzmann: NDArray[np.float32], batch_size: int = 128, density=None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Predicted target for each grid, with the ensemble's spread.
 
@@ -401,6 +420,9 @@ class Predictor:
         boltzmann : NDArray[np.float32]
             Shape (N, n, n, n) (or one grid (n, n, n)), Boltzmann factors.
         batch_size : int
+        density : array-like, optional
+            Shape (N,) (or a scalar), each framework's density in g/cm³; needed by a
+            per-volume model (:attr:`per_volume`), ignored by others.
 
         Returns
         -------
@@ -408,13 +430,7 @@ class Predictor:
             Shape (N,), in ``target["units"]``; ``std`` is the standard deviation over
             ensemble members (0 for a single network).
         """
-        x = self._check(boltzmann, single=False)
-        preds = np.empty((len(self._fused), len(x)), dtype=np.float64)
-        with torch.inference_mode():
-            for s in range(0, len(x), batch_size):
-                xb = self._tensor(x[s : s + batch_size])
-                for k, net in enumerate(self._fused):
-                    preds[k, s : s + len(xb)] = net(xb).double().cpu().numpy()
+        preds = self.predict_members(boltzmann, batch_size, density)
         return preds.mean(axis=0), preds.std(axis=0)
 
     def domain_notes(self, mean: NDArray[np.float64], std: NDArray[np.float64]) -> list[str]:
@@ -422,17 +438,18 @@ class Predictor:
         return domain_notes(mean, std, self.card)
 
     def predict_members(
-        self, boltzmann: NDArray[np.float32], batch_size: int = 128
+        self, boltzmann: NDArray[np.float32], batch_size: int = 128, density=None
     ) -> NDArray[np.float64]:
-        """Each member's predictions, shape (K, N)."""
+        """Each member's predictions, shape (K, N) (``density`` as in :meth:`predict`)."""
         x = self._check(boltzmann, single=False)
-        out = np.empty((len(self._fused), len(x)))
+        scale = self._density(density, len(x))
+        out = np.empty((len(self._fused), len(x)), dtype=np.float64)
         with torch.inference_mode():
             for s in range(0, len(x), batch_size):
                 xb = self._tensor(x[s : s + batch_size])
                 for k, net in enumerate(self._fused):
                     out[k, s : s + len(xb)] = net(xb).double().cpu().numpy()
-        return out
+        return out / scale
 
     def fingerprint(
         self, boltzmann: NDArray[np.float32], member: int = 0, batch_size: int = 128
@@ -472,7 +489,11 @@ class Predictor:
         return out.maps[layer][0].float().cpu().contiguous().numpy()
 
     def saliency(
-        self, boltzmann: NDArray[np.float32], method: str = "gradient", steps: int = 32
+        self,
+        boltzmann: NDArray[np.float32],
+        method: str = "gradient",
+        steps: int = 32,
+        density=None,
     ) -> NDArray[np.float32]:
         """How much each voxel moves the prediction, shape (n, n, n), averaged over members.
 
@@ -485,12 +506,16 @@ class Predictor:
             factor). ``"integrated"``: integrated gradients from the training-mean grid
             (a uniform grid at the standardization mean) to the input, ``steps`` points;
             the voxels' attributions sum to prediction(x) - prediction(baseline).
+        steps : int
+        density : float, optional
+            The framework's density in g/cm³; needed by a per-volume model.
         """
         if method not in ("gradient", "integrated"):
             raise SpecError(
                 f"unknown saliency method {method!r}; valid: ['gradient', 'integrated']"
             )
         x = torch.from_numpy(self._check(boltzmann, single=True).astype(np.float32))
+        scale = float(self._density(density, 1)[0])
         mean, std = self.standardization.mean, self.standardization.std
         total = torch.zeros_like(x[0], dtype=torch.float64)
         for net in self._fused:
@@ -512,7 +537,7 @@ class Predictor:
                     )
                     acc += g.double().sum(0)
                 total += acc / steps * (x[0] - base[0]).double()
-        return (total / len(self._fused)).float().numpy()
+        return (total / len(self._fused) / scale).float().numpy()
 
 
 def load_model(path_or_name: str | Path, device: str = "cpu") -> Predictor:

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from retvis.cli import main
+from retvis.core.structure import read_structure
 from tests.conftest import demo
 
 
@@ -19,6 +20,8 @@ def test_grid_cli_writes_published_layout_and_failures(tmp_path):
     names = json.loads((out / "names.json").read_text())
     assert v.shape == (2, 12, 12, 12) and v.dtype == np.float32
     assert names == ["PEKKAS_clean", "VOGTIV_clean_h"]
+    want = [read_structure(demo(n)).density for n in names]
+    assert json.loads((out / "densities.json").read_text()) == want
     fail = (out / "failures.csv").read_text()
     assert "notacif" in fail and "PNG image" in fail
     assert json.loads((out / "gridspec.json").read_text())["n"] == 12

@@ -44,3 +44,24 @@ def test_predict_ranks_structures_and_lists_failures(trained_model, tmp_path):
     s = read_structure(demo("FIQCEN_clean"))
     mean, _ = model.predict(compute_grid(s, model.spec).boltzmann[None])
     np.testing.assert_allclose(by_name["FIQCEN_clean"], mean[0], rtol=1e-5)
+
+
+def test_predict_and_screen_give_a_per_volume_models_prediction_per_mass(
+    per_volume_model, tmp_path
+):
+    from retvis.screen import screen_chunk
+
+    names = ["FIQCEN_clean", "PEKKAS_clean"]
+    out = tmp_path / "ranking.csv"
+    args = ["predict", *(str(demo(n)) for n in names), "--model", str(per_volume_model)]
+    assert main([*args, "-o", str(out), "-q"]) == 0
+    got = {r["name"]: float(r["prediction"]) for r in csv.DictReader(out.open())}
+    screened = screen_chunk([str(demo(n)) for n in names], str(per_volume_model))
+    model = load_model(per_volume_model)
+    for n, row in zip(names, screened, strict=True):
+        s = read_structure(demo(n))
+        x = compute_grid(s, model.spec).boltzmann[None]
+        want = model.predict(x, density=s.density)[0][0]
+        np.testing.assert_allclose([got[n], row["prediction"]], want, rtol=1e-5)
+        # the networks' per-volume output, divided by this framework's density
+        np.testing.assert_allclose(want, model.predict(x, density=1.0)[0][0] / s.density)

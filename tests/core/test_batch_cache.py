@@ -2,7 +2,7 @@ import threading
 
 import numpy as np
 
-from retvis.core.batch import collect_cifs, iter_grids
+from retvis.core.batch import collect_cifs, grid_for_file, iter_grids
 from retvis.core.cache import GridCache
 from retvis.core.grid import GridSpec, compute_grid
 from retvis.core.structure import read_structure
@@ -22,6 +22,8 @@ def test_cache_roundtrip_and_content_addressing(tmp_path):
     s2 = read_structure(copy)
     hit = cache.get(s2.digest, spec, s2.name)
     np.testing.assert_array_equal(hit.boltzmann, g.boltzmann)
+    assert g.density == s.density and hit.density == s.density  # g/cm³ travels with it
+    assert 0.5 < s.density < 3.0
     assert hit.name == "renamed"
     assert cache.get(s.digest, GridSpec(n=13), s.name) is None
     # a corrupt entry is dropped, not trusted
@@ -65,3 +67,16 @@ def test_collect_cifs_recurses_without_following_link_loops(tmp_path):
     (tmp_path / "a" / "b" / "loop").symlink_to(tmp_path / "a")
     files = collect_cifs([tmp_path / "a", tmp_path / "a" / "x.cif"])
     assert sorted(f.name for f in files) == ["x.cif", "y.CIF"]
+
+
+def test_a_cache_entry_without_a_density_gets_the_structures(tmp_path):
+    cache = GridCache(tmp_path / "c")
+    s = read_structure(demo("PEKKAS_clean"))
+    g = compute_grid(s, GridSpec(n=12))
+    path = cache.put(s.digest, g)
+    with np.load(path) as z:  # an entry as written before grids carried the density
+        old = {k: z[k] for k in z.files if k != "density"}
+    np.savez(path, **old)
+    assert np.isnan(cache.get(s.digest, g.spec, s.name).density)
+    _, hit, cached = grid_for_file(demo("PEKKAS_clean"), g.spec, cache)
+    assert cached and hit.density == s.density

@@ -258,3 +258,17 @@ def test_sqrt_inv_weights_follow_the_inverse_square_root_of_the_label_density():
     np.testing.assert_array_equal(D.label_weights(np.full(5, 2.0), "sqrt-inv"), np.ones(5))
     with pytest.raises(SpecError, match="unknown reweighting 'inverse'"):
         D.label_weights(y, "inverse")
+
+
+def test_voxels_folders_carry_each_frameworks_density(demo_set, tmp_path):
+    vs = D.open_voxels(demo_set)
+    assert vs.densities.shape == (len(vs.names),)
+    assert (vs.densities > 0.2).all() and (vs.densities < 4.0).all()  # g/cm³
+    older = tmp_path / "older"
+    older.mkdir()
+    for f in ("voxels.npy", "names.json", "gridspec.json"):
+        (older / f).symlink_to(demo_set / f)
+    assert D.open_voxels(older).densities is None  # written before grids carried it
+    (older / "densities.json").write_text("[1.0, 2.0]")
+    with pytest.raises(DataError, match=f"2 densities for {len(vs.names)} grids"):
+        D.open_voxels(older)

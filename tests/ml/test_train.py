@@ -263,3 +263,39 @@ def test_reweighting_weights_the_training_loss_and_is_recorded(demo_set, tmp_pat
     assert first_loss["none"] != pytest.approx(first_loss["sqrt-inv"], rel=1e-3)
     with pytest.raises(SpecError, match="unknown reweighting"):
         TrainConfig(reweight="inverse").validate()
+
+
+def test_per_volume_models_learn_label_times_density_and_divide_it_out(demo_set, tmp_path):
+    from retvis.ml import data as D
+    from retvis.ml.evaluate import evaluate_run
+    from retvis.ml.metrics import point_metrics
+
+    cfg = TrainConfig(epochs=2, units="1", per_volume=True, **FAST)
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "run", cfg)
+    model = load_model(final["model"])
+    assert model.per_volume and model.target["per_volume"] is True
+    vs = D.open_voxels(demo_set)
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    idx = vs.index()
+    rows = np.array([idx[n] for n in split["test"]])
+    x, dens = np.asarray(vs.voxels[rows]), vs.densities[rows]
+    labels = {r["name"]: float(r["value"]) for r in csv.DictReader(open(demo_set / "labels.csv"))}
+    y = np.array([labels[n] for n in split["test"]])
+    # the run's own test metrics are those of the saved model divided by the densities
+    mean, std = model.predict(x, density=dens)
+    assert final["metrics"]["test"] == pytest.approx(point_metrics(y, mean), rel=1e-4, abs=1e-5)
+    raw = model.predict_members(x, density=np.ones(len(x)))
+    np.testing.assert_allclose(model.predict_members(x, density=dens), raw / dens)
+    ev = evaluate_run(tmp_path / "run", demo_set, demo_set / "labels.csv", n_boot=10)
+    assert ev["metrics"]["r2"]["value"] == pytest.approx(final["metrics"]["test"]["r2"], abs=1e-5)
+    with pytest.raises(DataError, match="predicts per volume and needs each framework's density"):
+        model.predict(x)
+    with pytest.raises(DataError, match="finite and positive"):
+        model.predict(x, density=np.zeros(len(x)))
+    # grids written before densities were recorded are refused with the way out
+    older = tmp_path / "older"
+    older.mkdir()
+    for f in ("voxels.npy", "names.json", "gridspec.json", "labels.csv"):
+        (older / f).symlink_to(demo_set / f)
+    with pytest.raises(DataError, match="no densities.json"):
+        train_run(older, older / "labels.csv", tmp_path / "run2", cfg)
