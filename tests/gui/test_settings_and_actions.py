@@ -119,6 +119,17 @@ def test_model_card_shows_test_metrics_against_the_baseline():
     assert f"95 % below {q['p95']:.3g}" in text and f"median {q['p50']:.3g}" in text
 
 
+def test_model_card_says_when_a_model_learned_per_volume():
+    import html
+
+    from retvis.gui.widgets.model_picker import card_html
+
+    target = {"name": "CH4 uptake", "units": "mol/kg"}
+    assert "per volume" not in card_html({"target": target})
+    text = html.unescape(card_html({"target": {**target, "per_volume": True}}))
+    assert "divided by its structure's density" in text
+
+
 def test_a_flagged_prediction_shows_a_warning_and_its_reason(qtbot):
     from PySide6.QtCore import Qt
 

@@ -97,6 +97,14 @@ def card_html(card: dict) -> str:
     target = card.get("target") or {}
     if target:
         rows.append(("Predicts", f"{target.get('name', '?')} ({target.get('units', '?')})"))
+    if target.get("per_volume"):
+        rows.append(
+            (
+                "Learned",
+                "per volume (target x framework density, what the grid shows); each "
+                "prediction is divided by its structure's density",
+            )
+        )
     metrics = card.get("metrics") or {}
     for split in ("val", "test"):
         m = metrics.get(split) if isinstance(metrics, dict) else None
