@@ -3,7 +3,8 @@
 One run covers: JSON lines read live, the Stop button (STOP file), registration of the
 model, predictions with ensemble spread in the table, ranks, the model card, feature
 maps, saliency and fingerprints. Labels are the structures' real framework densities
-(g/cm³), so the model learns a genuine property of the grids.
+(g/cm³), so the model learns a genuine property of the grids; it learns them per volume,
+so the app's predictions and saliency go through each grid's density.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def test_train_stop_register_predict_inspect(
     dlg.units.setText("g/cm3")
     dlg.target_name.setText("density")
     dlg.name.setText("density test")
+    dlg.per_volume.setChecked(True)  # predicting and saliency then need each grid's density
     assert dlg.start(), dlg.status.text()
     # live JSON lines: wait for two epochs, then Stop (writes RUN_DIR/STOP)
     qtbot.waitUntil(
@@ -48,6 +50,11 @@ def test_train_stop_register_predict_inspect(
     assert sig.args == ["density-test"]
     assert dlg.final["status"] == "cancelled" and dlg.final["model"]
     assert not (dlg.run_dir / "STOP").exists()
+    import json
+    from pathlib import Path
+
+    card = json.loads((Path(dlg.final["model"]) / "model.json").read_text())
+    assert card["target"]["per_volume"] is True
     epochs_run = sum(r.get("event") == "epoch" for r in dlg.records)
     assert 2 <= epochs_run < 200
 
