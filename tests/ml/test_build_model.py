@@ -44,7 +44,7 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     argv = ["--labels", str(labels), "--name", "vf", "--target-name", "void fraction"]
     argv += ["--units", "1", "--work", str(tmp_path / "work"), "--dest", str(dest)]
     argv += ["--ensemble", "2", "--epochs", "2", "--threads", "2"]
-    argv += ["--test-fraction", "0.35"]
+    argv += ["--test-fraction", "0.35", "--per-volume"]  # as the shipped CH4 model
     assert _build_model().main(argv) == 0
     assert "vf: test R2" in capsys.readouterr().out
 
@@ -52,6 +52,7 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
               "parity.png", "parity_rf.png", "learning_curve.json", "learning_curve.png"):  # fmt: skip
         assert (dest / f).is_file(), f
     card = json.loads((dest / "model.json").read_text())
+    assert card["target"]["per_volume"] is True and "learned per volume" in card["description"]
     split = json.loads((dest / "split.json").read_text())
     ts = card["training_set"]
     assert ts["n_labels_at_training"] == 20 and ts["n_refused_by_reader"] == 0
@@ -73,7 +74,9 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     assert len(model.card["members"]) == 2
     text = re.sub(r"<[^>]+>", " ", card_html(card))
     assert "Random Forest on the same split" in text and "Learning curve" in text
-    mean, std = model.predict(np.load(tmp_path / "work" / "grids" / "voxels.npy")[:3])
+    grids = tmp_path / "work" / "grids"
+    rho = json.loads((grids / "densities.json").read_text())[:3]
+    mean, std = model.predict(np.load(grids / "voxels.npy")[:3], density=rho)
     assert mean.shape == (3,) and np.all(np.isfinite(mean)) and np.all(std >= 0)
 
     # --curve-only finishes an interrupted curve on the same split: sizes already
