@@ -141,7 +141,7 @@ def test_columns_and_types(in_process):
 def test_ranking_carries_the_models_out_of_range_note(tmp_path, capsys):
     """The shipped ensemble, its card asking for a spread 1000x tighter than it gives:
     every ranked row is flagged, the flag names the spread, and the summary counts it.
-    With the card as shipped only TOXNEB carries a note, the top-end one
+    With the card as shipped few demo structures carry a note
     (tests/ml/test_weights_domain)."""
     import json
 
