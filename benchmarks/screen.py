@@ -63,7 +63,7 @@ def reference(files: list[Path], model_ref: str | None) -> dict:
         except RetvisError:
             continue
         if model is not None:
-            model.predict(g.boltzmann[None].astype(np.float32))
+            model.predict(g.boltzmann[None].astype(np.float32), density=g.density)
         ok += 1
     dt = time.perf_counter() - t0
     return {"files": len(files), "ok": ok, "seconds": round(dt, 2)}
