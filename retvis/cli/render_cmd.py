@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.batch import grid_for_structure
 from ..core.cache import GridCache
-from ..core.grid import EnergyGrid, GridSpec, compute_grid
+from ..core.grid import EnergyGrid, GridSpec
 from ..core.structure import Structure, read_structure
 from ..errors import SpecError, WeightsError
 from ._common import add_grid_options, grid_spec_from_args
@@ -74,15 +75,7 @@ def register(sub) -> None:
 
 
 def _grid(structure: Structure, spec: GridSpec, use_cache: bool) -> EnergyGrid:
-    cache = GridCache() if use_cache else None
-    if cache is not None:
-        hit = cache.get(structure.digest, spec, structure.name)
-        if hit is not None:
-            return hit
-    grid = compute_grid(structure, spec)
-    if cache is not None:
-        cache.put(structure.digest, grid)
-    return grid
+    return grid_for_structure(structure, spec, GridCache() if use_cache else None)[0]
 
 
 def _load_predictor(model: str | None, show: str):

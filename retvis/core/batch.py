@@ -220,16 +220,23 @@ def grid_for_file(
         Anything that stops this file.
     """
     structure = read_structure(path, max_atoms=max_atoms, min_distance=min_distance)
+    return (structure, *grid_for_structure(structure, spec, cache, threads))
+
+
+def grid_for_structure(
+    structure: Structure, spec: GridSpec, cache: GridCache | None = None, threads: int = 1
+) -> tuple[EnergyGrid, bool]:
+    """A structure's grid from the cache, or computed (and cached); and whether cached."""
     if cache is not None:
         g = cache.get(structure.digest, spec, structure.name)
         if g is not None:
             if math.isnan(g.density):  # an entry written before grids carried it
                 g = dataclasses.replace(g, density=structure.density)
-            return structure, g, True
+            return g, True
     g = compute_grid(structure, spec, threads=threads)
     if cache is not None:
         cache.put(structure.digest, g)
-    return structure, g, False
+    return g, False
 
 
 def grid_outcome(

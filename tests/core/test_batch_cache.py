@@ -2,7 +2,7 @@ import threading
 
 import numpy as np
 
-from retvis.core.batch import collect_cifs, grid_for_file, iter_grids
+from retvis.core.batch import collect_cifs, grid_for_file, grid_for_structure, iter_grids
 from retvis.core.cache import GridCache
 from retvis.core.grid import GridSpec, compute_grid
 from retvis.core.structure import read_structure
@@ -79,4 +79,6 @@ def test_a_cache_entry_without_a_density_gets_the_structures(tmp_path):
     np.savez(path, **old)
     assert np.isnan(cache.get(s.digest, g.spec, s.name).density)
     _, hit, cached = grid_for_file(demo("PEKKAS_clean"), g.spec, cache)
+    assert cached and hit.density == s.density
+    hit, cached = grid_for_structure(s, g.spec, cache)  # what `retvis render` uses
     assert cached and hit.density == s.density
