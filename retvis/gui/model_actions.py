@@ -244,8 +244,8 @@ class ModelActions:
         """Write the labelled materials with a grid as a training folder.
 
         Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``densities.json``,
-        ``gridspec.json`` and
-        ``labels.csv`` (name, value) into ``folder``; returns (N, a message).
+        ``gridspec.json`` and ``labels.csv`` (name, value) into ``folder``; returns (N, a
+        message).
         """
         import json
 

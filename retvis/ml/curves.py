@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from ..core.cache import atomic_write_bytes
 from ..errors import DataError
 from . import data as D
@@ -92,10 +90,7 @@ def learning_curve(
         split = D.make_split(ds.names, cfg.seed, cfg.val_fraction, cfg.test_fraction)
         D.save_split(split, split_path)
     test_rows, y_test = ds.select(split["test"])
-    order = np.argsort(test_rows, kind="stable")
-    x_test = np.empty((len(test_rows),) + vs.voxels.shape[1:], dtype=np.float32)
-    x_test[order] = vs.voxels[test_rows[order]]
-    d_test = vs.densities[test_rows] if vs.densities is not None else None
+    x_test, d_test = vs.take(test_rows)
     table = None
     if descriptors_csv:
         from ..sim.descriptors import read_descriptor_csv

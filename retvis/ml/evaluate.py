@@ -76,10 +76,7 @@ def evaluate_run(
     if len(names) < 2:
         raise DataError(f"the {split} split has {len(names)} usable material(s); need >= 2")
     rows, y = ds.select(names)
-    order = np.argsort(rows, kind="stable")
-    x = np.empty((len(rows),) + vs.voxels.shape[1:], dtype=np.float32)
-    x[order] = vs.voxels[rows[order]]
-    dens = vs.densities[rows] if vs.densities is not None else None
+    x, dens = vs.take(rows)
     mean, std = predictor.predict(x, density=dens)
     metrics = bootstrap_metrics(y, mean, n_boot=n_boot, seed=seed)
     out = Path(out) if out else run_dir / f"eval_{split}"

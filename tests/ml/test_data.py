@@ -264,11 +264,16 @@ def test_voxels_folders_carry_each_frameworks_density(demo_set, tmp_path):
     vs = D.open_voxels(demo_set)
     assert vs.densities.shape == (len(vs.names),)
     assert (vs.densities > 0.2).all() and (vs.densities < 4.0).all()  # g/cm³
+    rows = np.array([7, 2, 19, 2, 0])  # any order, repeats allowed
+    x, dens = vs.take(rows)
+    np.testing.assert_array_equal(x, np.asarray(vs.voxels)[rows])
+    np.testing.assert_array_equal(dens, vs.densities[rows])
     older = tmp_path / "older"
     older.mkdir()
     for f in ("voxels.npy", "names.json", "gridspec.json"):
         (older / f).symlink_to(demo_set / f)
     assert D.open_voxels(older).densities is None  # written before grids carried it
+    assert D.open_voxels(older).take(rows)[1] is None
     (older / "densities.json").write_text("[1.0, 2.0]")
     with pytest.raises(DataError, match=f"2 densities for {len(vs.names)} grids"):
         D.open_voxels(older)
