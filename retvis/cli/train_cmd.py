@@ -70,6 +70,12 @@ def register(sub) -> None:
         help="learn uptake x framework density (per volume, what the grid shows) and divide "
         "the density out when predicting; needs grids with densities.json (not in METHOD.md)",
     )
+    p.add_argument(
+        "--no-scale-target",
+        action="store_true",
+        help="train on the target as it is, not standardized by the training set's mean "
+        "and standard deviation (METHOD.md's way; slow for targets in large units)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--test-fraction", type=float, default=d.test_fraction)
@@ -116,6 +122,7 @@ def run(args) -> int:
         augment=not args.no_augment,
         shift=args.shift,
         per_volume=args.per_volume,
+        scale_target=not args.no_scale_target,
         reweight=args.reweight,
         seed=args.seed,
         val_fraction=args.val_fraction,

@@ -76,16 +76,22 @@ def test_reloaded_model_predicts_the_same_as_the_trained_networks(run, demo_set)
     p = load_model(out)
     mean, std = p.predict(vox)
     assert mean.shape == std.shape == (20,) and np.all(std > 0)  # two members disagree
-    # reference: the best checkpoints, unfused, standardized by hand
+    # reference: the best checkpoints (which predict the scaled target), unfused,
+    # standardized by hand, their outputs scaled back by hand
+    from retvis.ml.retnet import RetNet
+
     st = p.standardization
+    ts = p.card["training_set"]["target_scaling"]
+    assert ts["sd"] > 0 and ts["sd"] != 1.0
     x = torch.from_numpy(((vox - st.mean) / st.std).astype(np.float32)[:, None])
     ref = []
     for k in range(2):
-        net = p.members[k]
-        state = torch.load(out / "members" / str(k) / "best.pt", weights_only=True)
-        assert all(torch.equal(state[n], v) for n, v in net.state_dict().items())
+        net = RetNet(25, 0.0)
+        net.load_state_dict(torch.load(out / "members" / str(k) / "best.pt", weights_only=True))
+        saved = p.members[k].state_dict()
+        assert all(torch.equal(saved[n], v) for n, v in net.state_dict().items() if "out." not in n)
         with torch.no_grad():
-            ref.append(net(x).double().numpy())
+            ref.append(ts["sd"] * net.eval()(x).double().numpy() + ts["mean"])
     np.testing.assert_allclose(mean, np.mean(ref, 0), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(load_model(out / "model").predict(vox)[0], mean, rtol=1e-6)
     assert p.spec.n == 25 and p.card["target"]["name"] == "void fraction"
@@ -164,6 +170,50 @@ def test_cancel_keeps_the_best_checkpoint_and_resume_continues(demo_set, tmp_pat
     assert second["status"] == "finished"
     assert [r["epoch"] for r in recs if r["event"] == "epoch"] == [2]
     assert len((out / "history.jsonl").read_text().splitlines()) == 2
+
+
+def test_the_target_is_scaled_so_its_units_do_not_change_what_is_learned(demo_set, tmp_path):
+    """The same labels in units 1000 times smaller train the same networks (to rounding)
+    and predict 1000 times the values; METHOD.md's unscaled training does not."""
+    lines = (demo_set / "labels.csv").read_text().splitlines()
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "\n".join(
+            [lines[0]] + [f"{n},{1000 * float(v)}" for n, v in (s.split(",") for s in lines[1:])]
+        )
+        + "\n"
+    )
+    vox = np.load(demo_set / "voxels.npy")
+    preds = {}
+    for scaled in (True, False):
+        for name, labels in (("small", demo_set / "labels.csv"), ("big", big)):
+            cfg = TrainConfig(epochs=2, scale_target=scaled, **FAST)
+            final = train_run(demo_set, labels, tmp_path / f"{name}-{scaled}", cfg)
+            preds[name, scaled] = load_model(final["model"]).predict(vox)[0]
+    np.testing.assert_allclose(preds["big", True], 1000 * preds["small", True], rtol=1e-3)
+    ratio = preds["big", False] / preds["small", False]
+    assert np.abs(ratio - 1000).max() > 10, ratio
+    card = json.loads((tmp_path / "big-True" / "model" / "model.json").read_text())
+    assert card["training_set"]["target_scaling"]["sd"] > 1
+    card = json.loads((tmp_path / "big-False" / "model" / "model.json").read_text())
+    assert card["training_set"]["target_scaling"] == {"mean": 0.0, "sd": 1.0}
+    from retvis.cli import build_parser
+
+    args = build_parser().parse_args(["train", "v", "l.csv", "-o", "r", "--no-scale-target"])
+    assert args.no_scale_target is True
+
+
+def test_a_run_saved_before_target_scaling_resumes_without_it(demo_set, tmp_path):
+    out = tmp_path / "old"
+    cfg = TrainConfig(epochs=2, seed=5, **FAST)
+    train_run(demo_set, demo_set / "labels.csv", out, cfg, should_stop=lambda: True)
+    saved = json.loads((out / "config.json").read_text())
+    del saved["config"]["scale_target"]  # as written by RetVis before the setting existed
+    (out / "config.json").write_text(json.dumps(saved))
+    final = train_run(demo_set, demo_set / "labels.csv", out, resume=True)
+    card = json.loads((out / "model" / "model.json").read_text())
+    assert final["status"] == "finished"
+    assert card["training_set"]["target_scaling"] == {"mean": 0.0, "sd": 1.0}
 
 
 def test_fine_tuning_with_frozen_convolutions(run, demo_set, tmp_path):
