@@ -71,6 +71,12 @@ def register(sub) -> None:
         "the density out when predicting; needs grids with densities.json (not in METHOD.md)",
     )
     p.add_argument(
+        "--label-units-loss",
+        action="store_true",
+        help="with --per-volume: weight each squared error by 1/density², so the loss (and "
+        "the epoch choice) is the error in the label's units (not in METHOD.md)",
+    )
+    p.add_argument(
         "--no-scale-target",
         action="store_true",
         help="train on the target as it is, not standardized by the training set's mean "
@@ -123,6 +129,7 @@ def run(args) -> int:
         shift=args.shift,
         per_volume=args.per_volume,
         scale_target=not args.no_scale_target,
+        label_units_loss=args.label_units_loss,
         reweight=args.reweight,
         seed=args.seed,
         val_fraction=args.val_fraction,

@@ -50,6 +50,11 @@ class TrainConfig:
         label split, ensembles of 3: test R² 0.912 against 0.911, validation 0.931
         against 0.934, pooled -0.000 [-0.007, +0.008]). Not in METHOD.md (which only sets
         the output bias to the mean); a run saved before this setting resumes without it.
+    label_units_loss : with ``per_volume``, weight each sample's squared error (and the
+        validation loss that picks the epoch) by 1 / density², so that the network,
+        which still learns per volume, is fitted and selected on the squared error of
+        the label itself (mol/kg), the error R² is measured in. Light frameworks, whose
+        per-volume errors the division by density magnifies, then count more.
     seed : seeds the split, the initial weights, the order and the augmentations; member
         k of an ensemble uses ``seed + k``.
     val_fraction, test_fraction : split fractions (ignored with ``split``).
@@ -83,6 +88,7 @@ class TrainConfig:
     reweight: str = "none"
     per_volume: bool = False
     scale_target: bool = True
+    label_units_loss: bool = False
     seed: int = 0
     val_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -116,6 +122,8 @@ class TrainConfig:
             raise SpecError(
                 f"unknown reweighting {self.reweight!r}; valid: {', '.join(REWEIGHTS)}"
             )
+        if self.label_units_loss and not self.per_volume:
+            raise SpecError("--label-units-loss needs --per-volume (it weights by density)")
         if self.freeze_conv and not self.init_from:
             raise SpecError("--freeze-conv needs --init-from (a trained model)")
         import torch

@@ -240,6 +240,7 @@ def train_run(
             std,
             source,
             tscale,
+            _sample_weights(scale, cfg),
         )
         histories.append(hist)
         if net is not None:
@@ -335,6 +336,15 @@ def _per_volume_scale(vs: D.VoxelSet, cfg: TrainConfig, voxels_dir) -> np.ndarra
     return vs.densities
 
 
+def _sample_weights(scale: np.ndarray, cfg: TrainConfig) -> np.ndarray:
+    """Shape (N,): each sample's weight in the loss and in epoch selection: 1 / density²
+    with ``label_units_loss`` (the squared error of a per-volume prediction in the label's
+    units), else ones."""
+    if not cfg.label_units_loss:
+        return np.ones(len(scale))
+    return 1.0 / scale**2
+
+
 def _target_scaling(y_train: np.ndarray, on: bool) -> dict:
     """Mean and standard deviation the network's target is standardized by (0 and 1: off)."""
     if not on:
@@ -363,9 +373,11 @@ def _train_member(
     std: D.Standardization,
     source,
     tscale: dict,
+    sample_w: np.ndarray,
 ):
-    """Train member k on the target scaled by ``tscale``; returns (status, history, info,
-    best network or None), the network still predicting the scaled target."""
+    """Train member k on the target scaled by ``tscale``, each sample's squared error
+    weighted by ``sample_w`` (indexed by grid row); returns (status, history, info, best
+    network or None), the network still predicting the scaled target."""
     cfg = run.cfg
     seed = cfg.seed + k
     mdir = run.dir / "members" / str(k)
@@ -410,7 +422,9 @@ def _train_member(
             info = json.loads(ck["info"])
             return ck["status"], history, info, _load_best(best_path, net, voxels.shape[1], cfg)
     y_train_t = y_train.astype(np.float32)
-    w_train = D.label_weights(y_train, cfg.reweight).astype(np.float32)
+    w_train = D.label_weights(y_train, cfg.reweight) * sample_w[train_rows]
+    w_train = (w_train / w_train.mean()).astype(np.float32)
+    w_val = sample_w[val_rows] / sample_w[val_rows].mean() if len(val_rows) else None
     status = "finished"
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -458,7 +472,7 @@ def _train_member(
         r2_train = r2_score(y_train[seen], preds[seen]) if seen.sum() >= 2 else None
         if len(val_rows) >= 1:
             pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
-            val_loss = float(np.mean((pv - y_val) ** 2))
+            val_loss = float(np.mean(w_val * (pv - y_val) ** 2))
             r2_val = r2_score(y_val, pv) if len(val_rows) >= 2 else None
         else:  # no validation set: select on the training loss
             val_loss, r2_val = None, None

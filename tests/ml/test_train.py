@@ -315,6 +315,39 @@ def test_reweighting_weights_the_training_loss_and_is_recorded(demo_set, tmp_pat
         TrainConfig(reweight="inverse").validate()
 
 
+@pytest.mark.parametrize("label_units", [False, True])
+def test_per_volume_epochs_are_chosen_on_the_chosen_units_squared_error(
+    demo_set, tmp_path, label_units
+):
+    """The recorded best validation loss is the squared error of the saved model's
+    validation predictions: per volume by default, in the label's own units (each error
+    weighted by 1 / density²) with ``label_units_loss``."""
+    from retvis.ml import data as D
+
+    cfg = TrainConfig(epochs=3, units="1", per_volume=True, label_units_loss=label_units, **FAST)
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "run", cfg)
+    model = load_model(final["model"])
+    vs = D.open_voxels(demo_set)
+    names = json.loads((tmp_path / "run" / "split.json").read_text())["val"]
+    x, dens = vs.take([vs.index()[n] for n in names])
+    labels = {r["name"]: float(r["value"]) for r in csv.DictReader(open(demo_set / "labels.csv"))}
+    y = np.array([labels[n] for n in names])
+    err = model.predict(x, density=dens)[0] - y
+    sd = model.card["training_set"]["target_scaling"]["sd"]
+    if label_units:  # weights 1/density², normalized to mean 1 over the validation set
+        want = np.mean(err**2) / np.mean(dens**-2.0) / sd**2
+    else:
+        want = np.mean((err * dens) ** 2) / sd**2
+    best = json.loads((tmp_path / "run" / "metrics.json").read_text())["members"][0]
+    assert best["best_val_loss"] == pytest.approx(want, rel=1e-3)
+    assert (
+        json.loads((tmp_path / "run" / "config.json").read_text())["config"]["label_units_loss"]
+        is label_units
+    )
+    with pytest.raises(SpecError, match="--label-units-loss needs --per-volume"):
+        TrainConfig(label_units_loss=True).validate()
+
+
 def test_per_volume_models_learn_label_times_density_and_divide_it_out(demo_set, tmp_path):
     from retvis.ml import data as D
     from retvis.ml.evaluate import evaluate_run
