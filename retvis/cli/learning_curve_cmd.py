@@ -14,9 +14,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from ..ml.config import TrainConfig
+    from ._recipe import add_recipe_options
 
-    d = TrainConfig()
     p = sub.add_parser(
         "learning-curve",
         help="test metrics vs training-set size, RetNet and RF",
@@ -29,36 +28,8 @@ def register(sub) -> None:
         "--sizes", default="100,500,1000,2000,5000,10000", help="comma-separated training-set sizes"
     )
     p.add_argument("--descriptors", type=Path, help="Zeo++ table from `retvis descriptors`")
-    p.add_argument("--target", help="label column")
-    p.add_argument("--units", default="")
-    p.add_argument(
-        "--allow-negative",
-        action="store_true",
-        help="accept negative labels (a target other than an uptake, e.g. an enthalpy)",
-    )
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--no-augment", action="store_true")
-    p.add_argument(
-        "--per-volume",
-        action="store_true",
-        help="per-volume target (see train)",
-    )
-    p.add_argument("--shift", action="store_true", help="random periodic shifts (see train)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument(
-        "--ensemble",
-        type=int,
-        default=1,
-        metavar="K",
-        help="a deep ensemble of K seeds at every size (default 1: one network)",
-    )
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--split", help="reuse this split JSON")
+    add_recipe_options(p)
     p.add_argument("--bootstrap", type=int, default=10_000)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--drop-missing", action="store_true")
-    p.add_argument("--exclude", help="file of names never used")
     p.set_defaults(func=run)
 
 
@@ -66,31 +37,13 @@ def run(args) -> int:
     from ..errors import SpecError
     from ..ml.config import TrainConfig
     from ..ml.curves import learning_curve
+    from ._recipe import recipe_from_args
 
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError as exc:
         raise SpecError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from exc
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        augment=not args.no_augment,
-        shift=args.shift,
-        per_volume=args.per_volume,
-        seed=args.seed,
-        ensemble=args.ensemble,
-        device=args.device,
-        target=args.target,
-        units=args.units,
-        allow_negative=args.allow_negative,
-        drop_missing=args.drop_missing,
-        split=str(Path(args.split).resolve()) if args.split else None,
-        exclude=str(Path(args.exclude).resolve()) if args.exclude else None,
-    )
+    cfg = TrainConfig(**recipe_from_args(args))
     stop = {"flag": False}
     old = signal.signal(signal.SIGINT, lambda *_: stop.__setitem__("flag", True))
     try:

@@ -185,6 +185,21 @@ def test_learning_curve_cli_retnet_and_rf(demo_set, tmp_path):
     assert json.loads((ens / "learning_curve.json").read_text())["n_test"] == res["n_test"]
 
 
+def test_learning_curve_trains_every_point_with_the_train_recipe(demo_set, tmp_path):
+    """The recipe options of ``retvis train`` (one shared set) reach each size's run, so a
+    curve describes the model it is drawn for, per-volume label-units loss included."""
+    from retvis.cli import main
+
+    out = tmp_path / "lc"
+    extra = ("--per-volume", "--label-units-loss", "--reweight", "sqrt-inv", "--lr", "0.002",
+             "--lr-step", "3", "--dropout", "0.1", "--no-scale-target")  # fmt: skip
+    assert main(_lc_args(demo_set, out, "6", *extra)) == 0
+    cfg = json.loads((out / "retnet_6" / "config.json").read_text())["config"]
+    assert cfg["per_volume"] and cfg["label_units_loss"] and not cfg["scale_target"]
+    assert (cfg["reweight"], cfg["lr"], cfg["lr_step"], cfg["dropout"]) == ("sqrt-inv", 0.002, 3, 0.1)
+    assert cfg["train_size"] == 6
+
+
 def test_learning_curve_refuses_a_folder_started_on_another_split(demo_set, tmp_path):
     """A saved OUT/split.json is never silently preferred over a different --split."""
     from retvis.cli import main
