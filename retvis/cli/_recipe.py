@@ -65,6 +65,12 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         help="train on the target as it is, not standardized by the training set's mean "
         "and standard deviation (METHOD.md's way; slow for targets in large units)",
     )
+    p.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="keep the networks' raw predictions instead of the line y = a + b * prediction "
+        "fitted on the validation split (not in METHOD.md)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--split", help="reuse this split JSON (e.g. another run's split.json)")
     p.add_argument(
@@ -106,6 +112,7 @@ def recipe_from_args(args: argparse.Namespace) -> dict:
         per_volume=args.per_volume,
         label_units_loss=args.label_units_loss,
         scale_target=not args.no_scale_target,
+        calibrate=not args.no_calibrate,
         seed=args.seed,
         split=str(Path(args.split).resolve()) if args.split else None,
         ensemble=args.ensemble,

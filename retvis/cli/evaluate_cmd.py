@@ -33,12 +33,21 @@ def register(sub) -> None:
         help="Zeo++ table (`retvis descriptors`): also score the Random Forest "
         "baseline trained on the run's training split",
     )
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="first fit y = a + b * prediction on the run's validation split and write it "
+        "into the model (as retvis train now does; for models trained before)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..ml.evaluate import evaluate_run
+    from ..ml.evaluate import calibrate_model, evaluate_run
 
+    if args.calibrate:
+        cal = calibrate_model(args.run_dir, args.voxels, args.labels, args.drop_missing)
+        print(json.dumps({"event": "calibration", **cal}), flush=True)
     res = evaluate_run(
         args.run_dir,
         args.voxels,

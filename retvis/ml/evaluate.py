@@ -15,7 +15,14 @@ from ..core.cache import atomic_write_bytes
 from ..errors import DataError
 from . import data as D
 from .metrics import bootstrap_metrics, parity_plot
-from .weights import load_model
+from .weights import (
+    CARD_NAME,
+    FORMAT_VERSION,
+    fit_calibration,
+    load_model,
+    read_card,
+    resolve_model,
+)
 
 
 def evaluate_run(
@@ -57,26 +64,9 @@ def evaluate_run(
     if split not in ("test", "val", "train", "all"):
         raise DataError(f"split must be test, val, train or all; got {split!r}")
     predictor = load_model(run_dir)
-    sp = D.load_split(run_dir / "split.json")
-    names = sp["train"] + sp["val"] + sp["test"] if split == "all" else sp[split]
-    column = predictor.target.get("column")
-    vs = D.open_voxels(voxels_dir)
-    # read the labels as training did (models without the key were trained on uptakes)
-    allow_negative = bool(predictor.target.get("allow_negative", False))
-    labels = D.read_labels(labels_csv, column, allow_negative=allow_negative)
-    ds = D.join(vs, labels, "drop")
-    known = set(ds.names)
-    missing = [n for n in names if n not in known]
-    if missing and not drop_missing:
-        raise DataError(
-            f"{len(missing)} {split} material(s) have no grid or label here, e.g. "
-            f"{missing[:5]} (use --drop-missing)"
-        )
-    names = [n for n in names if n in known]
-    if len(names) < 2:
-        raise DataError(f"the {split} split has {len(names)} usable material(s); need >= 2")
-    rows, y = ds.select(names)
-    x, dens = vs.take(rows)
+    names, y, x, dens, sp, ds, missing = _split_data(
+        predictor, run_dir, voxels_dir, labels_csv, split, drop_missing
+    )
     mean, std = predictor.predict(x, density=dens)
     metrics = bootstrap_metrics(y, mean, n_boot=n_boot, seed=seed)
     out = Path(out) if out else run_dir / f"eval_{split}"
@@ -138,3 +128,63 @@ def evaluate_run(
         }
     atomic_write_bytes(out / "evaluation.json", json.dumps(result, indent=1).encode())
     return result
+
+
+def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, drop_missing: bool):
+    """Names, labels, grids and densities of one split of a run, read as training did,
+    with the split, the joined dataset and the split's names that had no grid or label."""
+    sp = D.load_split(Path(run_dir) / "split.json")
+    names = sp["train"] + sp["val"] + sp["test"] if split == "all" else sp[split]
+    column = predictor.target.get("column")
+    vs = D.open_voxels(voxels_dir)
+    # read the labels as training did (models without the key were trained on uptakes)
+    allow_negative = bool(predictor.target.get("allow_negative", False))
+    labels = D.read_labels(labels_csv, column, allow_negative=allow_negative)
+    ds = D.join(vs, labels, "drop")
+    known = set(ds.names)
+    missing = [n for n in names if n not in known]
+    if missing and not drop_missing:
+        raise DataError(
+            f"{len(missing)} {split} material(s) have no grid or label here, e.g. "
+            f"{missing[:5]} (use --drop-missing)"
+        )
+    names = [n for n in names if n in known]
+    if len(names) < 2:
+        raise DataError(f"the {split} split has {len(names)} usable material(s); need >= 2")
+    rows, y = ds.select(names)
+    x, dens = vs.take(rows)
+    return names, y, x, dens, sp, ds, missing
+
+
+def calibrate_model(
+    run_dir: str | Path, voxels_dir: str | Path, labels_csv: str | Path, drop_missing: bool = False
+) -> dict:
+    """Fit ``y = a + b * prediction`` on a run's (or model folder's) validation split and
+    write it into the model's card (what ``retvis train`` does after training; this is
+    for models trained before it did). An earlier calibration is replaced, fitted again
+    from the networks' raw predictions.
+
+    Returns
+    -------
+    dict
+        The card's new ``calibration`` entry.
+
+    Raises
+    ------
+    DataError
+        Too few validation structures or a slope that is not positive (nothing written).
+    """
+    folder = resolve_model(run_dir)
+    predictor = load_model(folder)
+    predictor.card = {**predictor.card, "calibration": None}  # the raw predictions
+    _, y, x, dens, *_ = _split_data(
+        predictor, Path(run_dir), voxels_dir, labels_csv, "val", drop_missing
+    )
+    mean, _ = predictor.predict(x, density=dens)
+    cal = fit_calibration(y, mean)
+    if "b" not in cal:
+        raise DataError(f"cannot calibrate: {cal['skipped']}", folder)
+    card = read_card(folder)
+    card.update(format_version=FORMAT_VERSION, calibration=cal)
+    atomic_write_bytes(folder / CARD_NAME, (json.dumps(card, indent=1) + "\n").encode())
+    return cal

@@ -35,7 +35,7 @@ from . import data as D
 from .config import TrainConfig
 from .metrics import loss_plot, parity_plot, point_metrics, r2_score
 from .retnet import RetNet, build_retnet
-from .weights import label_quantiles, library_versions, load_model, save_model
+from .weights import fit_calibration, label_quantiles, library_versions, load_model, save_model
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,8 @@ def train_run(
         except FileNotFoundError as exc:
             raise DataError("nothing to resume: no config.json in the run folder", run_dir) from exc
         # a run saved before target scaling existed trained (and resumes) without it
-        cfg = TrainConfig.from_dict({"scale_target": False, **saved["config"]})
+        # (and one saved before calibration existed resumes without it)
+        cfg = TrainConfig.from_dict({"scale_target": False, "calibrate": False, **saved["config"]})
     cfg = cfg or TrainConfig()
     cfg.validate()
     if not resume and (run_dir / "config.json").exists():
@@ -266,12 +267,24 @@ def train_run(
         emit(final)
         return final
     metrics: dict = {"best_epochs": [i["best_epoch"] for i in infos]}
-    for label, rows, y in (("val", val_rows, y_val), ("test", test_rows, y_test)):
+    raw: dict = {}
+    for label, rows in (("val", val_rows), ("test", test_rows)):
         if len(rows) >= 2:
             preds = np.stack(
                 [_predict(n, vs.voxels, rows, std, cfg.batch_size, cfg.device) for n in best_nets]
             )
-            preds /= scale[rows]  # per volume: back to the labels' units
+            raw[label] = preds / scale[rows]  # per volume: back to the labels' units
+    calibration = None
+    if cfg.calibrate:
+        calibration = fit_calibration(y_val, raw["val"].mean(0) if "val" in raw else [])
+        if "b" in calibration:
+            for label, y in (("val", y_val), ("test", y_test)):
+                if label in raw:
+                    metrics[f"{label}_uncalibrated"] = point_metrics(y, raw[label].mean(0))
+    a, b = (calibration["a"], calibration["b"]) if calibration and "b" in calibration else (0, 1)
+    for label, y in (("val", y_val), ("test", y_test)):
+        if label in raw:
+            preds = a + b * raw[label]
             mean = preds.mean(0)
             metrics[label] = point_metrics(y, mean)
             parity_plot(
@@ -305,6 +318,7 @@ def train_run(
             "init_from": cfg.init_from,
             "freeze_conv": cfg.freeze_conv,
         },
+        "calibration": calibration,
         "metrics": metrics,
         "status": status,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
