@@ -130,6 +130,17 @@ def test_model_card_says_when_a_model_learned_per_volume():
     assert "divided by its structure's density" in text
 
 
+def test_model_card_shows_its_calibration():
+    import html
+
+    from retvis.gui.widgets.model_picker import card_html
+
+    assert "Calibrated" not in card_html({"target": {}, "calibration": None})
+    cal = {"a": -0.194, "b": 1.151, "n": 96, "fitted_on": "validation"}
+    text = html.unescape(card_html({"target": {}, "calibration": cal}))
+    assert "y = -0.194 + 1.15 x" in text and "96 validation structures" in text
+
+
 def test_a_flagged_prediction_shows_a_warning_and_its_reason(qtbot):
     from PySide6.QtCore import Qt
 

@@ -105,6 +105,15 @@ def card_html(card: dict) -> str:
                 "prediction is divided by its structure's density",
             )
         )
+    cal = card.get("calibration") or {}
+    if isinstance(cal.get("b"), (int, float)):
+        rows.append(
+            (
+                "Calibrated",
+                f"y = {cal.get('a', 0):+.3g} + {cal['b']:.3g} x the networks' prediction, "
+                f"fitted on {cal.get('n', '?')} validation structures",
+            )
+        )
     metrics = card.get("metrics") or {}
     for split in ("val", "test"):
         m = metrics.get(split) if isinstance(metrics, dict) else None
