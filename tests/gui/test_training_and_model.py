@@ -55,6 +55,8 @@ def test_train_stop_register_predict_inspect(
 
     card = json.loads((Path(dlg.final["model"]) / "model.json").read_text())
     assert card["target"]["per_volume"] is True
+    # calibrated by default; 2 validation structures are too few, which the card says
+    assert dlg.calibrate.isChecked() and "2 validation structures" in card["calibration"]["skipped"]
     epochs_run = sum(r.get("event") == "epoch" for r in dlg.records)
     assert 2 <= epochs_run < 200
 
