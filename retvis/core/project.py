@@ -61,7 +61,9 @@ class MaterialRecord:
     pred_mean, pred_std : float or None
         Predicted uptake and ensemble spread, mol/kg.
     pred_model : str
-        Model that made the prediction.
+        Model that made the prediction, ``name@card-hash`` (the first 12 hex digits of its
+        card's SHA-256: a model updated in place predicts again); a bare name in projects
+        saved before the hash was added.
     pred_note : str
         Why there is no prediction ("no model", an error...), '' otherwise.
     label : float or None
@@ -88,6 +90,11 @@ class MaterialRecord:
     label: float | None = None
     label_source: str = ""
     seconds: float | None = None
+
+    @property
+    def pred_model_name(self) -> str:
+        """The model name part of :attr:`pred_model`."""
+        return self.pred_model.rsplit("@", 1)[0]
 
 
 _COLUMNS = [f.name for f in fields(MaterialRecord)]

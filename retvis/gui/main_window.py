@@ -545,7 +545,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._structures[key] = resp.structure
         self._keep_grid(key, resp.grid)
         rec = self.model.record(key)
-        if rec is not None and (rec.pred_mean is None or rec.pred_model != self._model_ref):
+        if rec is not None and (rec.pred_mean is None or rec.pred_model != self.model_key):
             self._queue_prediction(key)
         if self._current_digest() == key:
             self._show_current()

@@ -27,7 +27,8 @@ class ModelActions:
     def select_model(self, ref: str | None) -> None:
         """Use a model (name or folder) for predictions; None or '': no model.
 
-        Predictions made by another model are cleared (the new one predicts again).
+        Predictions made by another model are cleared (the new one predicts again); those
+        of an older version of this one (another card) are cleared once it has loaded.
         """
         self._model_ref = ref or None
         self._model_info = None
@@ -38,15 +39,9 @@ class ModelActions:
         self.io_runner.submit("models", workers.available_models)
         self.model_picker.set_loaded(False)
         self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
-        stale = [
-            r
-            for r in self.model.records()
-            if r.pred_mean is not None and r.pred_model != (self._model_ref or "")
-        ]
-        recs = self.model.update_many(
-            {r.digest: dict(pred_mean=None, pred_std=None, pred_model="") for r in stale}
-        )
-        self._save(recs)
+        self._to_predict = []
+        self.model.predicting.clear()  # answers of the previous model are dropped
+        self._clear_predictions(lambda r: r.pred_model_name != (self._model_ref or ""))
         self.model.set_target(None, None)
         if self._model_ref is None:
             self._set_pred_note_all("no model")
@@ -55,6 +50,11 @@ class ModelActions:
         self.model_runner.submit(
             "model_info", workers.model_info_job, self._model_ref, self.settings.device
         )
+
+    @property
+    def model_key(self) -> str | None:
+        """The loaded model's ``name@card-hash`` (what predictions are stored under)."""
+        return (self._model_info or {}).get("key")
 
     def _on_model_chosen(self, ref: str) -> None:
         self.settings.model = ref
@@ -84,8 +84,8 @@ class ModelActions:
             return
         self._model_info = info
         if self.project is not None:
-            card = info["card"]
-            self.project.record_model(self._model_ref, str(card.get("sha256", "")), card)
+            self.project.record_model(self._model_ref, info["key"], info["card"])
+        self._clear_predictions(lambda r: r.pred_model != info["key"])
         target = info["card"].get("target") or {}
         self.model.set_target(target.get("name"), target.get("units"))
         self.filter_bar.set_units(target.get("units") or "")
@@ -99,13 +99,20 @@ class ModelActions:
         )
         self.viewer.set_model_available(True, info.get("layers") or None)
         self._set_pred_note_all("")
-        todo = [
-            r.digest
-            for r in self.model.records()
-            if r.status == "ok" and (r.pred_mean is None or r.pred_model != self._model_ref)
-        ]
+        todo = [r.digest for r in self.model.records() if r.status == "ok" and r.pred_mean is None]
         self._queue_predictions(todo)
         self._fp_timer.start()
+
+    def _clear_predictions(self, stale) -> None:
+        """Forget (and save as forgotten) the predictions of the records ``stale(r)`` picks."""
+        recs = self.model.update_many(
+            {
+                r.digest: dict(pred_mean=None, pred_std=None, pred_model="")
+                for r in self.model.records()
+                if r.pred_mean is not None and stale(r)
+            }
+        )
+        self._save(recs)
 
     def _set_pred_note_all(self, note: str) -> None:
         self.model.update_many(
@@ -161,14 +168,15 @@ class ModelActions:
             self.model.update_many({k: dict(pred_note=note) for k in failed})
             return
         v = resp.value
-        ref = self._model_ref or ""
+        if v["model"] != self.model_key:  # made by a model no longer selected
+            return
         self.model.predicting.difference_update(v["keys"])
         recs = self.model.update_many(
             {
                 k: dict(
                     pred_mean=float(v["mean"][i]),
                     pred_std=None if v["std"] is None else float(v["std"][i]),
-                    pred_model=ref,
+                    pred_model=v["model"],
                     pred_note=v["notes"][i],
                 )
                 for i, k in enumerate(v["keys"])

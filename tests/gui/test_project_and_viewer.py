@@ -82,3 +82,55 @@ def test_viewer_draws_structure_colours(
     # closing the window closes the QtInteractor
     win.close()
     assert win.viewer.plotter._closed
+
+
+def test_reopened_project_predicts_again_after_the_model_changed(
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path, monkeypatch
+):
+    """Predictions are stored under the model's card hash, not its name: a model updated in
+    place (here recalibrated: same weights, same name) predicts a reopened project again."""
+    import json
+    import shutil
+
+    from retvis.paths import resources_dir
+
+    src = resources_dir()
+    res = tmp_path / "resources"
+    res.mkdir()
+    for child in src.iterdir():
+        if child.name != "models":
+            (res / child.name).symlink_to(child)
+    shutil.copytree(src / "models" / "ch4-coremof", res / "models" / "ch4-coremof")
+    monkeypatch.setenv("RETVIS_RESOURCES", str(res))
+
+    win = make_window(workers=2)
+    drop(win, demo_cifs[:3])
+    qtbot.waitUntil(lambda: all_finished(win, 3), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: all(r.pred_mean is not None for r in win.model.records()), timeout=60_000
+    )
+    before = {r.name: r.pred_mean for r in win.model.records()}
+    key = win.model_key
+    assert key.startswith("ch4-coremof@") and len(key) == len("ch4-coremof@") + 12
+    assert {r.pred_model for r in win.model.records()} == {key}
+    target = tmp_path / "p.retvis"
+    win.save_project_as(target)
+    win.close()
+
+    card_path = res / "models" / "ch4-coremof" / "model.json"
+    card = json.loads(card_path.read_text())
+    card["calibration"]["a"] += 1.0  # every prediction moves up by exactly 1 mol/kg
+    card_path.write_text(json.dumps(card, indent=1))
+
+    win2 = make_window(project=target)
+    qtbot.waitUntil(lambda: win2.model_key not in (None, key), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: all(r.pred_model == win2.model_key for r in win2.model.records()),
+        timeout=60_000,
+    )
+    after = {r.name: r.pred_mean for r in win2.model.records()}
+    assert after.keys() == before.keys()
+    for name, v in before.items():
+        assert abs(after[name] - (v + 1.0)) < 1e-3, (name, v, after[name])
+    with Project(target) as saved:  # and the new predictions are what the project keeps
+        assert {r.pred_model for r in saved.records()} == {win2.model_key}
