@@ -43,7 +43,7 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     dest = tmp_path / "model"
     argv = ["--labels", str(labels), "--name", "vf", "--target-name", "void fraction"]
     argv += ["--units", "1", "--work", str(tmp_path / "work"), "--dest", str(dest)]
-    argv += ["--ensemble", "2", "--epochs", "2", "--threads", "2"]
+    argv += ["--ensemble", "2", "--curve-ensemble", "1", "--epochs", "2", "--threads", "2"]
     argv += ["--test-fraction", "0.35", "--per-volume"]  # as the shipped CH4 model
     assert _build_model().main(argv) == 0
     assert "vf: test R2" in capsys.readouterr().out
@@ -65,7 +65,9 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     # the ensemble just trained (reused, not trained again), so it scores as the card does
     n_train = len(split["train"])
     assert set(card["learning_curve"]["r2"]) == {str(n_train)}
-    assert f"the point at {n_train} is this model itself" in card["learning_curve"]["how"]
+    how = card["learning_curve"]["how"]
+    assert f"the point at {n_train} is this model itself (an ensemble of 2)" in how
+    assert "an ensemble of 1 at each size" in how
     r2_curve = card["learning_curve"]["r2"][str(n_train)]["retnet"]
     assert r2_curve == pytest.approx(ev["retnet"]["r2"]["value"], abs=1e-6)
     assert f"trained on 20 GCMC labels ({len(split['train'])} train" in card["maturity"]
