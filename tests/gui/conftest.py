@@ -58,15 +58,29 @@ def all_finished():
 
 
 @pytest.fixture
-def no_shipped_model(monkeypatch, tmp_path):
-    """Resources without ``models/``: the app starts with no model (the user's grid spec)."""
+def own_resources(monkeypatch, tmp_path):
+    """``own_resources(*models)``: the app's resources with ``models/`` replaced by copies
+    of these shipped models only (none: no models); returns the new resources folder."""
+    import shutil
+
     from retvis.paths import resources_dir
 
-    src = resources_dir()
-    dst = tmp_path / "resources"
-    dst.mkdir()
-    for child in src.iterdir():
-        if child.name != "models":
-            (dst / child.name).symlink_to(child)
-    monkeypatch.setenv("RETVIS_RESOURCES", str(dst))
-    return dst
+    def make(*models: str) -> Path:
+        src = resources_dir()
+        dst = tmp_path / "resources"
+        dst.mkdir()
+        for child in src.iterdir():
+            if child.name != "models":
+                (dst / child.name).symlink_to(child)
+        for name in models:
+            shutil.copytree(src / "models" / name, dst / "models" / name)
+        monkeypatch.setenv("RETVIS_RESOURCES", str(dst))
+        return dst
+
+    return make
+
+
+@pytest.fixture
+def no_shipped_model(own_resources):
+    """Resources without ``models/``: the app starts with no model (the user's grid spec)."""
+    return own_resources()

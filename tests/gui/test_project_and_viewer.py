@@ -85,23 +85,13 @@ def test_viewer_draws_structure_colours(
 
 
 def test_reopened_project_predicts_again_after_the_model_changed(
-    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path, monkeypatch
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path, own_resources
 ):
     """Predictions are stored under the model's card hash, not its name: a model updated in
     place (here recalibrated: same weights, same name) predicts a reopened project again."""
     import json
-    import shutil
 
-    from retvis.paths import resources_dir
-
-    src = resources_dir()
-    res = tmp_path / "resources"
-    res.mkdir()
-    for child in src.iterdir():
-        if child.name != "models":
-            (res / child.name).symlink_to(child)
-    shutil.copytree(src / "models" / "ch4-coremof", res / "models" / "ch4-coremof")
-    monkeypatch.setenv("RETVIS_RESOURCES", str(res))
+    res = own_resources("ch4-coremof")
 
     win = make_window(workers=2)
     drop(win, demo_cifs[:3])
