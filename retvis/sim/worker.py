@@ -41,6 +41,24 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def keep_nice() -> None:
+    """Make this process's nice value count again after it started a session of its own.
+
+    On Linux with autogroup scheduling (most desktop kernels) each session is scheduled as
+    a group whose weight ignores the nice values inside it, so ``nice retvis label`` ran
+    its simulations at full priority against everything else: measured here, a
+    training run's epochs went from 3.4 s to 10.4 s beside two "nice 19" workers. The
+    group's own nice is set to this process's (inherited) value; nothing elsewhere.
+    """
+    nice = os.nice(0)
+    if nice <= 0:
+        return
+    try:
+        Path("/proc/self/autogroup").write_text(str(nice))
+    except OSError:  # no autogroup support, or not allowed
+        return
+
+
 def _run(cif: Path, protocol_json: str) -> dict:
     from ..core.structure import read_structure
     from ..errors import RetvisError
@@ -80,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path, help="JSON result file")
     args = p.parse_args(argv)
     die_with_parent()
+    keep_nice()
     try:
         result = _run(args.cif, args.protocol)
     except BaseException:

@@ -1,6 +1,7 @@
 """Batches of GCMC labels: the CSV table, statuses, failure rows, resume, timeouts."""
 
 import csv
+import os
 import subprocess
 import sys
 import time
@@ -210,3 +211,24 @@ def test_labels_for_training_pick_one_protocol(tmp_path):
     assert names == ["A"] and values.tolist() == [30.0]  # the failure is no label
     with pytest.raises(DataError, match="no rows for protocol"):
         t.labels("p3")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/autogroup"), reason="no autogroup scheduling")
+def test_a_niced_worker_in_its_own_session_stays_nice():
+    """Workers start a session of their own, which autogroup scheduling weighs as a whole,
+    ignoring nice; ``keep_nice`` gives the group the worker's nice value."""
+    code = (
+        "from pathlib import Path; from retvis.sim.worker import keep_nice; "
+        "before = Path('/proc/self/autogroup').read_text().split()[-1]; keep_nice(); "
+        "print(before, Path('/proc/self/autogroup').read_text().split()[-1])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,  # as label_one starts its workers
+        preexec_fn=lambda: os.nice(7),
+        check=True,
+    ).stdout.split()
+    assert out == ["0", "7"]
