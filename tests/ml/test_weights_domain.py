@@ -64,8 +64,9 @@ def test_the_shipped_model_flags_few_of_the_demo_set():
     no negative uptake, and at most 2 ensemble spreads past the card's limit (the
     302-label model flagged TOXNEB, the 614-label model none, the 960-label per-volume
     model NIBJAK, the 1,509-label one CUNXIS, 0.44 mol/kg against a 0.43 limit). Its
-    card records its training labels' percentiles, and TOXNEB, whose GCMC uptake (8.97 mol/kg) is above all but 1 % of them, gets the top-end note. The
-    shipped model learned per volume, so it needs each structure's density."""
+    card records its training labels' percentiles, and TOXNEB, whose GCMC uptake
+    (8.97 mol/kg) is above all but 1 % of them, gets the top-end note. The shipped model
+    learned per volume, so it needs each structure's density."""
     from retvis.core.grid import compute_grid
     from retvis.core.structure import read_structure
     from retvis.ml.weights import load_model
