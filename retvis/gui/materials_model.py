@@ -131,7 +131,8 @@ class MaterialsModel(QAbstractTableModel):
             if key == "uptake" and r.pred_note:
                 return r.pred_note
             if key == "uptake" and r.pred_model:
-                name, _, card = r.pred_model.partition("@")
+                name = r.pred_model_name
+                card = r.pred_model[len(name) + 1 :]
                 return f"model: {name}" + (f" (card {card})" if card else "")
             if key == "label" and r.label_source:
                 return f"source: {r.label_source}"
