@@ -15,7 +15,13 @@ from pathlib import Path
 from ..core.batch import collect_cifs
 from ..errors import SpecError
 from ..sim.gcmc import GUESTS, Protocol, WidomProtocol
-from ..sim.labels import DEFAULT_TIMEOUT, LabelTable, columns_for, iter_labels
+from ..sim.labels import (
+    DEFAULT_TIMEOUT,
+    WALL_FACTOR,
+    LabelTable,
+    columns_for,
+    iter_labels,
+)
 from ..sim.units import parse_pressure, parse_temperature
 from ._common import progress_bar
 
@@ -40,7 +46,16 @@ def register(sub) -> None:
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
-        help=f"time limit per structure, s (default {DEFAULT_TIMEOUT:g})",
+        help="limit per structure, s of CPU time, so a niced or crowded run is not cut "
+        f"short (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--wall-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help=f"wall-clock cap per structure, s, for a hung simulation "
+        f"(default {WALL_FACTOR:g} x --timeout)",
     )
     p.add_argument(
         "--retry-failed",
@@ -128,6 +143,9 @@ def _inputs(args) -> list[Path]:
 
 
 def run(args) -> int:
+    for flag, value in (("--timeout", args.timeout), ("--wall-timeout", args.wall_timeout)):
+        if value is not None and not value > 0:
+            raise SpecError(f"{flag} must be a positive number of seconds, got {value:g}")
     protocol = protocol_from_args(args)
     identity = protocol.identity()
     files = _inputs(args)
@@ -154,7 +172,14 @@ def run(args) -> int:
     cancel = threading.Event()
     bar = progress_bar(len(todo), "GCMC", disable=args.quiet)
     try:
-        for row in iter_labels(todo, protocol, jobs=args.jobs, timeout=args.timeout, cancel=cancel):
+        for row in iter_labels(
+            todo,
+            protocol,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            cancel=cancel,
+            wall_timeout=args.wall_timeout,
+        ):
             table.append(row)
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             busy += float(row.get("wall_seconds") or 0.0)

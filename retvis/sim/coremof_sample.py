@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--seed", type=int, default=2024, help="sampling seed (numpy default_rng)")
     p.add_argument("--max-atoms", type=int, default=1000)
-    p.add_argument("--timeout", type=float, default=900.0, help="s per structure")
+    p.add_argument("--timeout", type=float, default=900.0, help="CPU-time limit per structure, s")
     p.add_argument("--jobs", type=int, default=1, help="structures at once (one process each)")
     p.add_argument("--run", action="store_true", help="run retvis label (else print it)")
     args = p.parse_args(argv)

@@ -71,8 +71,12 @@ def columns_for(protocol: Protocol | WidomProtocol) -> list[str]:
 #: Statuses a row can have. ``failed``: RetVis or RASPA refused or failed (see kind,
 #: reason); ``timeout``: killed at the time limit; ``crashed``: the process died.
 STATUSES = ("ok", "failed", "timeout", "crashed")
-#: Default time limit per structure, s.
+#: Default time limit per structure: seconds of CPU time of its process.
 DEFAULT_TIMEOUT = 1800.0
+#: Default wall-clock cap, as a multiple of the CPU-time limit: it stops a worker that
+#: hangs without using CPU, and leaves a niced or crowded one time to finish.
+WALL_FACTOR = 4.0
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def raspalib_version() -> str:
@@ -238,11 +242,27 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parent.parent.parent)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, its reaped children included) of a live process, s.
+
+    ``None`` where ``/proc/<pid>/stat`` cannot be read (not Linux, or the process is
+    gone).
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        # after the command name: state(3) ... utime(14) stime(15) cutime(16) cstime(17)
+        return sum(int(f) for f in fields[11:15]) / _CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def label_one(
     path: Path,
     protocol: Protocol | WidomProtocol,
     timeout: float = DEFAULT_TIMEOUT,
     cancel: threading.Event | None = None,
+    wall_timeout: float | None = None,
 ) -> dict | None:
     """Simulate one structure in a child process; return its table row.
 
@@ -252,9 +272,16 @@ def label_one(
         CIF file.
     protocol : Protocol or WidomProtocol
     timeout : float
-        Wall-clock limit, s; the child is killed past it (status ``timeout``).
+        CPU-time limit, s: the child is killed once it has used this much (status
+        ``timeout``). CPU time, not wall-clock, so a labeller run at low priority
+        beside other work, or on an oversubscribed node, still finishes what it
+        would finish alone. Where the CPU time cannot be read (no ``/proc``), the
+        limit applies to wall-clock time.
     cancel : threading.Event, optional
         When set, the child is killed and ``None`` is returned (nothing to record).
+    wall_timeout : float, optional
+        Wall-clock cap, s, for a child that hangs without using CPU; default
+        :data:`WALL_FACTOR` times ``timeout``.
 
     Returns
     -------
@@ -301,8 +328,9 @@ def label_one(
                 cwd=tmp,
                 start_new_session=True,
             )
-            deadline = t0 + timeout
+            wall_cap = WALL_FACTOR * timeout if wall_timeout is None else wall_timeout
             status = None
+            cpu: float | None = 0.0
             while status is None:
                 try:
                     proc.wait(timeout=0.25)
@@ -311,18 +339,29 @@ def label_one(
                     if cancel is not None and cancel.is_set():
                         _kill(proc)
                         return None
-                    if time.perf_counter() > deadline:
+                    wall = time.perf_counter() - t0
+                    cpu = cpu_seconds(proc.pid)
+                    if (wall if cpu is None else cpu) > timeout:
                         _kill(proc)
                         status = "timeout"
+                        reason = (
+                            f"killed after the {timeout:g} s time limit"
+                            if cpu is None
+                            else f"killed after the {timeout:g} s CPU-time limit "
+                            f"({wall:.0f} s wall-clock)"
+                        )
+                    elif wall > wall_cap:
+                        _kill(proc)
+                        status = "timeout"
+                        reason = (
+                            f"killed at the {wall_cap:g} s wall-clock cap "
+                            f"after {cpu:.0f} s of CPU time"
+                        )
         wall = time.perf_counter() - t0
         row["wall_seconds"] = round(wall, 3)
         row["finished_utc"] = _utc_now()
         if status == "timeout":
-            row.update(
-                status="timeout",
-                kind="simulation",
-                reason=f"killed after the {timeout:g} s time limit",
-            )
+            row.update(status="timeout", kind="simulation", reason=reason)
             return row
         if out.is_file():
             res = json.loads(out.read_text())
@@ -355,11 +394,13 @@ def iter_labels(
     jobs: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
     cancel: threading.Event | None = None,
+    wall_timeout: float | None = None,
 ) -> Iterator[dict]:
     """Simulate many structures, ``jobs`` child processes at a time.
 
     Yields one row per structure, in completion order. Stops starting new ones when
-    ``cancel`` is set (running ones are killed and yield nothing).
+    ``cancel`` is set (running ones are killed and yield nothing). ``timeout`` and
+    ``wall_timeout``: see :func:`label_one`.
     """
     cancel = cancel or threading.Event()
     todo = list(paths)
@@ -369,7 +410,7 @@ def iter_labels(
         running = set()
         try:
             for p in it:
-                running.add(pool.submit(label_one, p, protocol, timeout, cancel))
+                running.add(pool.submit(label_one, p, protocol, timeout, cancel, wall_timeout))
                 if len(running) >= jobs:
                     break
             while running:
@@ -380,7 +421,9 @@ def iter_labels(
                         yield row
                 if not cancel.is_set():
                     for p in it:
-                        running.add(pool.submit(label_one, p, protocol, timeout, cancel))
+                        running.add(
+                            pool.submit(label_one, p, protocol, timeout, cancel, wall_timeout)
+                        )
                         if len(running) >= jobs:
                             break
         finally:

@@ -165,8 +165,64 @@ def test_killing_the_label_command_kills_its_simulation(tmp_path):
 
 def test_timeout_is_a_row_with_its_reason():
     row = label_one(demo("FIQCEN_clean"), Protocol(), timeout=1.0)
-    assert row["status"] == "timeout" and "1 s time limit" in row["reason"]
+    assert row["status"] == "timeout" and "1 s CPU-time limit" in row["reason"]
     assert "uptake_mol_kg" not in row and row["wall_seconds"] < 30
+
+
+def _label_with_worker_paused(pause_s, **limits):
+    """Run SENWAL (fast protocol) while its worker is stopped for ``pause_s`` seconds.
+
+    Returns the row and whether the worker was caught and stopped while alive.
+    """
+    import signal
+    import threading
+
+    out = {}
+    t = threading.Thread(
+        target=lambda: out.update(row=label_one(demo("SENWAL_clean"), FAST, **limits))
+    )
+    t.start()
+    stopped = False
+    deadline = time.time() + 30
+    while time.time() < deadline and t.is_alive() and not stopped:
+        for pid in _workers_of(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+            stopped = True
+            time.sleep(pause_s)
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+    t.join(120)
+    return out["row"], stopped
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU time from /proc: Linux")
+def test_the_limit_counts_cpu_time_so_a_starved_worker_still_finishes():
+    """A worker that gets no CPU for longer than the limit is not killed for it."""
+    row, stopped = _label_with_worker_paused(6.0, timeout=3.0, wall_timeout=120)
+    assert stopped, "the simulation process was never caught running"
+    assert row["wall_seconds"] > 6.0  # it sat stopped past the 3 s limit...
+    assert row["status"] == "ok", row.get("reason")  # ...and still finished
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU time from /proc: Linux")
+def test_label_refuses_a_limit_that_is_not_positive(tmp_path, capsys):
+    out = tmp_path / "labels.csv"
+    assert main(["label", str(demo("SENWAL_clean")), "-o", str(out), "--timeout", "0"]) != 0
+    assert "--timeout must be a positive number of seconds" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_hung_worker_stops_at_the_wall_clock_cap():
+    row, stopped = _label_with_worker_paused(8.0, timeout=600, wall_timeout=2.0)
+    assert stopped
+    assert row["status"] == "timeout" and "2 s wall-clock cap" in row["reason"], row
+    assert row["wall_seconds"] < 8.0
 
 
 def test_foreign_table_is_refused(tmp_path):
