@@ -25,7 +25,6 @@ retried by the next run.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -39,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.batch import collect_cifs, iter_grids
-from .core.cache import atomic_write_bytes
+from .core.cache import atomic_write_bytes, sha256_file
 from .core.structure import MAX_ATOMS, MIN_DISTANCE
 from .errors import DataError, RetvisError
 
@@ -93,8 +92,9 @@ def predictor(model: str | os.PathLike[str], torch_threads: int | None = None):
 
 
 def _sha256(path: Path) -> str:
+    """The file's SHA-256, or "" when it cannot be read (the row then says why)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return ""
 

@@ -35,7 +35,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from ..core.batch import GridOutcome, collect_cifs, grid_outcome
-from ..core.cache import GridCache
+from ..core.cache import GridCache, sha256_file
 from ..core.grid import GridSpec
 from ..core.structure import MAX_ATOMS, MAX_FILE_BYTES, Structure
 from ..errors import LimitError, RetvisError, StructureError
@@ -197,11 +197,7 @@ def extract_zip(archive: Path, root: Path) -> Path:
     StructureError
         Not a zip archive, or unsafe.
     """
-    h = hashlib.sha256()
-    with open(archive, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    dest = root / f"{archive.stem}-{h.hexdigest()[:12]}"
+    dest = root / f"{archive.stem}-{sha256_file(archive)[:12]}"
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -268,7 +264,7 @@ def model_key(ref: str) -> str:
         The ml package is missing or no such model exists.
     """
     try:
-        from ..ml.weights import CARD_NAME, resolve_model, sha256_file
+        from ..ml.weights import CARD_NAME, resolve_model
     except ImportError as exc:
         raise RetvisError(f"the ml package is not available ({exc})") from None
     folder = resolve_model(ref)

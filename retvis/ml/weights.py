@@ -30,7 +30,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from ..core.cache import atomic_write_bytes
+from ..core.cache import atomic_write_bytes, sha256_file
 from ..core.grid import GridSpec
 from ..errors import DataError, SpecError, WeightsError
 from .data import Standardization
@@ -43,15 +43,6 @@ MODEL_FORMAT = "retvis-model"
 #: would ignore it, so they refuse these cards instead).
 FORMAT_VERSION = 2
 CARD_NAME = "model.json"
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
