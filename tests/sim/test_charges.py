@@ -1,10 +1,17 @@
-"""EQeq framework charges (needs the optional pyeqeq package) and the P1 CIF hand-over."""
+"""EQeq framework charges: RetVis' own (converged Ewald sums) and pyeqeq's (optional)."""
 
 import numpy as np
 import pytest
 
 from retvis.core.structure import Structure, read_structure
-from retvis.sim.charges import image_cells, p1_cif
+from retvis.errors import SimulationError
+from retvis.sim.charges import (
+    EqeqParameters,
+    _ewald_matrix,
+    eqeq_ewald_charges,
+    image_cells,
+    p1_cif,
+)
 from tests.conftest import demo
 
 
@@ -37,3 +44,84 @@ def test_eqeq_charges_are_neutral_and_follow_the_atom_order():
     perm = np.random.default_rng(0).permutation(s.n_atoms)
     t = Structure(s.name, s.lattice, s.frac[perm], tuple(sp[perm]))
     np.testing.assert_allclose(eqeq_charges(t, cells=2), q[perm], atol=2e-3)
+
+
+# --- RetVis' own EQeq (converged Ewald sums) -------------------------------------------
+
+
+def _rock_salt(a=5.64):
+    """NaCl, conventional cubic cell: 4 Na + 4 Cl."""
+    fcc = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    frac = np.vstack([fcc, fcc + [0.5, 0, 0]])
+    return Structure("NaCl", np.eye(3) * a, frac, ("Na",) * 4 + ("Cl",) * 4)
+
+
+def _madelung(lattice, frac, q, r0):
+    """Madelung constant from the Coulomb part of the EQeq matrix (no overlap term)."""
+    cart = np.asarray(frac) @ lattice
+    hard = np.full(len(q), 1e5)  # makes the orbital-overlap term vanish beyond 0.01 Å
+    m = _ewald_matrix(cart, np.asarray(lattice, dtype=float), hard)
+    energy = 0.5 * q @ m @ q  # e^2 / Å, per cell
+    return -energy / (len(q) / 2) * r0  # per ion pair, in units of e^2 / r0
+
+
+def test_ewald_sums_give_the_madelung_constants():
+    """Rock salt 1.747565 (cubic and primitive rhombohedral cell) and CsCl 1.762675."""
+    s = _rock_salt()
+    q = np.array([1.0] * 4 + [-1.0] * 4)
+    assert _madelung(s.lattice, s.frac, q, 5.64 / 2) == pytest.approx(1.747565, abs=1e-6)
+    prim = np.array([[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]) * 5.64  # 60° cell
+    frac = np.array([[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert _madelung(prim, frac, np.array([1.0, -1.0]), 5.64 / 2) == pytest.approx(
+        1.747565, abs=1e-6
+    )
+    r0 = 4.12 * np.sqrt(3) / 2
+    cscl = _madelung(np.eye(3) * 4.12, [[0, 0, 0], [0.5, 0.5, 0.5]], np.array([1.0, -1.0]), r0)
+    assert cscl == pytest.approx(1.762675, abs=1e-6)
+
+
+#: A made-up element table, so these tests need no pyeqeq data.
+_TABLE = EqeqParameters(
+    electronegativity={"Na": 2.9, "Cl": 8.3, "C": 6.26, "O": 7.54, "In": -36.9},
+    hardness={"Na": 4.6, "Cl": 9.35, "C": 10.0, "O": 12.16, "In": 25.97},
+    charge_center={"Na": 1, "Cl": 0, "C": 0, "O": 0, "In": 3},
+)
+
+
+def test_own_eqeq_does_not_depend_on_the_cell_chosen():
+    """Neutral; the same charges for a supercell, a permutation and a rotation."""
+    s = read_structure(demo("PEKKAS_clean"))  # hexagonal, In-O-C
+    q = eqeq_ewald_charges(s, params=_TABLE)
+    assert abs(q.sum()) < 1e-12
+    sp = np.array(s.species)
+    assert q[sp == "In"].min() > 0.5 and q[sp == "O"].max() < 0
+    # 1 x 2 x 1 supercell: every atom and its copy keep the charge
+    lat2 = s.lattice * np.array([[1], [2], [1]])
+    frac2 = np.vstack([s.frac, s.frac + [0, 1, 0]]) / [1, 2, 1]
+    q2 = eqeq_ewald_charges(Structure("x2", lat2, frac2, s.species * 2), params=_TABLE)
+    np.testing.assert_allclose(q2, np.concatenate([q, q]), atol=1e-7)
+    perm = np.random.default_rng(0).permutation(s.n_atoms)
+    t = Structure("perm", s.lattice, s.frac[perm], tuple(sp[perm]))
+    np.testing.assert_allclose(eqeq_ewald_charges(t, params=_TABLE), q[perm], atol=1e-9)
+    c, si = np.cos(0.7), np.sin(0.7)
+    rot = np.array([[c, -si, 0], [si, c, 0], [0, 0, 1]])
+    r = Structure("rot", s.lattice @ rot.T, s.frac, s.species)
+    np.testing.assert_allclose(eqeq_ewald_charges(r, params=_TABLE), q, atol=1e-9)
+
+
+def test_own_eqeq_refuses_an_element_it_has_no_data_for():
+    s = _rock_salt()
+    t = Structure("NaBr", s.lattice, s.frac, ("Na",) * 4 + ("Br",) * 4, path=None)
+    with pytest.raises(SimulationError, match="no ionization data for Br"):
+        eqeq_ewald_charges(t, params=_TABLE)
+
+
+def test_own_eqeq_is_the_limit_pyeqeq_approaches():
+    """pyeqeq's charges converge to RetVis' as its image count grows (4-digit rounding)."""
+    pytest.importorskip("pyeqeq_eqeq")
+    from retvis.sim.charges import eqeq_charges
+
+    s = read_structure(demo("PEKKAS_clean"))  # hexagonal, widths 7.8-11.5 Å
+    q = eqeq_ewald_charges(s)
+    assert np.abs(eqeq_charges(s, cells=2) - q).max() > 0.05  # pyeqeq's default: off
+    assert np.abs(eqeq_charges(s, cells=14) - q).max() < 1e-3
