@@ -121,6 +121,16 @@ def read_label_table(
             continue
         rows.append((row_no, row))
 
+    if "protocol" in header and "raspalib" in header:  # a `retvis label` table
+        i_proto = header.index("protocol")
+        protocols = sorted({_cell(row, i_proto) for _, row in rows})
+        if len(protocols) > 1:
+            raise DataError(
+                f"the labels were simulated under {len(protocols)} protocols "
+                f"({', '.join(protocols)}); train on one: keep each protocol's rows in "
+                "a table of its own",
+                path,
+            )
     others = [h for h in header if h and h not in (name_column, STATUS_COLUMN)]
     column = _choose_column(header, others, rows, column, path)
     i_value = header.index(column)

@@ -150,6 +150,21 @@ def test_labels_of_the_shipped_gcmc_table():
     assert lab.values.dtype == np.float64 and lab.values.min() >= 0
 
 
+def test_labels_of_two_gcmc_protocols_are_refused(tmp_path):
+    """A `retvis label` table holding two protocols' labels names them, not a duplicate."""
+    text = (
+        "name,status,uptake_mol_kg,protocol,raspalib\n"
+        "A,ok,1.0,CO2-298K-0.15bar-q-aaa,3.1.0\n"
+        "B,failed,,CO2-298K-0.15bar-q-bbb,3.1.0\n"
+        "A,ok,1.1,CO2-298K-0.15bar-q-ccc,3.1.0\n"
+    )
+    with pytest.raises(DataError, match="under 2 protocols \\(CO2-298K-0.15bar-q-aaa, "):
+        D.read_labels(_write(tmp_path / "p.csv", text), "uptake_mol_kg")
+    one = text.replace("q-ccc", "q-aaa").replace("A,ok,1.1", "C,ok,1.1")
+    lab = D.read_labels(_write(tmp_path / "q.csv", one), "uptake_mol_kg")  # failed rows: ignored
+    assert lab.names == ["A", "C"]
+
+
 def test_labels_status_rows_failed_then_retried(tmp_path):
     """A retried material has a failed row then an ok row: not a duplicate."""
     text = (
