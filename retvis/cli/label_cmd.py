@@ -168,7 +168,8 @@ def run(args) -> int:
             else f"protocol {identity}: {len(todo)} to run"
         )
     counts = {s: 0 for s in ("ok", "failed", "timeout", "crashed")}
-    busy = 0.0  # summed wall time of the structures, s (about the CPU time: one core each)
+    busy = 0.0  # summed wall time of the structures, s
+    cpu = 0.0  # summed CPU time of their processes, s
     cancel = threading.Event()
     bar = progress_bar(len(todo), "GCMC", disable=args.quiet)
     try:
@@ -183,6 +184,7 @@ def run(args) -> int:
             table.append(row)
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             busy += float(row.get("wall_seconds") or 0.0)
+            cpu += float(row.get("cpu_seconds") or 0.0)
             bar.update(1)
             if row["status"] != "ok":
                 bar.write(f"{row['status']}: {row['name']}: {row['reason']}")
@@ -203,6 +205,7 @@ def run(args) -> int:
     print(
         f"{counts['ok']} ok, {sum(counts.values()) - counts['ok']} failed "
         f"({', '.join(f'{k} {v}' for k, v in counts.items() if v and k != 'ok') or 'none'}) "
-        f"in {busy / 3600:.2f} structure-hours; table: {args.out}"
+        f"in {busy / 3600:.2f} structure-hours ({cpu / 3600:.2f} CPU-hours); "
+        f"table: {args.out}"
     )
     return 0 if counts["ok"] == sum(counts.values()) else 1

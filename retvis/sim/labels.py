@@ -353,15 +353,16 @@ def label_one(
                     elif wall > wall_cap:
                         _kill(proc)
                         status = "timeout"
-                        reason = (
-                            f"killed at the {wall_cap:g} s wall-clock cap "
-                            f"after {cpu:.0f} s of CPU time"
+                        reason = f"killed at the {wall_cap:g} s wall-clock cap" + (
+                            "" if cpu is None else f" after {cpu:.0f} s of CPU time"
                         )
         wall = time.perf_counter() - t0
         row["wall_seconds"] = round(wall, 3)
         row["finished_utc"] = _utc_now()
         if status == "timeout":
             row.update(status="timeout", kind="simulation", reason=reason)
+            if cpu is not None:
+                row["cpu_seconds"] = round(cpu, 3)  # not a column: for the run's summary
             return row
         if out.is_file():
             res = json.loads(out.read_text())

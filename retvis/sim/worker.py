@@ -91,6 +91,14 @@ def _run(cif: Path, protocol_json: str) -> dict:
     return out
 
 
+def _cpu_seconds() -> float:
+    """CPU time this process used so far (user + system), s."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m retvis.sim.worker")
     p.add_argument("cif", type=Path)
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_nice()
     try:
         result = _run(args.cif, args.protocol)
+        result["cpu_seconds"] = round(_cpu_seconds(), 3)  # reported, not a table column
     except BaseException:
         traceback.print_exc()
         return 3
