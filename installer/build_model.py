@@ -97,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="reuse the work folder's model and evaluation; finish or redo the learning curve",
     )
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="fine-tune from this model, e.g. ch4-coremof (retvis train --init-from); the "
+        "learning curve's points too",
+    )
+    p.add_argument("--freeze-conv", action="store_true", help="with --init-from: head only")
     p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
     args = p.parse_args(argv)
     curve_k = args.curve_ensemble or args.ensemble
@@ -116,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     grids, run, lc = work / "grids", work / "run", work / "lc"
     target = ["--target", args.target, "--units", args.units]
     excl = ["--exclude", str(HOLDOUT)] if HOLDOUT.is_file() else []
-    pv = ["--per-volume"] if args.per_volume else []
+    pv = ["--per-volume"] if args.per_volume else []  # recipe options of train and the curve
+    pv += ["--init-from", args.init_from] if args.init_from else []
+    pv += ["--freeze-conv"] if args.freeze_conv else []
 
     desc = work / "descriptors.csv"
     if not args.curve_only:
@@ -202,7 +211,14 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
         + ", trained on RASPA3 GCMC labels of CoRE MOF 2019-ASR structures"
-        + (f" ({_rel(meta)})." if meta.is_file() else ".")
+        + (f" ({_rel(meta)})" if meta.is_file() else "")
+        + (
+            f", fine-tuned from {args.init_from}"
+            + (" (fully connected head only)" if args.freeze_conv else "")
+            if args.init_from
+            else ""
+        )
+        + "."
     )
     card["evaluation_test"] = {
         "retnet": ev["metrics"],
@@ -220,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
             "plot": "learning_curve.png",
             "how": f"retvis learning-curve, sizes {'/'.join(map(str, curve['sizes']))} of "
             f"this model's training split, an ensemble of {curve_k} at each size, "
-            f"{args.epochs} epochs; RF on Zeo++ descriptors; the same "
+            f"{args.epochs} epochs"
+            + (f", each fine-tuned from {args.init_from}" if args.init_from else "")
+            + "; RF on Zeo++ descriptors; the same "
             f"{len(split['test'])} test structures"
             + (
                 f"; the point at {n_train} is this model itself"

@@ -88,6 +88,15 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         help="leave out labelled names without a grid instead of failing",
     )
     p.add_argument("--exclude", help="file of names never used (e.g. the hold-out list)")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN_OR_MODEL",
+        help="fine-tune this model (a run folder or a named model, e.g. ch4-coremof) "
+        "instead of starting from random weights",
+    )
+    p.add_argument(
+        "--freeze-conv", action="store_true", help="with --init-from: train the head only"
+    )
 
 
 def recipe_from_args(args: argparse.Namespace) -> dict:
@@ -119,4 +128,6 @@ def recipe_from_args(args: argparse.Namespace) -> dict:
         device=args.device,
         drop_missing=args.drop_missing,
         exclude=str(Path(args.exclude).resolve()) if args.exclude else None,
+        init_from=args.init_from,
+        freeze_conv=args.freeze_conv,
     )

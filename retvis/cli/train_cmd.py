@@ -44,10 +44,6 @@ def register(sub) -> None:
         help="early stopping: epochs without validation "
         "improvement (default: off; the best epoch is kept either way)",
     )
-    p.add_argument("--init-from", metavar="RUN_OR_MODEL", help="fine-tune this model")
-    p.add_argument(
-        "--freeze-conv", action="store_true", help="with --init-from: train the head only"
-    )
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
     p.set_defaults(func=run)
 
@@ -63,8 +59,6 @@ def run(args) -> int:
         test_fraction=args.test_fraction,
         train_size=args.train_size,
         patience=args.patience,
-        init_from=args.init_from,
-        freeze_conv=args.freeze_conv,
     )
     stop = {"flag": False}
 

@@ -102,6 +102,7 @@ def learning_curve(
         "rf": [],
         "split": str(split_path),
         "n_test": len(test_rows),
+        "init_from": cfg.init_from,  # every RetNet point fine-tuned from this model, or None
     }
     for size in sorted(sizes):
         if size > len(split["train"]):

@@ -26,20 +26,24 @@ def _build_model():
     return mod
 
 
+def _void_fraction_labels(tmp_path):
+    table = core_mof_table()
+    labels = tmp_path / "vf.csv"
+    with open(labels, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "status", "uptake_mol_kg", "path"])
+        for f in sorted(DEMO.glob("*.cif")):
+            w.writerow([f.stem, "ok", table[f.stem]["AV_VF"], f])
+        w.writerow(["GONE_clean", "failed", "", DEMO / "GONE_clean.cif"])  # not ok: skipped
+    return labels
+
+
 @pytest.mark.slow
 def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     from retvis.gui.widgets.model_picker import card_html
     from retvis.ml.weights import load_model
 
-    table = core_mof_table()
-    cifs = sorted(DEMO.glob("*.cif"))
-    labels = tmp_path / "vf.csv"
-    with open(labels, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", "status", "uptake_mol_kg", "path"])
-        for f in cifs:
-            w.writerow([f.stem, "ok", table[f.stem]["AV_VF"], f])
-        w.writerow(["GONE_clean", "failed", "", DEMO / "GONE_clean.cif"])  # not ok: skipped
+    labels = _void_fraction_labels(tmp_path)
     dest = tmp_path / "model"
     argv = ["--labels", str(labels), "--name", "vf", "--target-name", "void fraction"]
     argv += ["--units", "1", "--work", str(tmp_path / "work"), "--dest", str(dest)]
@@ -90,3 +94,19 @@ def test_recipe_writes_a_loadable_model_with_a_complete_card(tmp_path, capsys):
     assert (lc / "retnet_6" / "model").is_dir()  # the new size was trained
     curve_r2 = json.loads((dest / "model.json").read_text())["learning_curve"]["r2"]
     assert set(curve_r2) == {"6", str(n_train)}
+
+
+@pytest.mark.slow
+def test_recipe_fine_tunes_from_a_shipped_model(tmp_path):
+    """--init-from reaches the training run and the card says so (e.g. CO2 from CH4)."""
+    dest = tmp_path / "model"
+    argv = ["--labels", str(_void_fraction_labels(tmp_path)), "--name", "vf"]
+    argv += ["--target-name", "void fraction", "--units", "1", "--work", str(tmp_path / "w")]
+    argv += ["--dest", str(dest), "--ensemble", "1", "--epochs", "1", "--threads", "2"]
+    argv += ["--test-fraction", "0.35", "--no-learning-curve"]
+    argv += ["--init-from", "ch4-coremof", "--freeze-conv"]
+    assert _build_model().main(argv) == 0
+    card = json.loads((dest / "model.json").read_text())
+    assert card["training_set"]["init_from"] == "ch4-coremof"
+    assert card["training_set"]["freeze_conv"] is True
+    assert "fine-tuned from ch4-coremof (fully connected head only)." in card["description"]

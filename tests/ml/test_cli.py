@@ -224,3 +224,17 @@ def test_learning_curve_refuses_a_folder_started_on_another_split(demo_set, tmp_
     D.save_split(first, tmp_path / "same.json")
     assert main(_lc_args(demo_set, out, "6", "--split", str(tmp_path / "same.json"))) == 0
     assert (out / "retnet_6").is_dir()
+
+
+def test_learning_curve_fine_tunes_every_point_like_train(demo_set, tmp_path):
+    """--init-from is a recipe option: the curve's points start from the model as well."""
+    from retvis.cli import build_parser, main
+
+    out = tmp_path / "lc"
+    assert main(_lc_args(demo_set, out, "6", "--init-from", "ch4-coremof", "--freeze-conv")) == 0
+    res = json.loads((out / "learning_curve.json").read_text())
+    assert res["init_from"] == "ch4-coremof" and [p["size"] for p in res["retnet"]] == [6]
+    saved = json.loads((out / "retnet_6" / "config.json").read_text())["config"]
+    assert saved["init_from"] == "ch4-coremof" and saved["freeze_conv"] is True
+    args = build_parser().parse_args(["train", "v", "l.csv", "-o", "r", "--init-from", "m"])
+    assert args.init_from == "m" and args.freeze_conv is False
