@@ -102,6 +102,7 @@ class GcmcDialog(QDialog):
         lay.addWidget(self.log, 1)
 
         self.out: Path | None = None
+        self.identity = ""  # the protocol identity of the run, set by start()
         self._seen: set[str] = set()
         self.process = CliProcess(self)
         self.process.text.connect(self.log.appendPlainText)
@@ -113,9 +114,27 @@ class GcmcDialog(QDialog):
         if self.process.running() or not self.files:
             return False
         guest, t, p = self.guest.currentText(), self.temperature.value(), self.pressure.value()
+        from ...errors import RetvisError
+        from ...sim.gcmc import Protocol
+        from ...sim.units import parse_pressure, parse_temperature
+
+        try:  # the identity `retvis label` gives these arguments (parsed the same way)
+            protocol = Protocol(
+                guest=guest,
+                temperature=parse_temperature(f"{t:g}K"),
+                pressure=parse_pressure(f"{p:g}bar"),
+                init_cycles=self.init_cycles.value(),
+                cycles=self.cycles.value(),
+                charges=self.charges.isChecked(),
+            )
+            self.identity = protocol.identity()
+        except RetvisError as exc:
+            self.status.setText(f"Cannot start: {exc.reason}")
+            return False
         folder = data_dir() / "labels"
         folder.mkdir(parents=True, exist_ok=True)
-        self.out = folder / f"{guest}_{t:g}K_{p:g}bar.csv"
+        # one table per protocol: a rerun resumes it, and it trains as one set of labels
+        self.out = folder / f"{self.identity}.csv"
         listing = folder / f".files-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         listing.write_text("".join(f"{f}\n" for f in self.files), encoding="utf-8")
         args = [
@@ -161,7 +180,7 @@ class GcmcDialog(QDialog):
             rows = list(csv.DictReader(fh))
         for row in rows:
             name = row.get("name", "")
-            if name not in wanted or name in self._seen:
+            if name not in wanted or name in self._seen or row.get("protocol") != self.identity:
                 continue
             self._seen.add(name)
             if row.get("status") == "ok":
