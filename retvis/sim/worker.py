@@ -91,12 +91,14 @@ def _run(cif: Path, protocol_json: str) -> dict:
     return out
 
 
-def _cpu_seconds() -> float:
-    """CPU time this process used so far (user + system), s."""
-    import resource
-
+def _cpu_seconds() -> float | None:
+    """CPU time this process used so far (user + system), s; None without ``resource``."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+    return round(ru.ru_utime + ru.ru_stime, 3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_nice()
     try:
         result = _run(args.cif, args.protocol)
-        result["cpu_seconds"] = round(_cpu_seconds(), 3)  # reported, not a table column
+        result["cpu_seconds"] = _cpu_seconds()  # reported, not a table column
     except BaseException:
         traceback.print_exc()
         return 3
