@@ -108,3 +108,30 @@ def test_train_stop_register_predict_inspect(
     assert w > 100 and h > 100 and px.std() > 10
     blue = (np.abs(px - np.array([31, 119, 180])).max(axis=2) < 30).mean()
     assert blue > 0.002, f"no bar-coloured pixels ({blue:.4f})"
+
+
+def test_training_dialog_fine_tunes_an_installed_model(qtbot, make_window, demo_set):
+    """The "Start from" box lists the installed models; the run starts from the one chosen."""
+    import json
+    from pathlib import Path
+
+    win = make_window()
+    dlg = win.training_dialog()
+    qtbot.addWidget(dlg)
+    sources = [dlg.init_from.itemData(i) for i in range(dlg.init_from.count())]
+    assert sources[0] is None and "ch4-coremof" in sources  # scratch first, the default
+    assert not dlg.freeze_conv.isEnabled()
+    dlg.init_from.setCurrentIndex(sources.index("ch4-coremof"))
+    assert dlg.freeze_conv.isEnabled()
+    dlg.freeze_conv.setChecked(True)
+    dlg.from_folder.setChecked(True)
+    dlg.voxels.setText(str(demo_set))
+    dlg.labels.setText(str(demo_set / "labels.csv"))  # void fractions of the demo CIFs
+    dlg.epochs.setValue(2)
+    dlg.units.setText("1")
+    dlg.name.setText("vf tuned")
+    with qtbot.waitSignal(dlg.model_registered, timeout=180_000):
+        assert dlg.start(), dlg.status.text()
+    card = json.loads((Path(dlg.final["model"]) / "model.json").read_text())
+    assert card["training_set"]["init_from"] == "ch4-coremof"
+    assert card["training_set"]["freeze_conv"] is True

@@ -19,6 +19,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -162,6 +163,24 @@ class TrainingDialog(QDialog):
             "0.873 to 0.903."
         )
 
+        self.init_from = QComboBox()
+        self.init_from.addItem("Random weights (train from scratch)", None)
+        from ..workers import available_models
+
+        for name in available_models():
+            self.init_from.addItem(f"Fine-tune {name}", name)
+        self.init_from.setToolTip(
+            "Start from an installed model's weights and grid standardization instead of "
+            "random ones: with few labels of a new target (a second gas, another pressure) "
+            "the layers that read the energy grid are already trained."
+        )
+        self.freeze_conv = QCheckBox("Train the fully connected head only")
+        self.freeze_conv.setToolTip("Keep the fine-tuned model's convolution layers as they are")
+        self.freeze_conv.setEnabled(False)
+        self.init_from.currentIndexChanged.connect(
+            lambda _i: self.freeze_conv.setEnabled(self.init_from.currentData() is not None)
+        )
+
         form = QFormLayout()
         form.addRow(self.from_table)
         form.addRow(self.from_folder)
@@ -175,6 +194,8 @@ class TrainingDialog(QDialog):
         form.addRow("Batch size", self.batch)
         form.addRow(self.per_volume)
         form.addRow(self.calibrate)
+        form.addRow("Start from", self.init_from)
+        form.addRow(self.freeze_conv)
         form.addRow("Register as", self.name)
 
         self.start_button = QPushButton("Start")
@@ -247,6 +268,20 @@ class TrainingDialog(QDialog):
             if not labels.is_file():
                 self.status.setText(f"Labels file not found: {labels}")
                 return False
+        args = self.train_args(voxels, labels)
+        self.records.clear()
+        self.final = None
+        self.curves.history.clear()
+        self.progress.setRange(0, self.epochs.value() * self.ensemble.value())
+        self.progress.setValue(0)
+        self.process.start(args, stop_file=self.run_dir / "STOP")
+        self.status.setText(f"Training… run folder {self.run_dir}")
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        return True
+
+    def train_args(self, voxels: Path, labels: Path) -> list[str]:
+        """The ``retvis train`` arguments of the dialog's settings."""
         args = [
             "train",
             str(voxels),
@@ -270,16 +305,12 @@ class TrainingDialog(QDialog):
             args.append("--per-volume")
         if not self.calibrate.isChecked():
             args.append("--no-calibrate")
-        self.records.clear()
-        self.final = None
-        self.curves.history.clear()
-        self.progress.setRange(0, self.epochs.value() * self.ensemble.value())
-        self.progress.setValue(0)
-        self.process.start(args, stop_file=self.run_dir / "STOP")
-        self.status.setText(f"Training… run folder {self.run_dir}")
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        return True
+        source = self.init_from.currentData()
+        if source is not None:
+            args += ["--init-from", source]
+            if self.freeze_conv.isChecked():
+                args.append("--freeze-conv")
+        return args
 
     def stop(self) -> None:
         self.status.setText("Stopping after the current batch…")
