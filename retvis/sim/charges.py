@@ -239,10 +239,7 @@ def eqeq_parameters(data_dir: Path | None = None) -> EqeqParameters:
 
 
 def _ewald_matrix(
-    cart: NDArray[np.float64],
-    lattice: NDArray[np.float64],
-    hardness: NDArray[np.float64],
-    tol: float = EWALD_TOLERANCE,
+    structure: Structure, hardness: NDArray[np.float64], tol: float = EWALD_TOLERANCE
 ) -> NDArray[np.float64]:
     """EQeq's interaction matrix (before the lambda k / 2 factor), sums converged.
 
@@ -255,9 +252,8 @@ def _ewald_matrix(
     """
     from scipy.special import erfc
 
-    n = len(cart)
-    vol = abs(float(np.linalg.det(lattice)))
-    widths = vol / np.linalg.norm(np.cross(lattice[[1, 2, 0]], lattice[[2, 0, 1]]), axis=1)
+    n = structure.n_atoms
+    lattice, cart, vol = structure.lattice, structure.cart, structure.volume
     log_tol = -math.log(tol)
     a_min = float(hardness.min()) / K_COULOMB
     # real-space cutoff: erfc(alpha rc) and the overlap term both below tol
@@ -265,12 +261,11 @@ def _ewald_matrix(
     alpha = math.sqrt(log_tol) / rc
     out = np.zeros((n, n))
     # real space: minimum-image differences, then every image within rc
-    frac = cart @ np.linalg.inv(lattice)
-    d0 = frac[:, None, :] - frac[None, :, :]
+    d0 = structure.frac[:, None, :] - structure.frac[None, :, :]
     d0 -= np.round(d0)
     d0 = d0 @ lattice
     a = np.sqrt(np.outer(hardness, hardness)) / K_COULOMB
-    reach = np.ceil(rc / widths).astype(int)
+    reach = np.ceil(rc / structure.widths).astype(int)
     diag = float(np.linalg.norm(lattice.sum(axis=0))) + float(np.abs(lattice).sum())
     for u in range(-reach[0], reach[0] + 1):
         for v in range(-reach[1], reach[1] + 1):
@@ -350,11 +345,7 @@ def eqeq_ewald_charges(
     x = np.array([params.electronegativity[e] for e in structure.species])
     hard = np.array([params.hardness[e] for e in structure.species])
     n = structure.n_atoms
-    m = (
-        DIELECTRIC_SCREENING
-        * (K_COULOMB / 2)
-        * _ewald_matrix(structure.cart, structure.lattice, hard)
-    )
+    m = DIELECTRIC_SCREENING * (K_COULOMB / 2) * _ewald_matrix(structure, hard)
     m[np.diag_indices(n)] += hard
     # X_i + sum_j M_ij q_j = mu for every i, sum_i q_i = total charge
     a = np.zeros((n + 1, n + 1))

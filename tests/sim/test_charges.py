@@ -58,9 +58,9 @@ def _rock_salt(a=5.64):
 
 def _madelung(lattice, frac, q, r0):
     """Madelung constant from the Coulomb part of the EQeq matrix (no overlap term)."""
-    cart = np.asarray(frac) @ lattice
+    ions = Structure("ions", lattice, frac, tuple("Na" if c > 0 else "Cl" for c in q))
     hard = np.full(len(q), 1e5)  # makes the orbital-overlap term vanish beyond 0.01 Å
-    m = _ewald_matrix(cart, np.asarray(lattice, dtype=float), hard)
+    m = _ewald_matrix(ions, hard)
     energy = 0.5 * q @ m @ q  # e^2 / Å, per cell
     return -energy / (len(q) / 2) * r0  # per ion pair, in units of e^2 / r0
 
