@@ -39,6 +39,7 @@ from ..core.cache import GridCache, sha256_file
 from ..core.grid import GridSpec
 from ..core.structure import MAX_ATOMS, MAX_FILE_BYTES, Structure
 from ..errors import LimitError, RetvisError, StructureError
+from . import collector
 
 log = logging.getLogger(__name__)
 
@@ -460,6 +461,7 @@ class GridRunner(QObject):
 
     def __init__(self, workers: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        collector.install()  # no collections on pool threads (see retvis.gui.collector)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, workers))
         self._batch = 0
@@ -610,6 +612,7 @@ class TaskRunner(QObject):
 
     def __init__(self, threads: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        collector.install()  # no collections on pool threads (see retvis.gui.collector)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._pending = 0

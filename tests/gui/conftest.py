@@ -16,6 +16,17 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.gui)
 
 
+@pytest.fixture(autouse=True)
+def _collector_off_after_test():
+    """The app's runners turn automatic garbage collection off (``retvis.gui.collector``);
+    restore it after each GUI test, once its windows and runners are gone, so the rest
+    of the suite runs with the interpreter's defaults."""
+    yield
+    from retvis.gui import collector
+
+    collector.uninstall()
+
+
 @pytest.fixture
 def make_window(qtbot):
     """Factory: a shown MainWindow (closed, with its QtInteractor, at teardown)."""

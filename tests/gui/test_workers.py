@@ -103,6 +103,42 @@ def test_a_shut_down_runner_ignores_new_work(qtbot):
     assert [r.value for r in got] == [1] and not runner.busy()
 
 
+def test_cyclic_garbage_is_collected_on_the_gui_thread_never_on_a_pool_thread(qtbot):
+    """A collection on a pool thread finalizes cycles made on the GUI thread there; with
+    Qt or VTK objects in them that aborted CI (``retvis.gui.collector``)."""
+    import gc
+    import threading
+    import weakref
+
+    from retvis.gui import collector
+    from retvis.gui.workers import TaskRunner
+
+    runner = TaskRunner(1)
+    assert collector.installed() and not gc.isenabled()
+    where: list[str] = []
+
+    class Node:
+        other: object = None
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the cyclic collector frees it
+    weakref.finalize(a, lambda: where.append(threading.current_thread().name))
+    del a, b
+
+    def churn() -> list[list[int]]:  # allocates like a grid job, far past gen-0's threshold
+        return [[i] for i in range(200_000)]
+
+    got = []
+    runner.finished.connect(got.append)
+    runner.submit("churn", churn)
+    qtbot.waitUntil(lambda: bool(got) and bool(where), timeout=10_000)
+    assert len(got[0].value) == 200_000
+    assert where == [threading.main_thread().name]  # the GUI thread's timer collected it
+    assert runner.wait(5_000)
+    collector.uninstall()
+    assert gc.isenabled() and not collector.installed()
+
+
 def test_grid_runner_hands_results_over_in_order_and_never_restarts_a_finished_file(
     qtbot, demo_cifs
 ):
