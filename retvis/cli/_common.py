@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..core.cache import atomic_write_bytes
-from ..core.grid import GridSpec
+from ..core.grid import PROBES, GridSpec
 from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 
 
@@ -19,6 +19,9 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("energy grid")
     g.add_argument("--n", type=int, default=d.n, help=f"points per axis (default {d.n})")
     g.add_argument("--cutoff", type=float, default=d.cutoff, help=f"LJ cutoff, Å (default {d.cutoff})")
+    g.add_argument("--probe", choices=PROBES, default=d.probe,
+                   help="sphere: the Lennard-Jones sphere below (default); CO2: TraPPE CO2 "
+                   "averaged over orientations, with EQeq framework charges")
     g.add_argument("--probe-epsilon", type=float, default=d.probe_epsilon,
                    help=f"probe epsilon, K (default {d.probe_epsilon})")
     g.add_argument("--probe-sigma", type=float, default=d.probe_sigma,
@@ -54,7 +57,7 @@ def grid_spec_from_args(args: argparse.Namespace) -> GridSpec:
         n=args.n, cutoff=args.cutoff, probe_epsilon=args.probe_epsilon,
         probe_sigma=args.probe_sigma, temperature=args.temperature,
         mode="cubic" if args.cubic else "supercell", box_length=args.box_length,
-        endpoint=bool(args.seed_compatible),
+        endpoint=bool(args.seed_compatible), probe=args.probe,
     )
 
 

@@ -229,3 +229,86 @@ def eqeq_ewald_charges(
     if not np.all(np.isfinite(q)):
         raise SimulationError("EQeq gave non-finite charges", structure.path)
     return q - (q.sum() - total_charge) / n
+
+
+# --- the potential of framework charges ---------------------------------------------------
+
+#: Coulomb energy of two elementary charges 1 Å apart over k_B, K (about 167,101 K).
+COULOMB_K = 1.602176634e-19**2 / (4 * math.pi * 8.8541878128e-12 * 1e-10 * 1.380649e-23)
+
+
+def ewald_potential(
+    structure: Structure,
+    charges: NDArray[np.float64],
+    points: NDArray[np.float64],
+    tol: float = 1e-6,
+    cutoff: float = 6.0,
+    threads: int = 1,
+) -> NDArray[np.float64]:
+    """The periodic electrostatic potential of the framework's charges at points.
+
+    Ewald summation with the splitting chosen so that ``erfc(alpha cutoff) = tol``: the
+    real-space part by the grid engine's cell list (:func:`retvis.core.grid.pair_sum`),
+    the reciprocal part exactly on an FFT grid of the unit cell (the structure factor
+    placed at its Miller indices, one inverse FFT) and from there by cubic B-spline
+    interpolation, which is accurate because that part is smooth (the charges smeared
+    over ``1 / alpha``). The k = 0 term is left out: for a charged cell this is a
+    neutralising background. A point on an atom leaves that atom out of the real-space
+    sum but not its smeared charge (subtract ``2 alpha q / sqrt(pi)`` for the potential
+    of the other atoms there).
+
+    Parameters
+    ----------
+    structure : Structure
+    charges : NDArray[np.float64]
+        Shape (n_atoms,), e.
+    points : NDArray[np.float64]
+        Shape (M, 3), Cartesian, Å; any position (folded into the cell).
+    tol : float
+        Relative size of the terms left out.
+    cutoff : float
+        Real-space cutoff, Å.
+    threads : int
+
+    Returns
+    -------
+    NDArray[np.float64]
+        Shape (M,), e/Å (times :data:`COULOMB_K` for K per elementary charge).
+    """
+    from scipy import fft, ndimage
+
+    from .grid import pair_sum
+
+    q = np.asarray(charges, dtype=np.float64).reshape(-1)
+    if q.shape != (structure.n_atoms,):
+        raise ValueError(f"{q.size} charges for {structure.n_atoms} atoms")
+    lattice = structure.lattice
+    inv = np.linalg.inv(lattice)
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    frac = points @ inv
+    frac -= np.floor(frac)
+    cart = frac @ lattice
+    log_tol = -math.log(tol)
+    alpha = math.sqrt(log_tol) / cutoff
+    real = pair_sum(structure, cart, q, q, cutoff, 1e-6, 1, alpha, threads)
+
+    kmax = 2 * alpha * math.sqrt(log_tol)
+    m = np.ceil(kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)).astype(int)
+    nfft = tuple(fft.next_fast_len(int(max(4 * mi + 2, 8))) for mi in m)
+    idx = [np.arange(-mi, mi + 1) for mi in m]
+    phases = [np.exp(-2j * np.pi * np.outer(structure.frac[:, i], idx[i])) for i in range(3)]
+    sk = np.einsum("j,jh,jk,jl->hkl", q, *phases, optimize=True)
+    hkl = np.stack(np.meshgrid(*idx, indexing="ij"), axis=-1)
+    kv = hkl @ (2 * np.pi * inv.T)
+    k2 = np.einsum("...i,...i->...", kv, kv)
+    weight = np.zeros_like(k2)
+    inside = (k2 > 0) & (k2 <= kmax * kmax)
+    weight[inside] = (
+        4 * np.pi / structure.volume * np.exp(-k2[inside] / (4 * alpha * alpha)) / k2[inside]
+    )
+    spectrum = np.zeros(nfft, dtype=np.complex128)
+    spectrum[np.ix_(*(i % n for i, n in zip(idx, nfft, strict=True)))] = weight * sk
+    grid = fft.ifftn(spectrum).real * float(np.prod(nfft))
+    coords = (frac * np.array(nfft)).T
+    recip = ndimage.map_coordinates(grid, coords, order=3, mode="grid-wrap")
+    return real + recip

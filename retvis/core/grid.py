@@ -41,6 +41,18 @@ from .structure import Structure, supercell_factors
 ENGINE_VERSION = 1
 #: Largest grid accepted (points per axis).
 MAX_N = 256
+#: Guest probes of the energy grid (:attr:`GridSpec.probe`).
+PROBES = ("sphere", "CO2")
+#: TraPPE CO2 (the CO2 labels' guest, METHOD.md section 6): site -> (eps K, sigma Å,
+#: charge e); the oxygens sit :data:`CO2_BOND` from the carbon on either side.
+CO2_SITES = {"C": (27.0, 2.80, 0.70), "O": (79.0, 3.05, -0.35)}
+CO2_BOND = 1.149
+#: Orientations of the CO2 probe's axis: the 13 directions to a cube's faces, edges and
+#: corners (a linear molecule's axis and its reverse are the same orientation).
+CO2_AXES = np.array(
+    [(x, y, z) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)
+     if (x, y, z) > (0, 0, 0)], dtype=np.float64)
+CO2_AXES /= np.linalg.norm(CO2_AXES, axis=1)[:, None]
 #: Gather at the distinct folded points when they are fewer than this fraction of the
 #: unit-cell grid, else scatter atoms onto the whole unit-cell grid. Measured on the demo
 #: set (CPU ms, one thread): gather costs ~2.3x scatter per point.
@@ -79,6 +91,13 @@ class GridSpec:
         Framework Lennard-Jones table (``resources/forcefield/<name>.csv``).
     overlap_distance : float
         A point closer than this to an atom gets a Boltzmann factor of 0, Å.
+    probe : {"sphere", "CO2"}
+        ``"sphere"`` (default, METHOD.md section 1): a Lennard-Jones sphere of
+        ``probe_epsilon`` and ``probe_sigma``. ``"CO2"``: the TraPPE CO2 molecule of the
+        CO2 labels (:data:`CO2_SITES`), its Boltzmann factor averaged over
+        :data:`CO2_AXES` orientations at each point, with the Lennard-Jones energy of
+        its three sites and their charges in the framework's electrostatic potential
+        (EQeq charges, Ewald sum); ``probe_epsilon`` and ``probe_sigma`` are unused.
     """
 
     n: int = 25
@@ -91,6 +110,7 @@ class GridSpec:
     endpoint: bool = False
     forcefield: str = "UFF"
     overlap_distance: float = 1e-3
+    probe: Literal["sphere", "CO2"] = "sphere"
 
     def __post_init__(self) -> None:
         if not isinstance(self.n, (int, np.integer)) or not 2 <= self.n <= MAX_N:
@@ -103,6 +123,8 @@ class GridSpec:
             raise SpecError(f"probe_epsilon must be >= 0 K, got {self.probe_epsilon!r}")
         if self.mode not in ("supercell", "cubic"):
             raise SpecError(f"mode must be 'supercell' or 'cubic', got {self.mode!r}")
+        if self.probe not in PROBES:
+            raise SpecError(f"probe must be one of {', '.join(PROBES)}, got {self.probe!r}")
         if not 0 <= self.overlap_distance < self.cutoff:
             raise SpecError(f"overlap_distance must be in [0, cutoff), got {self.overlap_distance}")
 
@@ -116,8 +138,15 @@ class GridSpec:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """Plain-JSON form (saved beside models and in projects)."""
-        return asdict(self)
+        """Plain-JSON form (saved beside models and in projects).
+
+        ``probe`` is left out when it is the default sphere, so specs, cache keys and
+        model cards written before the field existed stay what they were.
+        """
+        d = asdict(self)
+        if d["probe"] == "sphere":
+            del d["probe"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> GridSpec:
@@ -262,13 +291,87 @@ def lj_energies(
     NDArray[np.float64]
         Shape (M,), K; ``inf`` where a point is within ``overlap_distance`` of an atom.
     """
-    from ._kernels import lj_binned
-
     eps, sig = _probe_atom_parameters(structure, spec)
-    pos, which = _images(structure, spec.cutoff)
+    return pair_sum(
+        structure, points, 4.0 * eps, sig**2, spec.cutoff, spec.overlap_distance, 0, 0.0, threads
+    )
+
+
+def probe_energies(
+    structure: Structure,
+    points: NDArray[np.float64],
+    spec: GridSpec,
+    threads: int = 1,
+    charges: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """The probe's energy at points, K: the Lennard-Jones energy of the sphere, or for
+    the CO2 probe ``-T ln <exp(-U / T)>`` over its orientations (so that the grid's
+    Boltzmann factor is the orientational average).
+
+    ``charges`` (CO2 probe only): framework charges, e, in atom order; default EQeq
+    (:func:`retvis.core.charges.eqeq_ewald_charges`).
+    """
+    if spec.probe == "sphere":
+        return lj_energies(structure, points, spec, threads)
+    return _co2_energies(structure, points, spec, threads, charges)
+
+
+def _co2_energies(structure, points, spec, threads, charges):
+    from .charges import COULOMB_K, eqeq_ewald_charges, ewald_potential
+
+    if charges is None:
+        charges = eqeq_ewald_charges(structure)
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    n, k = len(points), len(CO2_AXES)
+    offsets = CO2_BOND * CO2_AXES
+    oxygens = np.concatenate([(points[:, None] + offsets).reshape(-1, 3),
+                              (points[:, None] - offsets).reshape(-1, 3)])
+    inv = np.linalg.inv(structure.lattice)
+
+    def lj(site, at):
+        frac = at @ inv
+        frac -= np.floor(frac)  # the cell list wants points inside the unit cell
+        eps, sig, _ = CO2_SITES[site]
+        sphere = spec.replace(probe="sphere", probe_epsilon=eps, probe_sigma=sig)
+        return lj_energies(structure, frac @ structure.lattice, sphere, threads)
+
+    u_c = lj("C", points)
+    u_o = lj("O", oxygens).reshape(2, n, k)
+    phi = ewald_potential(structure, charges, np.concatenate([points, oxygens]),
+                          threads=threads)
+    phi_c, phi_o = phi[:n], phi[n:].reshape(2, n, k)
+    u = u_c[:, None] + u_o[0] + u_o[1] + COULOMB_K * (
+        CO2_SITES["C"][2] * phi_c[:, None] + CO2_SITES["O"][2] * (phi_o[0] + phi_o[1])
+    )
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        w = np.where(np.isfinite(u), np.exp(-u / spec.temperature), 0.0).mean(axis=1)
+        return np.where(w > 0, -spec.temperature * np.log(w), np.inf)
+
+
+def pair_sum(
+    structure: Structure,
+    points: NDArray[np.float64],
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    cutoff: float,
+    overlap: float,
+    kind: int,
+    alpha: float = 0.0,
+    threads: int = 1,
+) -> NDArray[np.float64]:
+    """A pair sum over the atoms (all periodic images) within ``cutoff`` of each point.
+
+    ``kind`` 0: the Lennard-Jones energy with per-atom ``a = 4 eps`` and ``b = sig^2``
+    (K, ``inf`` within ``overlap`` of an atom); ``kind`` 1: the real-space Ewald
+    potential with per-atom charges ``a`` (e/Å; ``b`` unused). See
+    :func:`retvis.core._kernels.pair_binned`.
+    """
+    from ._kernels import pair_binned
+
+    pos, which = _images(structure, cutoff)
     points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
 
-    bin_size = spec.cutoff / 4.0  # measured best of cutoff/3..cutoff/6 on the demo set
+    bin_size = cutoff / 4.0  # measured best of cutoff/3..cutoff/6 on the demo set
     lo = np.minimum(pos.min(axis=0), points.min(axis=0)) - 1e-6
     hi = np.maximum(pos.max(axis=0), points.max(axis=0)) + 1e-6
     shape = np.maximum(np.ceil((hi - lo) / bin_size).astype(np.int64), 1)
@@ -282,8 +385,8 @@ def lj_energies(
     start = np.zeros(int(np.prod(shape)) + 1, dtype=np.int64)
     np.cumsum(np.bincount(flat, minlength=len(start) - 1), out=start[1:])
     atoms = np.ascontiguousarray(pos[order])
-    eps4 = np.ascontiguousarray(4.0 * eps[which[order]])
-    sig2 = np.ascontiguousarray(sig[which[order]] ** 2)
+    av = np.ascontiguousarray(np.asarray(a, dtype=np.float64)[which[order]])
+    bv = np.ascontiguousarray(np.asarray(b, dtype=np.float64)[which[order]])
 
     pb, pflat = bins(points)
     porder = np.argsort(pflat, kind="stable")
@@ -292,15 +395,15 @@ def lj_energies(
     pbin = np.ascontiguousarray(pb[porder][first])
     sorted_points = np.ascontiguousarray(points[porder])
     out = np.empty(len(points), dtype=np.float64)
-    args = (sorted_points, pstart, pbin, atoms, eps4, sig2, start, shape, lo, bin_size,
-            spec.cutoff**2, spec.overlap_distance**2)
+    args = (sorted_points, pstart, pbin, atoms, av, bv, start, shape, lo, bin_size,
+            cutoff**2, overlap**2, int(kind), float(alpha))
     n_bins = len(pbin)
     if threads <= 1 or n_bins < 4 * threads:
-        lj_binned(*args, 0, n_bins, out)
+        pair_binned(*args, 0, n_bins, out)
     else:
         edges = np.linspace(0, n_bins, threads + 1).astype(int)
         with ThreadPoolExecutor(threads) as ex:
-            list(ex.map(lambda i: lj_binned(*args, edges[i], edges[i + 1], out), range(threads)))
+            list(ex.map(lambda i: pair_binned(*args, edges[i], edges[i + 1], out), range(threads)))
     result = np.empty_like(out)
     result[porder] = out
     return result
@@ -359,7 +462,12 @@ def unit_cell_energies(
     return total
 
 
-def compute_grid(structure: Structure, spec: GridSpec | None = None, threads: int = 1) -> EnergyGrid:
+def compute_grid(
+    structure: Structure,
+    spec: GridSpec | None = None,
+    threads: int = 1,
+    charges: NDArray[np.float64] | None = None,
+) -> EnergyGrid:
     """Compute a structure's energy grid.
 
     Parameters
@@ -370,6 +478,9 @@ def compute_grid(structure: Structure, spec: GridSpec | None = None, threads: in
         Settings; defaults to ``GridSpec()``.
     threads : int
         Threads for this one structure (batches parallelise over structures instead).
+    charges : NDArray[np.float64], optional
+        CO2 probe only: framework charges, e, in atom order (for example from the
+        CIF); default EQeq.
 
     Returns
     -------
@@ -393,11 +504,11 @@ def compute_grid(structure: Structure, spec: GridSpec | None = None, threads: in
         folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True)
                  for k in s]
         distinct = int(np.prod([len(u) for u, _ in folds]))
-        if distinct < GATHER_FRACTION * m**3:
+        if distinct < GATHER_FRACTION * m**3 or spec.probe != "sphere":
             # few distinct points (the seed convention often folds 8-fold): gather at them
             fa, fb, fc = (u / m for u, _ in folds)
             frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
-            e = lj_energies(structure, frac @ structure.lattice, spec, threads)
+            e = probe_energies(structure, frac @ structure.lattice, spec, threads, charges)
             e = e.reshape(len(fa), len(fb), len(fc))[np.ix_(*(inv for _, inv in folds))]
         else:
             unit = unit_cell_energies(structure, (m, m, m), spec, threads)
@@ -412,7 +523,7 @@ def compute_grid(structure: Structure, spec: GridSpec | None = None, threads: in
         frac -= np.floor(frac)
         key = np.round(frac * 2**32).astype(np.int64) % 2**32
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        e = lj_energies(structure, frac[first] @ structure.lattice, spec, threads)
+        e = probe_energies(structure, frac[first] @ structure.lattice, spec, threads, charges)
         e = e[inverse.ravel()].reshape(n, n, n)
         box = np.eye(3) * spec.box_length
         origin = np.full(3, -spec.box_length / 2)

@@ -1,0 +1,133 @@
+"""The energy grid's CO2 probe: the Ewald potential of framework charges and the
+orientation-averaged Boltzmann factor of TraPPE CO2 (charges given, so no pyeqeq)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from retvis.core.charges import COULOMB_K, ewald_potential
+from retvis.core.grid import (
+    CO2_AXES,
+    CO2_BOND,
+    CO2_SITES,
+    GridSpec,
+    compute_grid,
+    probe_energies,
+)
+from retvis.core.structure import Structure, read_structure
+from retvis.errors import SpecError
+from tests.conftest import demo
+
+
+def _rock_salt(a=5.64):
+    fcc = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    frac = np.vstack([fcc, fcc + [0.5, 0, 0]])
+    return Structure("NaCl", np.eye(3) * a, frac, ("Na",) * 4 + ("Cl",) * 4)
+
+
+def _direct_potential(s, q, points, alpha=0.3, reach=4):
+    """Ewald potential summed the slow way: explicit images, every k-vector."""
+    from scipy.special import erfc
+
+    phi = np.zeros(len(points))
+    for shift in np.array(np.meshgrid(*[range(-reach, reach + 1)] * 3)).reshape(3, -1).T:
+        d = np.linalg.norm(points[:, None] - (s.cart + shift @ s.lattice)[None], axis=2)
+        phi += (q * erfc(alpha * d) / d).sum(axis=1)
+    rec = 2 * np.pi * np.linalg.inv(s.lattice).T
+    hkl = np.array(np.meshgrid(*[range(-12, 13)] * 3)).reshape(3, -1).T
+    hkl = hkl[np.any(hkl != 0, axis=1)]
+    k = hkl @ rec
+    k2 = (k * k).sum(axis=1)
+    w = 4 * np.pi / s.volume * np.exp(-k2 / (4 * alpha**2)) / k2
+    sk = (q[None] * np.exp(-1j * k @ s.cart.T)).sum(axis=1)
+    phi += (w[None] * (sk[None] * np.exp(1j * points @ k.T))).real.sum(axis=1)
+    return phi
+
+
+def test_the_potential_at_an_ion_gives_the_madelung_constant():
+    s = _rock_salt()
+    q = np.array([1.0] * 4 + [-1.0] * 4)
+    cutoff, tol = 6.0, 1e-6
+    alpha = math.sqrt(-math.log(tol)) / cutoff
+    phi = ewald_potential(s, q, s.cart, tol=tol, cutoff=cutoff)
+    others = phi - 2 * alpha / math.sqrt(math.pi) * q  # the ion's own smeared charge out
+    np.testing.assert_allclose(others * q * (5.64 / 2), -1.747565, atol=2e-5)
+
+
+def test_the_potential_matches_a_direct_ewald_sum_in_a_triclinic_cell():
+    s = read_structure(demo("VOGTIV_clean_h"))
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=s.n_atoms)
+    q -= q.mean()
+    points = rng.random((40, 3)) @ s.lattice
+    far = np.array([np.linalg.norm(((s.frac - f + 0.5) % 1 - 0.5) @ s.lattice, axis=1).min()
+                    for f in points @ np.linalg.inv(s.lattice)]) > 0.5
+    ref = _direct_potential(s, q, points)
+    got = ewald_potential(s, q, points)
+    scale = np.abs(ref).max()
+    assert np.abs(got - ref)[far].max() < 1e-4 * scale
+    # the splitting is an internal choice: another cutoff, the same potential
+    np.testing.assert_allclose(ewald_potential(s, q, points, cutoff=9.0), got, atol=2e-5 * scale)
+
+
+def test_co2_probe_is_the_orientational_average_of_three_sites():
+    """Against the energies put together here from the sphere probe and the potential."""
+    s = read_structure(demo("PEKKAS_clean"))
+    q = np.where(np.array(s.species) == "O", -0.5, 0.0)
+    q[np.array(s.species) != "O"] = -q.sum() / np.sum(np.array(s.species) != "O")
+    points = np.random.default_rng(1).random((30, 3)) @ s.lattice
+    spec = GridSpec(probe="CO2")
+    got = probe_energies(s, points, spec, charges=q)
+    w = np.zeros(len(points))
+    for axis in CO2_AXES:
+        u = 0.0
+        for site, at in (("C", points), ("O", points + CO2_BOND * axis),
+                         ("O", points - CO2_BOND * axis)):
+            eps, sig, charge = CO2_SITES[site]
+            sphere = spec.replace(probe="sphere", probe_epsilon=eps, probe_sigma=sig)
+            frac = at @ np.linalg.inv(s.lattice)
+            at = (frac - np.floor(frac)) @ s.lattice
+            u = u + probe_energies(s, at, sphere) + COULOMB_K * charge * ewald_potential(s, q, at)
+        w += np.exp(-u / spec.temperature)
+    with np.errstate(divide="ignore"):
+        ref = -spec.temperature * np.log(w / len(CO2_AXES))
+    finite = np.isfinite(ref)
+    assert finite.sum() > 5
+    np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-9, atol=1e-6)
+    assert np.all(np.isinf(got[~finite]))
+
+
+def test_co2_probe_energies_follow_the_lattice_not_the_cell_chosen():
+    """The same points in a 1 x 2 x 1 supercell (charges copied) get the same energies."""
+    s = read_structure(demo("PEKKAS_clean"))
+    sp = np.array(s.species)
+    q = np.where(sp == "In", 1.2, np.where(sp == "O", -0.6, 0.0))
+    q[sp == "C"] = -q.sum() / np.sum(sp == "C")
+    lat2 = s.lattice * np.array([[1], [2], [1]])
+    frac2 = np.vstack([s.frac, s.frac + [0, 1, 0]]) / [1, 2, 1]
+    big = Structure("x2", lat2, frac2, s.species * 2)
+    points = np.random.default_rng(2).random((60, 3)) @ s.lattice
+    spec = GridSpec(probe="CO2")
+    a = probe_energies(s, points, spec, charges=q)
+    b = probe_energies(big, points, spec, charges=np.concatenate([q, q]))
+    ok = np.isfinite(a)
+    assert ok.sum() > 10 and np.array_equal(ok, np.isfinite(b))
+    np.testing.assert_allclose(b[ok], a[ok], rtol=1e-5, atol=0.05)  # K
+    # and the charges matter: without them the energies change
+    c = probe_energies(s, points, spec, charges=np.zeros_like(q))
+    assert np.abs(c[ok] - a[ok]).max() > 10.0
+
+
+def test_co2_grid_is_a_boltzmann_factor_grid_and_the_spec_names_its_probe():
+    s = read_structure(demo("PEKKAS_clean"))
+    q = np.zeros(s.n_atoms)
+    g = compute_grid(s, GridSpec(n=12, probe="CO2"), charges=q)
+    assert g.boltzmann.shape == (12, 12, 12) and np.all(np.isfinite(g.boltzmann))
+    assert g.boltzmann.min() == 0.0 and g.boltzmann.max() > 1.0
+    sphere = GridSpec(n=12)
+    assert "probe" not in sphere.to_dict()  # old specs, caches and model cards unchanged
+    co2 = GridSpec(n=12, probe="CO2")
+    assert GridSpec.from_dict(co2.to_dict()) == co2 and co2.key() != sphere.key()
+    with pytest.raises(SpecError, match="probe must be one of"):
+        GridSpec(probe="N2")
