@@ -22,8 +22,11 @@ def test_settings_round_trip_and_apply(qtbot, make_window, no_shipped_model):
     assert win.grid_spec == GridSpec(n=16)  # no model loaded: the user's spec
     loaded = AppSettings.load()  # read back from the INI file in the user data folder
     assert loaded.spec == GridSpec(n=16) and loaded.workers == 3 and loaded.use_cache is False
+    dlg.probe.setCurrentIndex(dlg.probe.findData("CO2"))  # the CO2 probe has no ε, σ
+    assert not dlg.eps.isEnabled() and not dlg.sigma.isEnabled()
+    assert dlg.result_settings().spec == GridSpec(n=16, probe="CO2")
     dlg._defaults()
-    assert dlg.result_settings().spec == GridSpec()
+    assert dlg.result_settings().spec == GridSpec() and dlg.eps.isEnabled()
 
 
 def test_invalid_settings_are_refused_with_reason(qtbot, make_window):

@@ -40,6 +40,10 @@ def torch_devices() -> list[str]:
     return out
 
 
+#: What the probe box shows for each :data:`retvis.core.grid.PROBES` entry.
+PROBE_NAMES = {"sphere": "Lennard-Jones sphere", "CO2": "CO2 (TraPPE, with charges)"}
+
+
 class SettingsDialog(QDialog):
     """Edit a copy of :class:`AppSettings`; :meth:`result_settings` returns it."""
 
@@ -56,6 +60,16 @@ class SettingsDialog(QDialog):
             0.0, 2000.0, spec.probe_epsilon, " K", f"default {d.probe_epsilon} K"
         )
         self.sigma = self._dspin(0.5, 10.0, spec.probe_sigma, " Å", f"default {d.probe_sigma} Å")
+        self.probe = QComboBox()
+        for key, text in PROBE_NAMES.items():
+            self.probe.addItem(text, key)
+        self.probe.setToolTip(
+            "Lennard-Jones sphere (METHOD.md, the shipped models), or TraPPE CO2 averaged "
+            "over orientations with EQeq framework charges (for CO2; needs pyeqeq's data)"
+        )
+        self.probe.currentIndexChanged.connect(self._probe_changed)
+        self.probe.setCurrentIndex(self.probe.findData(spec.probe))
+        self._probe_changed()
         self.temperature = self._dspin(
             1.0, 2000.0, spec.temperature, " K", f"default {d.temperature} K"
         )
@@ -71,6 +85,7 @@ class SettingsDialog(QDialog):
         f = QFormLayout(grid)
         f.addRow("Points per axis", self.n)
         f.addRow("Cutoff", self.cutoff)
+        f.addRow("Probe", self.probe)
         f.addRow("Probe ε", self.eps)
         f.addRow("Probe σ", self.sigma)
         f.addRow("Temperature", self.temperature)
@@ -126,9 +141,15 @@ class SettingsDialog(QDialog):
         s.setToolTip(tip)
         return s
 
+    def _probe_changed(self) -> None:
+        sphere = self.probe.currentData() == "sphere"
+        self.eps.setEnabled(sphere)
+        self.sigma.setEnabled(sphere)
+
     def _defaults(self) -> None:
         d = GridSpec()
         self.n.setValue(d.n)
+        self.probe.setCurrentIndex(self.probe.findData(d.probe))
         self.cutoff.setValue(d.cutoff)
         self.eps.setValue(d.probe_epsilon)
         self.sigma.setValue(d.probe_sigma)
@@ -154,6 +175,7 @@ class SettingsDialog(QDialog):
             cutoff=self.cutoff.value(),
             probe_epsilon=self.eps.value(),
             probe_sigma=self.sigma.value(),
+            probe=self.probe.currentData(),
             temperature=self.temperature.value(),
             mode=self.mode.currentText(),
             box_length=self.box_length.value(),
