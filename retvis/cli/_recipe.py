@@ -97,6 +97,13 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--freeze-conv", action="store_true", help="with --init-from: train the head only"
     )
+    p.add_argument(
+        "--input-scale",
+        choices=("auto", "linear", "log"),
+        default=d.input_scale,
+        help="standardize the Boltzmann factors (linear) or their logarithms (log); "
+        "auto: log for CO2-probe grids, linear otherwise (default auto)",
+    )
 
 
 def recipe_from_args(args: argparse.Namespace) -> dict:
@@ -130,4 +137,5 @@ def recipe_from_args(args: argparse.Namespace) -> dict:
         exclude=str(Path(args.exclude).resolve()) if args.exclude else None,
         init_from=args.init_from,
         freeze_conv=args.freeze_conv,
+        input_scale=args.input_scale,
     )

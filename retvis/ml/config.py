@@ -85,6 +85,8 @@ class TrainConfig:
     allow_negative : accept negative labels. Off by default, since an uptake cannot be
         negative; a target that can (an adsorption enthalpy, a log) needs it. Recorded
         in the model's target, so evaluation reads its labels the same way.
+    input_scale : "auto" (log for CO2-probe grids, else linear), "linear" (the
+        Boltzmann factor, METHOD.md) or "log" (its logarithm), before standardization.
     init_from : model or run folder (or a named model) to fine-tune from.
     freeze_conv : with ``init_from``, train only the fully connected head.
     drop_missing : leave out labelled names without a grid instead of failing.
@@ -118,6 +120,7 @@ class TrainConfig:
     target_name: str | None = None
     units: str = ""
     allow_negative: bool = False
+    input_scale: str = "auto"
     init_from: str | None = None
     freeze_conv: bool = False
     drop_missing: bool = False
@@ -141,6 +144,10 @@ class TrainConfig:
             )
         if self.label_units_loss and not self.per_volume:
             raise SpecError("--label-units-loss needs --per-volume (it weights by density)")
+        if self.input_scale not in ("auto", "linear", "log"):
+            raise SpecError(
+                f"input scale must be auto, linear or log, got {self.input_scale!r}"
+            )
         if self.freeze_conv and not self.init_from:
             raise SpecError("--freeze-conv needs --init-from (a trained model)")
         import torch

@@ -313,38 +313,66 @@ def load_split(path: str | Path) -> dict:
 
 
 # --------------------------------------------------------------------------- standardization
+#: Input scales: the Boltzmann factor itself (METHOD.md), or its logarithm.
+INPUT_SCALES = ("linear", "log")
+#: Boltzmann factors below this count as this on the log scale (0 at atoms: ln -> -13.8).
+LOG_FLOOR = 1e-6
+
+
 @dataclass(frozen=True)
 class Standardization:
-    """One-channel standardization: ``(x - mean) / std`` of the training voxels."""
+    """One-channel standardization: ``(x - mean) / std`` of the training voxels.
+
+    ``log``: ``x`` is ``ln(max(B, LOG_FLOOR))`` instead of the Boltzmann factor ``B``
+    (for grids whose factors span many decades, like the CO2 probe's).
+    """
 
     mean: float
     std: float
+    log: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not self.log:  # model cards written before the option stay as they were
+            del d["log"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Standardization:
-        return cls(float(d["mean"]), float(d["std"]))
+        return cls(float(d["mean"]), float(d["std"]), bool(d.get("log", False)))
+
+    def scaled(self, x):
+        """``x`` on the input scale (NumPy float32, or a torch tensor for gradients)."""
+        if not self.log:
+            return x
+        if isinstance(x, np.ndarray):
+            return np.log(np.maximum(x, np.float32(LOG_FLOOR)))
+        return x.clamp(min=LOG_FLOOR).log()  # torch
 
     def apply(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         """Standardize Boltzmann factors (any shape), float32 out."""
-        return (
-            (np.asarray(x, dtype=np.float32) - np.float32(self.mean)) / np.float32(self.std)
-        ).astype(np.float32, copy=False)
+        x = self.scaled(np.asarray(x, dtype=np.float32))
+        return ((x - np.float32(self.mean)) / np.float32(self.std)).astype(
+            np.float32, copy=False
+        )
 
 
 def standardization(
-    voxels: NDArray[np.float32], rows: NDArray[np.int64], chunk: int = 256
+    voxels: NDArray[np.float32], rows: NDArray[np.int64], chunk: int = 256, log: bool = False
 ) -> Standardization:
-    """Mean and standard deviation over all voxels of the given rows (float64 sums)."""
+    """Mean and standard deviation over all voxels of the given rows (float64 sums), of
+    the Boltzmann factors or, with ``log``, of their logarithms."""
     if len(rows) == 0:
         raise DataError("no training rows to standardize on")
+    on_scale = Standardization(0.0, 1.0, log)
     s = s2 = 0.0
     count = 0
     rows = np.sort(np.asarray(rows))
     for i in range(0, len(rows), chunk):
-        x = np.asarray(voxels[rows[i : i + chunk]], dtype=np.float64)
+        x = np.asarray(
+            on_scale.scaled(np.asarray(voxels[rows[i : i + chunk]], dtype=np.float32)),
+            dtype=np.float64,
+        )
         s += float(x.sum())
         s2 += float(np.square(x).sum())
         count += x.size
@@ -353,7 +381,7 @@ def standardization(
     std = math.sqrt(var)
     if not math.isfinite(std) or std == 0:
         raise DataError(f"training voxels have no spread (std = {std}); cannot standardize")
-    return Standardization(mean, std)
+    return Standardization(mean, std, log)
 
 
 # --------------------------------------------------------------------------- augmentation

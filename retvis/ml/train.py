@@ -180,11 +180,14 @@ def train_run(
     train_rows, y_train = ds.select(split["train"])
     val_rows, y_val = ds.select(split["val"])
     test_rows, y_test = ds.select(split["test"])
+    gridspec = vs.spec or {"n": vs.n}
     if source is not None:
         std = source.standardization
     else:
-        std = D.standardization(vs.voxels, train_rows)
-    gridspec = vs.spec or {"n": vs.n}
+        log = cfg.input_scale == "log" or (
+            cfg.input_scale == "auto" and gridspec.get("probe", "sphere") != "sphere"
+        )
+        std = D.standardization(vs.voxels, train_rows, log=log)
     scale = _per_volume_scale(vs, cfg, voxels_dir)  # 1, or each framework's density
     tscale = _target_scaling(y_train * scale[train_rows], cfg.scale_target)
     if cfg.shift and (gridspec.get("endpoint") or gridspec.get("mode", "supercell") != "supercell"):

@@ -547,6 +547,8 @@ class Predictor:
             factor). ``"integrated"``: integrated gradients from the training-mean grid
             (a uniform grid at the standardization mean) to the input, ``steps`` points;
             the voxels' attributions sum to prediction(x) - prediction(baseline).
+            A model on the log input scale (``standardization.log``) is differentiated
+            with respect to ``ln B`` instead.
         steps : int
         density : float, optional
             The framework's density in g/cm³; needed by a per-volume model.
@@ -555,7 +557,9 @@ class Predictor:
             raise SpecError(
                 f"unknown saliency method {method!r}; valid: ['gradient', 'integrated']"
             )
-        x = torch.from_numpy(self._check(boltzmann, single=True).astype(np.float32))
+        # on the model's input scale (a log-scale model: attributions to ln B)
+        x = self.standardization.scaled(self._check(boltzmann, single=True).astype(np.float32))
+        x = torch.from_numpy(np.ascontiguousarray(x))
         scale = float(self._density(density, 1)[0])
         mean, std = self.standardization.mean, self.standardization.std
         total = torch.zeros_like(x[0], dtype=torch.float64)

@@ -48,6 +48,10 @@ def test_batches_are_standardized_and_augmented_in_place_safely(demo_set):
     allv = np.asarray(vs.voxels, dtype=np.float64)
     assert std.mean == pytest.approx(allv.mean(), rel=1e-9)
     assert std.std == pytest.approx(allv.std(), rel=1e-9)
+    logs = D.standardization(vs.voxels, rows, log=True)  # of ln(max(B, 1e-6))
+    lv = np.log(np.maximum(allv.astype(np.float32), np.float32(D.LOG_FLOOR)))
+    assert logs.log and logs.mean == pytest.approx(lv.mean(), rel=1e-6)
+    assert logs.std == pytest.approx(lv.std(), rel=1e-6)
     y = np.arange(len(rows), dtype=float)
     rng = np.random.default_rng(1)
     got = 0

@@ -382,3 +382,34 @@ def test_per_volume_models_learn_label_times_density_and_divide_it_out(demo_set,
         (older / f).symlink_to(demo_set / f)
     with pytest.raises(DataError, match="no densities.json"):
         train_run(older, older / "labels.csv", tmp_path / "run2", cfg)
+
+
+def test_co2_probe_grids_train_on_the_log_scale_and_the_model_keeps_it(demo_set, tmp_path):
+    """``input_scale="auto"``: log for a CO2-probe voxels folder (its factors span
+    decades), linear on request; the model applies the same scale, and integrated
+    gradients stay complete on it."""
+    co2 = tmp_path / "co2"
+    co2.mkdir()
+    for f in ("voxels.npy", "names.json", "labels.csv"):
+        (co2 / f).symlink_to(demo_set / f)
+    spec = json.loads((demo_set / "gridspec.json").read_text())
+    (co2 / "gridspec.json").write_text(json.dumps({**spec, "probe": "CO2"}))
+    train_run(co2, co2 / "labels.csv", tmp_path / "run", TrainConfig(epochs=1, units="1", **FAST))
+    p = load_model(tmp_path / "run")
+    st = p.standardization
+    assert st.log and st.to_dict()["log"] is True
+    vox = np.load(demo_set / "voxels.npy")
+    logs = np.log(np.maximum(vox, 1e-6))
+    assert logs.min() < st.mean < logs.max()
+    np.testing.assert_allclose(
+        st.apply(vox[0]), (logs[0] - st.mean) / st.std, rtol=1e-5, atol=1e-5
+    )
+    ig = p.saliency(vox[0], "integrated", steps=64)
+    base = np.full_like(vox[0], np.exp(st.mean))  # the baseline: ln B at the mean
+    diff = p.predict(vox[:1])[0][0] - p.predict(base[None])[0][0]
+    assert float(ig.sum()) == pytest.approx(diff, rel=0.1, abs=1e-3)
+    cfg = TrainConfig(epochs=1, units="1", input_scale="linear", **FAST)
+    train_run(co2, co2 / "labels.csv", tmp_path / "lin", cfg)
+    assert not load_model(tmp_path / "lin").standardization.log
+    with pytest.raises(SpecError, match="input scale"):
+        TrainConfig(input_scale="sqrt").validate()
