@@ -131,3 +131,21 @@ def test_co2_grid_is_a_boltzmann_factor_grid_and_the_spec_names_its_probe():
     assert GridSpec.from_dict(co2.to_dict()) == co2 and co2.key() != sphere.key()
     with pytest.raises(SpecError, match="probe must be one of"):
         GridSpec(probe="N2")
+
+
+def test_a_structure_eqeq_cannot_charge_is_a_recorded_failure_with_its_reason(tmp_path):
+    """Uranium has no EQeq data (and without pyeqeq there are no data at all): the
+    CO2-probe grid fails with a reason naming EQeq; the sphere grid is unaffected."""
+    from retvis.core.batch import grid_outcome
+
+    cif = tmp_path / "UO2.cif"
+    cif.write_text(
+        "data_UO2\n_cell_length_a 9\n_cell_length_b 9\n_cell_length_c 9\n"
+        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+        "_symmetry_space_group_name_H-M 'P 1'\nloop_\n_atom_site_label\n"
+        "_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+        "U1 U 0 0 0\nO1 O 0.2 0 0\nO2 O -0.2 0 0\n"
+    )
+    out = grid_outcome(0, cif, GridSpec(n=8, probe="CO2"))
+    assert out.status == "failed" and out.kind == "simulation" and "EQeq" in out.reason
+    assert grid_outcome(0, cif, GridSpec(n=8)).status == "ok"
