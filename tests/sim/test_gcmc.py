@@ -119,3 +119,17 @@ def test_charged_protocol_needs_charges():
         run_gcmc(s, p)
     with pytest.raises(SpecError, match="80 finite charges"):
         run_gcmc(s, p, np.zeros(3))
+
+
+def test_the_grid_co2_probe_is_the_co2_the_labels_simulate():
+    """``retvis.core.grid`` keeps its own copy of TraPPE CO2 (core cannot import sim)."""
+    from retvis.core.grid import CO2_BOND, CO2_SITES
+    from retvis.sim.gcmc import GUESTS
+
+    sites = GUESTS["CO2"].sites
+    for s in sites:
+        kind = "C" if s.name.startswith("C") else "O"
+        eps, sig, q = CO2_SITES[kind]
+        assert (s.epsilon, s.sigma, s.charge) == (eps, sig, q)
+    bonds = sorted(abs(s.position[2]) for s in sites)
+    assert bonds == [0.0, CO2_BOND, CO2_BOND]
