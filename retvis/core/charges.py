@@ -43,7 +43,6 @@ def _data_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-
 #: EQeq's Coulomb constant, eV Å (the value of the original code).
 K_COULOMB = 14.4
 #: First ionization energy of hydrogen, eV (EQeq's hI1).

@@ -324,21 +324,21 @@ def _co2_energies(structure, points, spec, threads, charges):
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     n, k = len(points), len(CO2_AXES)
     offsets = CO2_BOND * CO2_AXES
-    oxygens = np.concatenate([(points[:, None] + offsets).reshape(-1, 3),
-                              (points[:, None] - offsets).reshape(-1, 3)])
-    inv = np.linalg.inv(structure.lattice)
+    # every site position (carbons, then the two oxygens of each axis), folded into the
+    # unit cell once: the cell list wants points inside it
+    sites = np.concatenate([points, (points[:, None] + offsets).reshape(-1, 3),
+                            (points[:, None] - offsets).reshape(-1, 3)])
+    frac = sites @ np.linalg.inv(structure.lattice)
+    sites = (frac - np.floor(frac)) @ structure.lattice
 
     def lj(site, at):
-        frac = at @ inv
-        frac -= np.floor(frac)  # the cell list wants points inside the unit cell
         eps, sig, _ = CO2_SITES[site]
         sphere = spec.replace(probe="sphere", probe_epsilon=eps, probe_sigma=sig)
-        return lj_energies(structure, frac @ structure.lattice, sphere, threads)
+        return lj_energies(structure, at, sphere, threads)
 
-    u_c = lj("C", points)
-    u_o = lj("O", oxygens).reshape(2, n, k)
-    phi = ewald_potential(structure, charges, np.concatenate([points, oxygens]),
-                          threads=threads)
+    u_c = lj("C", sites[:n])
+    u_o = lj("O", sites[n:]).reshape(2, n, k)
+    phi = ewald_potential(structure, charges, sites, threads=threads)
     phi_c, phi_o = phi[:n], phi[n:].reshape(2, n, k)
     u = u_c[:, None] + u_o[0] + u_o[1] + COULOMB_K * (
         CO2_SITES["C"][2] * phi_c[:, None] + CO2_SITES["O"][2] * (phi_o[0] + phi_o[1])
