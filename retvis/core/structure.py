@@ -523,9 +523,9 @@ def _refuse_overlaps(lattice, frac, labels, min_distance: float, path: Path) -> 
         key = (labels[a], labels[b])
         if key not in shown:
             shown[key] = (
-                f"{key[0]}-{key[1]} {dist:.2f} Å"
+                f"{key[0]}-{key[1]} {dist:.3f} Å"
                 if a != b
-                else f"{key[0]} and its own image {dist:.2f} Å"
+                else f"{key[0]} and its own image {dist:.3f} Å"
             )
             if len(shown) == 3:
                 break

@@ -99,3 +99,19 @@ def test_partial_occupancy_is_refused(tmp_path):
     f.write_text("\n".join(lines))
     with pytest.raises(StructureError, match="partial occupancy"):
         read_structure(f)
+
+
+def test_an_overlap_just_under_the_limit_is_not_printed_as_the_limit(tmp_path):
+    # two hydrogens 0.497 Å apart (as in CURATED COF 20650N2): "0.50 Å" would read as
+    # no overlap at all next to "closer than 0.5 Å"
+    f = tmp_path / "close.cif"
+    f.write_text(
+        "data_close\n_cell_length_a 10\n_cell_length_b 10\n_cell_length_c 10\n"
+        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+        "_symmetry_space_group_name_H-M 'P 1'\n"
+        "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+        "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+        "H1 H 0.1 0.1 0.1\nH2 H 0.1497 0.1 0.1\nC1 C 0.5 0.5 0.5\n"
+    )
+    with pytest.raises(StructureError, match=r"H1-H2 0\.497 Å"):
+        read_structure(f)

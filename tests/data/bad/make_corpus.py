@@ -361,21 +361,21 @@ def cases():
         "overlapping_atoms.cif",
         "read",
         "structure",
-        "overlapping atoms: 1 pair(s) closer than 0.5 Å, e.g. C1-C99 0.20 Å",
+        "overlapping atoms: 1 pair(s) closer than 0.5 Å, e.g. C1-C99 0.200 Å",
         overlap.encode(),
     )
     yield (
         "overlapping_across_boundary.cif",
         "read",
         "structure",
-        "overlapping atoms: 1 pair(s) closer than 0.5 Å, e.g. Cu1-Cu2 0.01 Å",
+        "overlapping atoms: 1 pair(s) closer than 0.5 Å, e.g. Cu1-Cu2 0.010 Å",
         cif(["Cu1 Cu 0.0005 0.5 0.5", "Cu2 Cu 0.9995 0.5 0.5", "O1 O 0.3 0.3 0.3"]).encode(),
     )
     yield (
         "overlapping_duplicate_site.cif",
         "read",
         "structure",
-        "O1-O1dup 0.00 Å",
+        "O1-O1dup 0.000 Å",
         cif(ROWS + ["O1dup O 0.30 0.30 0.30"]).encode(),
     )
     yield (
