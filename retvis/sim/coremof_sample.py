@@ -1,4 +1,4 @@
-"""Label a random sample of CoRE MOF 2019-ASR by GCMC (CH4 or CO2), resumable.
+"""Label a random sample of CoRE MOF 2019-ASR (or CURATED COFs) by GCMC, resumable.
 
 Builds the run order (a fixed-seed permutation of the CIFs, hold-out names and cells
 over ``--max-atoms`` atoms excluded), writes the file list, the exclusions and the
@@ -15,6 +15,10 @@ Examples (the long runs)::
         --out /work/labels/ch4_298K_5.8bar.csv --run
     python3 -m retvis.sim.coremof_sample --guest CO2 --timeout 1800 \
         --out /work/labels/co2_298K_0.15bar.csv --run
+
+``--source curated-cofs`` samples the experimental COFs of ``shared/data/curated-cofs``
+the same way (dataset ``<guest>_<T>K_<p>bar_cofs``): labels to measure how a model
+trained on MOFs transfers to COFs, never training data of the shipped models.
 """
 
 from __future__ import annotations
@@ -47,6 +51,25 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
+#: Where the CIFs come from: default folder, dataset-name suffix, description, metadata.
+SOURCES = {
+    "coremof": {
+        "folder": Path("/work/coremof"),
+        "suffix": "",
+        "what": "CoRE MOF 2019-ASR structures",
+        "database": "CoRE MOF 2019-ASR (all-solvent-removed)",
+        "package": lambda: f"core-mof {_version('core-mof')} (CoRE_MOF/data/2019-ASR.tar.xz)",
+    },
+    "curated-cofs": {
+        "folder": REPO.parent / "shared" / "data" / "curated-cofs" / "cifs",
+        "suffix": "_cofs",
+        "what": "experimental COFs of CURATED COFs (as published, not DFT-optimized)",
+        "database": "CURATED COFs (Ongari, Yakutovich, Talirz, Smit, ACS Cent. Sci. 2019, "
+        "5, 1663; 2020 update), MIT license",
+        "package": lambda: "shared/data/curated-cofs (cifs/, cof-frameworks.csv)",
+    },
+}
+
 #: METHOD.md section 6: the standard pressure of each guest.
 DEFAULT_PRESSURE = {"CH4": "5.8bar", "CO2": "0.15bar"}
 
@@ -70,7 +93,10 @@ def _charges_text() -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--coremof", type=Path, default=Path("/work/coremof"))
+    p.add_argument("--source", choices=sorted(SOURCES), default="coremof")
+    p.add_argument(
+        "--folder", "--coremof", type=Path, dest="folder", help="CIF folder (default per source)"
+    )
     p.add_argument(
         "--holdout", type=Path, default=REPO.parent / "shared" / "data" / "holdout_names.txt"
     )
@@ -92,7 +118,10 @@ def main(argv=None) -> int:
     pressure = parse_pressure(args.pressure or DEFAULT_PRESSURE[args.guest])
     # METHOD.md section 6: CO2 with EQeq framework charges and Ewald electrostatics
     protocol = Protocol(guest=args.guest, pressure=pressure, charges=guest.charged)
+    source = SOURCES[args.source]
+    args.folder = args.folder or source["folder"]
     dataset = f"{args.guest.lower()}_{protocol.temperature:g}K_{pressure / 1e5:g}bar"
+    dataset += source["suffix"]
     args.out = args.out or Path("/work/labels") / f"{dataset}.csv"
     args.meta = args.meta or REPO / "resources" / "datasets" / f"{dataset}.meta.json"
 
@@ -101,7 +130,7 @@ def main(argv=None) -> int:
         for ln in args.holdout.read_text().splitlines()
         if ln.strip() and not ln.startswith("#")
     }
-    files = sorted(args.coremof.glob("*.cif"))
+    files = sorted(args.folder.glob("*.cif"))
     order = np.random.default_rng(args.seed).permutation(len(files))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stem = args.out.with_suffix("")
@@ -160,7 +189,7 @@ def main(argv=None) -> int:
         "target": "uptake_mol_kg",
         "target_units": "mol/kg (absolute uptake)",
         "description": f"GCMC {args.guest} uptake at {protocol.temperature:g} K and "
-        f"{pressure / 1e5:g} bar of a random sample of CoRE MOF 2019-ASR structures "
+        f"{pressure / 1e5:g} bar of a random sample of {source['what']} "
         "(METHOD.md section 6).",
         "protocol": protocol.to_dict(),
         "protocol_identity": protocol.identity(),
@@ -179,9 +208,9 @@ def main(argv=None) -> int:
             "error": "uptake_err_* is RASPA's 95% confidence half-width over 5 blocks",
         },
         "source": {
-            "database": "CoRE MOF 2019-ASR (all-solvent-removed)",
-            "package": f"core-mof {_version('core-mof')} (CoRE_MOF/data/2019-ASR.tar.xz)",
-            "folder": str(args.coremof),
+            "database": source["database"],
+            "package": source["package"](),
+            "folder": str(args.folder),
             "n_files": len(files),
         },
         "sampling": {
@@ -208,8 +237,10 @@ def main(argv=None) -> int:
                 args.guest,
                 "--pressure",
                 f"{pressure / 1e5:g}bar",
-                "--coremof",
-                str(args.coremof),
+                "--source",
+                args.source,
+                "--folder",
+                str(args.folder),
                 "--holdout",
                 str(args.holdout),
                 "--out",

@@ -52,3 +52,19 @@ def test_sample_order_exclusions_and_metadata(tmp_path, capsys, guest, dataset, 
     assert ("EQeq" in meta["simulation"]["charges"]) is charges
     assert f"--guest {guest}" in meta["reproduce"]
     assert meta["command"] in capsys.readouterr().out
+
+
+def test_a_cof_sample_is_its_own_dataset_naming_its_database(tmp_path):
+    holdout = tmp_path / "holdout.txt"
+    holdout.write_text("# none\n")
+    out, meta_path = tmp_path / "ch4_298K_5.8bar_cofs.csv", tmp_path / "meta.json"
+    argv = ["--source", "curated-cofs", "--folder", str(DEMO), "--holdout", str(holdout)]
+    assert main(argv + ["--out", str(out), "--meta", str(meta_path), "--max-atoms", "500"]) == 0
+
+    meta = json.loads(meta_path.read_text())
+    assert meta["dataset"] == "ch4_298K_5.8bar_cofs"
+    assert meta["source"]["database"].startswith("CURATED COFs")
+    assert meta["source"]["folder"] == str(DEMO) and "COFs" in meta["description"]
+    assert f"--source curated-cofs --folder {DEMO}" in meta["reproduce"]
+    listed = (tmp_path / "ch4_298K_5.8bar_cofs.files.txt").read_text().split()
+    assert listed and all(f.startswith(str(DEMO)) for f in listed)
