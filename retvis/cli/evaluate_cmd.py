@@ -1,6 +1,8 @@
 """``retvis evaluate RUN_DIR VOXELS_DIR LABELS.csv``: metrics with 95 % bootstrap intervals.
 
-Scores the run's model on its test split (or ``--split val|train|all``): R², MAE, RMSE,
+Scores the run's model on its test split (or ``--split val|train|all``, or ``external``:
+every material of VOXELS_DIR and LABELS.csv the run did not train or select on, for a
+new dataset such as another family of materials): R², MAE, RMSE,
 Spearman and top-5 % recall, each with a percentile bootstrap interval; writes
 ``evaluation.json``, ``predictions.csv`` and ``parity.png`` and prints the result as one
 JSON line on stdout. With ``--descriptors``, the Random Forest baseline is trained on the
@@ -14,6 +16,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from ..ml.data import EVALUATION_SPLITS  # no torch: the parser builds fast
+
     p = sub.add_parser(
         "evaluate",
         help="score a trained run (bootstrap intervals, parity plot)",
@@ -23,7 +27,13 @@ def register(sub) -> None:
     p.add_argument("voxels", type=Path, metavar="VOXELS_DIR")
     p.add_argument("labels", type=Path, metavar="LABELS.csv")
     p.add_argument("-o", "--out", type=Path, help="output folder (default RUN_DIR/eval_SPLIT)")
-    p.add_argument("--split", default="test", choices=["test", "val", "train", "all"])
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=EVALUATION_SPLITS,
+        help="a split of the run, all of it, or external: the labelled materials it did "
+        "not train or select on (default test)",
+    )
     p.add_argument("--bootstrap", type=int, default=10_000, help="resamples (default 10000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drop-missing", action="store_true")

@@ -298,6 +298,11 @@ def save_split(split: dict, path: str | Path) -> None:
     atomic_write_bytes(Path(path), json.dumps(split, indent=1).encode())
 
 
+#: What ``retvis evaluate`` scores: a split of a run, all of it, or ``external``: the
+#: labelled materials the run neither trained nor selected on (a new dataset).
+EVALUATION_SPLITS = ("test", "val", "train", "all", "external")
+
+
 def load_split(path: str | Path) -> dict:
     path = Path(path)
     try:

@@ -46,7 +46,10 @@ def evaluate_run(
         Grids and labels (the labels column is the one the model was trained on).
     out : path-like, optional
         Output folder; default ``RUN_DIR/eval_<split>``.
-    split : {"test", "val", "train", "all"}
+    split : {"test", "val", "train", "all", "external"}
+        ``external``: every material with a grid and a label that the run neither trained
+        nor selected on (its train and val names left out, counted in ``n_seen``): how
+        the model does on a new dataset, another family of materials say.
     n_boot : int
         Bootstrap resamples.
     drop_missing : bool
@@ -61,10 +64,16 @@ def evaluate_run(
         The content of ``evaluation.json``.
     """
     run_dir = Path(run_dir)
-    if split not in ("test", "val", "train", "all"):
-        raise DataError(f"split must be test, val, train or all; got {split!r}")
+    if split not in D.EVALUATION_SPLITS:
+        choices = ", ".join(D.EVALUATION_SPLITS)
+        raise DataError(f"split must be one of {choices}; got {split!r}")
+    if split == "external" and descriptors_csv:
+        raise DataError(
+            "--descriptors needs the run's training materials in the labels; with "
+            "--split external score the Random Forest in a run of its own"
+        )
     predictor = load_model(run_dir)
-    names, y, x, dens, sp, ds, missing = _split_data(
+    names, y, x, dens, sp, ds, missing, seen = _split_data(
         predictor, run_dir, voxels_dir, labels_csv, split, drop_missing
     )
     mean, std = predictor.predict(x, density=dens)
@@ -93,6 +102,7 @@ def evaluate_run(
         "target": predictor.target,
         "n": len(names),
         "n_missing": len(missing),
+        "n_seen": len(seen),
         "ensemble": len(predictor.members),
         "metrics": metrics,
         "mean_ensemble_std": float(std.mean()),
@@ -132,15 +142,22 @@ def evaluate_run(
 
 def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, drop_missing: bool):
     """Names, labels, grids and densities of one split of a run, read as training did,
-    with the split, the joined dataset and the split's names that had no grid or label."""
+    with the split, the joined dataset, the split's names that had no grid or label and
+    (``external``) the names left out because the run trained or selected on them."""
     sp = D.load_split(Path(run_dir) / "split.json")
-    names = sp["train"] + sp["val"] + sp["test"] if split == "all" else sp[split]
     column = predictor.target.get("column")
     vs = D.open_voxels(voxels_dir)
     # read the labels as training did (models without the key were trained on uptakes)
     allow_negative = bool(predictor.target.get("allow_negative", False))
     labels = D.read_labels(labels_csv, column, allow_negative=allow_negative)
     ds = D.join(vs, labels, "drop")
+    seen: list[str] = []
+    if split == "external":
+        used = set(sp["train"]) | set(sp["val"])
+        seen = [n for n in ds.names if n in used]
+        names = [n for n in ds.names if n not in used]
+    else:
+        names = sp["train"] + sp["val"] + sp["test"] if split == "all" else sp[split]
     known = set(ds.names)
     missing = [n for n in names if n not in known]
     if missing and not drop_missing:
@@ -153,7 +170,7 @@ def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, dr
         raise DataError(f"the {split} split has {len(names)} usable material(s); need >= 2")
     rows, y = ds.select(names)
     x, dens = vs.take(rows)
-    return names, y, x, dens, sp, ds, missing
+    return names, y, x, dens, sp, ds, missing, seen
 
 
 def calibrate_model(

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from retvis.errors import DataError
+from retvis.ml.evaluate import evaluate_run
 from retvis.ml.weights import load_model
 from tests.conftest import REPO
 
@@ -109,6 +112,24 @@ def test_train_stop_file_then_evaluate(demo_set, tmp_path):
         assert (
             float(p) == np.float64(pred[names.index(name)]).item()
             or abs(float(p) - pred[names.index(name)]) < 1e-6
+        )
+
+    # external: the labelled materials the run neither trained nor selected on
+    sp = json.loads((run_dir / "split.json").read_text())
+    ext = evaluate_run(run_dir, demo_set, demo_set / "labels.csv", split="external", n_boot=200)
+    assert ext["n"] == len(sp["test"]) and ext["n_seen"] == len(sp["train"]) + len(sp["val"])
+    scored = [
+        r.split(",")[0]
+        for r in (run_dir / "eval_external" / "predictions.csv").read_text().splitlines()[1:]
+    ]
+    assert sorted(scored) == sorted(sp["test"])
+    with pytest.raises(DataError, match="external"):
+        evaluate_run(
+            run_dir,
+            demo_set,
+            demo_set / "labels.csv",
+            split="external",
+            descriptors_csv=demo_set / "descriptors.csv",
         )
 
 
