@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from ..errors import LimitError, SpecError
 from .forcefield import load_forcefield, mix
+from .guests import GUESTS
 from .structure import Structure, supercell_factors
 
 #: Bump when the engine's numbers change; part of every cache key.
@@ -43,10 +44,11 @@ ENGINE_VERSION = 1
 MAX_N = 256
 #: Guest probes of the energy grid (:attr:`GridSpec.probe`).
 PROBES = ("sphere", "CO2")
-#: TraPPE CO2 (the CO2 labels' guest, METHOD.md section 6): site -> (eps K, sigma Å,
-#: charge e); the oxygens sit :data:`CO2_BOND` from the carbon on either side.
-CO2_SITES = {"C": (27.0, 2.80, 0.70), "O": (79.0, 3.05, -0.35)}
-CO2_BOND = 1.149
+#: TraPPE CO2, the CO2 labels' guest (:data:`retvis.core.guests.GUESTS`): site ->
+#: (eps K, sigma Å, charge e); the oxygens sit :data:`CO2_BOND` from the carbon on
+#: either side.
+CO2_SITES = {s.name[0]: (s.epsilon, s.sigma, s.charge) for s in GUESTS["CO2"].sites}
+CO2_BOND = max(abs(s.position[2]) for s in GUESTS["CO2"].sites)
 #: Orientations of the CO2 probe's axis: the 13 directions to a cube's faces, edges and
 #: corners (a linear molecule's axis and its reverse are the same orientation).
 CO2_AXES = np.array(

@@ -25,11 +25,12 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ..core.forcefield import load_forcefield
+from ..core.guests import GUESTS
 from ..core.structure import Structure, supercell_factors
 from ..errors import SimulationError, SpecError
 
@@ -43,99 +44,13 @@ MOLAR_VOLUME_STP = GAS_CONSTANT * 273.15 / 101325.0 * 1e6
 SIM_VERSION = 1
 
 
-@dataclass(frozen=True)
-class GuestSite:
-    """One pseudo atom of a rigid guest molecule.
-
-    Attributes
-    ----------
-    name : str
-        Pseudo-atom name (unique against element symbols).
-    epsilon : float
-        Lennard-Jones well depth, K.
-    sigma : float
-        Lennard-Jones size, Å.
-    mass : float
-        g/mol.
-    charge : float
-        Partial charge, e.
-    atomic_number : int
-    position : tuple of float
-        Cartesian position in the molecule frame, Å.
-    """
-
-    name: str
-    epsilon: float
-    sigma: float
-    mass: float
-    charge: float
-    atomic_number: int
-    position: tuple[float, float, float]
-
-
-@dataclass(frozen=True)
-class Guest:
-    """A rigid adsorbate: its sites, critical constants and Monte Carlo moves.
-
-    Attributes
-    ----------
-    name : str
-    sites : tuple of GuestSite
-    critical_temperature : float
-        K (Peng-Robinson).
-    critical_pressure : float
-        Pa (Peng-Robinson).
-    acentric_factor : float
-    moves : dict[str, float]
-        Relative weights of ``raspalib.MCMoveProbabilities`` keyword arguments.
-    """
-
-    name: str
-    sites: tuple[GuestSite, ...]
-    critical_temperature: float
-    critical_pressure: float
-    acentric_factor: float
-    moves: dict[str, float] = field(hash=False)
-
-    @property
-    def charged(self) -> bool:
-        return any(s.charge != 0.0 for s in self.sites)
-
-
-_CO_BOND = 1.149  # Å, TraPPE CO2
-
-#: Guests known to RetVis (METHOD.md section 6), by name.
-GUESTS: dict[str, Guest] = {
-    "CH4": Guest(
-        "CH4",
-        (GuestSite("CH4_sp3", 148.0, 3.73, 16.04246, 0.0, 6, (0.0, 0.0, 0.0)),),
-        190.564,
-        4.5992e6,
-        0.01142,
-        {
-            "translation_probability": 0.5,
-            "reinsertion_cbmc_probability": 0.5,
-            "swap_cbmc_probability": 1.0,
-        },
-    ),
-    "CO2": Guest(
-        "CO2",
-        (
-            GuestSite("O_co2", 79.0, 3.05, 15.9994, -0.35, 8, (0.0, 0.0, _CO_BOND)),
-            GuestSite("C_co2", 27.0, 2.80, 12.0107, 0.70, 6, (0.0, 0.0, 0.0)),
-            GuestSite("O_co2", 79.0, 3.05, 15.9994, -0.35, 8, (0.0, 0.0, -_CO_BOND)),
-        ),
-        304.1282,
-        7.3773e6,
-        0.22394,
-        {
-            "translation_probability": 0.5,
-            "rotation_probability": 0.5,
-            "reinsertion_cbmc_probability": 0.5,
-            "swap_cbmc_probability": 1.0,
-        },
-    ),
-}
+def _positive_float(p, name: str) -> None:
+    """Check a positive finite number and store it as a float, so 298 and 298.0 name the
+    same protocol (the identity hashes the fields' JSON)."""
+    v = getattr(p, name)
+    if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+        raise SpecError(f"{name} must be a positive finite number, got {v!r}")
+    object.__setattr__(p, name, float(v))
 
 
 def _validate(p) -> None:
@@ -143,9 +58,7 @@ def _validate(p) -> None:
     if p.guest not in GUESTS:
         raise SpecError(f"unknown guest {p.guest!r}; known: {', '.join(GUESTS)}")
     for name in ("temperature", "cutoff"):
-        v = getattr(p, name)
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise SpecError(f"{name} must be a positive finite number, got {v!r}")
+        _positive_float(p, name)
     if p.cycles < 1:
         raise SpecError(f"cycles must be >= 1, got {p.cycles}")
     if p.blocks < 3:
@@ -211,9 +124,7 @@ class Protocol:
 
     def __post_init__(self) -> None:
         _validate(self)
-        v = self.pressure
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise SpecError(f"pressure must be a positive finite number, got {self.pressure!r}")
+        _positive_float(self, "pressure")
         if self.init_cycles < 0:
             raise SpecError(f"init_cycles must be >= 0, got {self.init_cycles}")
 

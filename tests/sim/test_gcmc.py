@@ -1,5 +1,6 @@
 """GCMC with RASPA3: protocol, unit parsing and physics checks on real and tiny cells."""
 
+import json
 import math
 
 import numpy as np
@@ -9,7 +10,7 @@ from retvis.core.structure import Structure, read_structure
 from retvis.errors import SpecError
 from retvis.sim.gcmc import MOLAR_VOLUME_STP, Protocol, run_gcmc
 from retvis.sim.units import parse_pressure, parse_temperature
-from tests.conftest import demo
+from tests.conftest import REPO, demo
 
 FAST = Protocol(init_cycles=20, cycles=60)
 K_B = 1.380649e-23
@@ -68,6 +69,22 @@ def test_protocol_defaults_follow_method_and_identity_is_stable():
     assert p.identity() not in others and len(others) == 4
 
 
+def test_whole_numbers_name_the_same_protocol_as_the_committed_labels():
+    # integers from Python callers are stored as floats: 298 and 298.0 are one protocol,
+    # the one the shipped datasets were labelled under
+    meta = {
+        g: json.loads((REPO / "resources" / "datasets" / f"{d}.meta.json").read_text())
+        for g, d in (("CH4", "ch4_298K_5.8bar"), ("CO2", "co2_298K_0.15bar"))
+    }
+    ch4 = Protocol(temperature=298, pressure=580000, cutoff=12.8)
+    co2 = Protocol(guest="CO2", temperature=298, pressure=15000, charges=True)
+    assert ch4.identity() == meta["CH4"]["protocol_identity"]
+    assert co2.identity() == meta["CO2"]["protocol_identity"]
+    assert isinstance(co2.pressure, float) and isinstance(co2.temperature, float)
+    with pytest.raises(SpecError, match="pressure"):
+        Protocol(pressure=True)
+
+
 def test_protocol_validation_lists_known_guests():
     with pytest.raises(SpecError, match="CH4, CO2"):
         Protocol(guest="N2")
@@ -122,7 +139,7 @@ def test_charged_protocol_needs_charges():
 
 
 def test_the_grid_co2_probe_is_the_co2_the_labels_simulate():
-    """``retvis.core.grid`` keeps its own copy of TraPPE CO2 (core cannot import sim)."""
+    """The grid's CO2 probe reads the labels' TraPPE CO2 (``retvis.core.guests``)."""
     from retvis.core.grid import CO2_BOND, CO2_SITES
     from retvis.sim.gcmc import GUESTS
 

@@ -28,11 +28,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ...core.guests import GUESTS
 from ...paths import data_dir
 from ..training_runner import CliProcess
-
-#: Guests offered (the sim package validates them again).
-GUESTS = ("CH4", "CO2")
 
 
 def label_command_available() -> bool:
@@ -62,7 +60,7 @@ class GcmcDialog(QDialog):
         self.resize(640, 520)
         self.files = list(files)
         self.guest = QComboBox()
-        self.guest.addItems(GUESTS)
+        self.guest.addItems(list(GUESTS))
         self.pressure = QDoubleSpinBox(
             minimum=1e-4, maximum=1000.0, value=5.8, decimals=4, suffix=" bar"
         )
