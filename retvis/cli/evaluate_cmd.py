@@ -49,12 +49,21 @@ def register(sub) -> None:
         help="first fit y = a + b * prediction on the run's validation split and write it "
         "into the model (as retvis train now does; for models trained before)",
     )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="with --split external: write the result into the model card "
+        "(evaluations_external, under the labels file's name) with its parity plot",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..ml.evaluate import calibrate_model, evaluate_run
+    from ..errors import DataError
+    from ..ml.evaluate import calibrate_model, evaluate_run, record_evaluation
 
+    if args.record and args.split != "external":
+        raise DataError("--record needs --split external (the run's own splits are in its card)")
     if args.calibrate:
         cal = calibrate_model(args.run_dir, args.voxels, args.labels, args.drop_missing)
         print(json.dumps({"event": "calibration", **cal}), flush=True)
@@ -69,5 +78,7 @@ def run(args) -> int:
         args.drop_missing,
         args.descriptors,
     )
+    if args.record:
+        res["recorded"] = record_evaluation(args.run_dir, res, args.labels)
     print(json.dumps(res), flush=True)
     return 0

@@ -6,6 +6,8 @@ Writes ``OUT/evaluation.json`` (metrics with 95 % intervals), ``OUT/predictions.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -171,6 +173,39 @@ def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, dr
     rows, y = ds.select(names)
     x, dens = vs.take(rows)
     return names, y, x, dens, sp, ds, missing, seen
+
+
+def record_evaluation(run_dir: str | Path, result: dict, labels_csv: str | Path) -> dict:
+    """Write an ``external`` evaluation into the model's card, under the labels file's
+    stem in ``card["evaluations_external"]`` (replacing an earlier one of that name),
+    with its parity plot copied beside the card as ``parity_<stem>.png``.
+
+    Returns
+    -------
+    dict
+        The card's new entry.
+    """
+    if result.get("split") != "external":
+        raise DataError("only an external evaluation is recorded in the card (--split external)")
+    folder = resolve_model(run_dir)
+    labels_csv = Path(labels_csv)
+    key = labels_csv.stem
+    plot = f"parity_{key}.png"
+    atomic_write_bytes(folder / plot, (Path(result["out"]) / "parity.png").read_bytes())
+    entry = {
+        "labels": labels_csv.name,
+        "labels_sha256": hashlib.sha256(labels_csv.read_bytes()).hexdigest(),
+        "n": result["n"],
+        "n_seen": result["n_seen"],
+        "metrics": result["metrics"],
+        "mean_ensemble_std": result["mean_ensemble_std"],
+        "parity_plot": plot,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    card = read_card(folder)
+    card.setdefault("evaluations_external", {})[key] = entry
+    atomic_write_bytes(folder / CARD_NAME, (json.dumps(card, indent=1) + "\n").encode())
+    return entry
 
 
 def calibrate_model(

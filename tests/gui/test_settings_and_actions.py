@@ -144,6 +144,22 @@ def test_model_card_shows_its_calibration():
     assert "y = -0.194 + 1.15 x" in text and "96 validation structures" in text
 
 
+def test_model_card_shows_its_external_evaluations():
+    import html
+
+    from retvis.gui.widgets.model_picker import card_html
+
+    r2 = {"value": 0.512, "low": 0.31, "high": 0.66}
+    m = {"r2": r2, "mae": {"value": 0.874}, "spearman": {"value": 0.81}}
+    card = {
+        "target": {"units": "mol/kg"},
+        "evaluations_external": {"cofs": {"n": 77, "metrics": m}},
+    }
+    text = html.unescape(card_html(card))
+    assert "Tested on cofs" in text and "R² 0.512 [0.31, 0.66]" in text
+    assert "MAE 0.874 mol/kg" in text and "Spearman 0.81" in text and "n = 77" in text
+
+
 def test_a_flagged_prediction_shows_a_warning_and_its_reason(qtbot):
     from PySide6.QtCore import Qt
 

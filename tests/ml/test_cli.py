@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from retvis.errors import DataError
-from retvis.ml.evaluate import evaluate_run
-from retvis.ml.weights import load_model
+from retvis.ml.evaluate import evaluate_run, record_evaluation
+from retvis.ml.weights import load_model, read_card, resolve_model
 from tests.conftest import REPO
 
 
@@ -123,6 +123,12 @@ def test_train_stop_file_then_evaluate(demo_set, tmp_path):
         for r in (run_dir / "eval_external" / "predictions.csv").read_text().splitlines()[1:]
     ]
     assert sorted(scored) == sorted(sp["test"])
+    entry = record_evaluation(run_dir, ext, demo_set / "labels.csv")
+    folder = resolve_model(run_dir)
+    assert read_card(folder)["evaluations_external"]["labels"] == entry
+    assert entry["n"] == ext["n"] and entry["metrics"] == ext["metrics"]
+    assert (folder / entry["parity_plot"]).read_bytes()[:4] == b"\x89PNG"
+    assert load_model(run_dir).predict(vox)[0].shape == (20,)  # the card still loads
     with pytest.raises(DataError, match="external"):
         evaluate_run(
             run_dir,

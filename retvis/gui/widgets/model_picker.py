@@ -91,6 +91,16 @@ class ModelPicker(QWidget):
         self.chosen.emit(ref)
 
 
+def _r2(m: dict) -> str:
+    """R² of a bootstrap metrics dict with its interval, e.g. ``0.959 [0.95, 0.97]``."""
+    r = (m or {}).get("r2") or {}
+    if not isinstance(r.get("value"), (int, float)):
+        return "?"
+    low, high = r.get("low"), r.get("high")
+    band = f" [{low:.2f}, {high:.2f}]" if isinstance(low, (int, float)) else ""
+    return f"{r['value']:.3f}{band}"
+
+
 def card_html(card: dict) -> str:
     """A model card as HTML: the main facts first, then everything as JSON."""
     rows = []
@@ -126,20 +136,23 @@ def card_html(card: dict) -> str:
             rows.append((f"{'Validation' if split == 'val' else 'Test'} set", ", ".join(parts)))
     ev = card.get("evaluation_test") or {}
     if isinstance(ev, dict) and ev.get("retnet"):
-
-        def r2(m: dict) -> str:
-            r = (m or {}).get("r2") or {}
-            if not isinstance(r.get("value"), (int, float)):
-                return "?"
-            low, high = r.get("low"), r.get("high")
-            band = f" [{low:.2f}, {high:.2f}]" if isinstance(low, (int, float)) else ""
-            return f"{r['value']:.3f}{band}"
-
-        text = f"R² {r2(ev['retnet'])} (95 % interval, n = {ev['retnet'].get('n', '?')})"
+        text = f"R² {_r2(ev['retnet'])} (95 % interval, n = {ev['retnet'].get('n', '?')})"
         rf = ev.get("random_forest_same_split") or {}
         if rf.get("metrics"):
-            text += f"; Random Forest on the same split: R² {r2(rf['metrics'])}"
+            text += f"; Random Forest on the same split: R² {_r2(rf['metrics'])}"
         rows.append(("Test, with baseline", text))
+    external = card.get("evaluations_external") or {}
+    for key, e in external.items() if isinstance(external, dict) else ():
+        m = e.get("metrics") or {}
+        mae = (m.get("mae") or {}).get("value")
+        rho = (m.get("spearman") or {}).get("value")
+        text = f"R² {_r2(m)} (95 % interval)"
+        if isinstance(mae, (int, float)):
+            text += f", MAE {mae:.3g} {target.get('units', '')}"
+        if isinstance(rho, (int, float)):
+            text += f", Spearman {rho:.2f}"
+        text += f"; n = {e.get('n', '?')} labelled materials it never trained on"
+        rows.append((f"Tested on {key}", text))
     lc = card.get("learning_curve") or {}
     if isinstance(lc, dict) and lc.get("r2"):
         pts = ", ".join(
