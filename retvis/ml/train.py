@@ -379,6 +379,18 @@ def _fold_target_scaling(net: RetNet, tscale: dict) -> RetNet:
     return net
 
 
+def _start_from(net: RetNet, src: RetNet, tscale: dict) -> RetNet:
+    """Load a source model's member into ``net`` for fine-tuning. The source predicts the
+    target itself (its own scaling folded in); its output layer is mapped onto this run's
+    scaled target, ``(w·f + b - mean) / sd``, so training starts from the source's
+    predictions (resetting the bias instead shifted them by ``b - mean``)."""
+    net.load_state_dict(src.state_dict())
+    with torch.no_grad():
+        net.fc.out.weight.div_(tscale["sd"])
+        net.fc.out.bias.sub_(tscale["mean"]).div_(tscale["sd"])
+    return net
+
+
 def _train_member(
     run: _Run,
     k: int,
@@ -403,17 +415,14 @@ def _train_member(
     device = cfg.device
 
     net = build_retnet(voxels.shape[1], cfg.dropout, seed=seed)
+    mu, sd = tscale["mean"], tscale["sd"]
+    y_train, y_val = (y_train - mu) / sd, (y_val - mu) / sd
     if source is not None:
-        src = source.members[k % len(source.members)]
-        net.load_state_dict(src.state_dict())
+        _start_from(net, source.members[k % len(source.members)], tscale)
         if cfg.freeze_conv:
             net.freeze_conv(True)
-    mu, sd = tscale["mean"], tscale["sd"]
-    if source is not None:  # the source predicts the target itself: scale its output weights
-        with torch.no_grad():
-            net.fc.out.weight.div_(sd)
-    y_train, y_val = (y_train - mu) / sd, (y_val - mu) / sd
-    net.set_output_bias(float(np.mean(y_train)))  # 0 when scaled
+    else:
+        net.set_output_bias(float(np.mean(y_train)))  # 0 when scaled
     # channels-last 3D: ~1.4x the CPU training throughput measured here, same numbers
     net.to(device=device, memory_format=torch.channels_last_3d)
     params = [p for p in net.parameters() if p.requires_grad]

@@ -230,6 +230,24 @@ def test_fine_tuning_with_frozen_convolutions(run, demo_set, tmp_path):
         TrainConfig(freeze_conv=True).validate()
 
 
+def test_fine_tuning_starts_from_the_source_predictions(run, demo_set):
+    # a new target scaling (labels on another scale): before any step, the network must
+    # predict what the source predicts, in the source's units
+    from retvis.ml.retnet import build_retnet
+    from retvis.ml.train import _start_from
+
+    out, _, _ = run
+    src = load_model(out)
+    x = torch.from_numpy(src.standardization.apply(np.load(demo_set / "voxels.npy")[:6]))
+    tscale = {"mean": 2.7, "sd": 3.5}
+    for member in src.members:
+        net = _start_from(build_retnet(x.shape[-1], 0.0, seed=9), member, tscale).eval()
+        with torch.no_grad():
+            want = member.eval()(x[:, None]).numpy()
+            got = (net(x[:, None]) * tscale["sd"] + tscale["mean"]).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_early_stopping_on_validation(demo_set, tmp_path):
     cfg = TrainConfig(epochs=6, patience=1, seed=2, **FAST)
     recs = []
