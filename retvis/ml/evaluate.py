@@ -7,13 +7,12 @@ Writes ``OUT/evaluation.json`` (metrics with 95 % intervals), ``OUT/predictions.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from ..core.cache import atomic_write_bytes
+from ..core.cache import atomic_write_bytes, sha256_file
 from ..errors import DataError
 from . import data as D
 from .metrics import bootstrap_metrics, parity_plot
@@ -175,6 +174,10 @@ def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, dr
     return names, y, x, dens, sp, ds, missing, seen
 
 
+def _write_card(folder: Path, card: dict) -> None:
+    atomic_write_bytes(folder / CARD_NAME, (json.dumps(card, indent=1) + "\n").encode())
+
+
 def record_evaluation(run_dir: str | Path, result: dict, labels_csv: str | Path) -> dict:
     """Write an ``external`` evaluation into the model's card, under the labels file's
     stem in ``card["evaluations_external"]`` (replacing an earlier one of that name),
@@ -194,7 +197,7 @@ def record_evaluation(run_dir: str | Path, result: dict, labels_csv: str | Path)
     atomic_write_bytes(folder / plot, (Path(result["out"]) / "parity.png").read_bytes())
     entry = {
         "labels": labels_csv.name,
-        "labels_sha256": hashlib.sha256(labels_csv.read_bytes()).hexdigest(),
+        "labels_sha256": sha256_file(labels_csv),
         "n": result["n"],
         "n_seen": result["n_seen"],
         "metrics": result["metrics"],
@@ -204,7 +207,7 @@ def record_evaluation(run_dir: str | Path, result: dict, labels_csv: str | Path)
     }
     card = read_card(folder)
     card.setdefault("evaluations_external", {})[key] = entry
-    atomic_write_bytes(folder / CARD_NAME, (json.dumps(card, indent=1) + "\n").encode())
+    _write_card(folder, card)
     return entry
 
 
@@ -238,5 +241,5 @@ def calibrate_model(
         raise DataError(f"cannot calibrate: {cal['skipped']}", folder)
     card = read_card(folder)
     card.update(format_version=FORMAT_VERSION, calibration=cal)
-    atomic_write_bytes(folder / CARD_NAME, (json.dumps(card, indent=1) + "\n").encode())
+    _write_card(folder, card)
     return cal
