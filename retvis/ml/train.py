@@ -383,7 +383,7 @@ def _start_from(net: RetNet, src: RetNet, tscale: dict) -> RetNet:
     """Load a source model's member into ``net`` for fine-tuning. The source predicts the
     target itself (its own scaling folded in); its output layer is mapped onto this run's
     scaled target, ``(w·f + b - mean) / sd``, so training starts from the source's
-    predictions (resetting the bias instead shifted them by ``b - mean``)."""
+    predictions."""
     net.load_state_dict(src.state_dict())
     with torch.no_grad():
         net.fc.out.weight.div_(tscale["sd"])
@@ -430,6 +430,7 @@ def _train_member(
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     history: list[dict] = []
     best = {"val_loss": math.inf, "epoch": 0}
+    start_val_loss = None  # a fine-tune's validation loss before its first epoch
     start_epoch = 1
     if ckpt_path.is_file():
         try:
@@ -444,6 +445,7 @@ def _train_member(
         history = json.loads(ck["history"])
         best = json.loads(ck["best"])
         start_epoch = int(ck["epoch"]) + 1
+        start_val_loss = ck.get("start_val_loss")
         if ck.get("finished"):
             info = json.loads(ck["info"])
             return ck["status"], history, info, _load_best(best_path, net, voxels.shape[1], cfg)
@@ -451,6 +453,15 @@ def _train_member(
     w_train = D.label_weights(y_train, cfg.reweight) * sample_w[train_rows]
     w_train = (w_train / w_train.mean()).astype(np.float32)
     w_val = sample_w[val_rows] / sample_w[val_rows].mean() if len(val_rows) else None
+    if source is not None and start_epoch == 1 and len(val_rows) >= 1:
+        # a fine-tune scores its start as epoch 0: when no epoch beats the source on
+        # validation, the source's network is the one kept
+        pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
+        start_val_loss = float(np.mean(w_val * (pv - y_val) ** 2))
+        best = {"val_loss": start_val_loss, "epoch": 0}
+        _save_torch(
+            best_path, {kk: v.detach().cpu().contiguous() for kk, v in net.state_dict().items()}
+        )
     status = "finished"
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -532,6 +543,7 @@ def _train_member(
             "seed": seed,
             "best_epoch": best["epoch"],
             "best_val_loss": best["val_loss"],
+            "start_val_loss": start_val_loss,
             "epochs_run": epoch,
             "status": status,
         }
@@ -545,6 +557,7 @@ def _train_member(
                 "history": json.dumps(history),
                 "best": json.dumps(best),
                 "finished": last,
+                "start_val_loss": start_val_loss,
                 "status": status,
                 "info": json.dumps(info),
             },
@@ -558,6 +571,7 @@ def _train_member(
         "seed": seed,
         "best_epoch": best["epoch"],
         "best_val_loss": best["val_loss"],
+        "start_val_loss": start_val_loss,
         "epochs_run": history[-1]["epoch"] if history else 0,
         "status": status,
     }

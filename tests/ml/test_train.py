@@ -222,7 +222,9 @@ def test_fine_tuning_with_frozen_convolutions(run, demo_set, tmp_path):
     cfg = TrainConfig(epochs=1, init_from=str(out), freeze_conv=True, **FAST)
     final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "ft", cfg)
     tuned = load_model(final["model"])
-    a, b = src.members[0].state_dict(), tuned.members[0].state_dict()
+    # the last trained state (the kept one may be the start, epoch 0)
+    ck = torch.load(tmp_path / "ft" / "members" / "0" / "checkpoint.pt", weights_only=True)
+    a, b = src.members[0].state_dict(), ck["model"]
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("conv1", "conv5")))
     assert not torch.equal(a["fc.fc1.weight"], b["fc.fc1.weight"])
     assert tuned.standardization == src.standardization
@@ -246,6 +248,24 @@ def test_fine_tuning_starts_from_the_source_predictions(run, demo_set):
             want = member.eval()(x[:, None]).numpy()
             got = (net(x[:, None]) * tscale["sd"] + tscale["mean"]).numpy()
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_fine_tune_that_never_beats_its_start_keeps_the_source(run, demo_set, tmp_path):
+    # a learning rate that wrecks the network: no epoch beats the source on validation,
+    # so the start (epoch 0) is kept and the model predicts what the source predicts
+    out, _, _ = run
+    src = load_model(out)
+    cfg = TrainConfig(epochs=2, ensemble=2, init_from=str(out), lr=0.5, **FAST)
+    recs = []
+    final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "ft", cfg, emit=recs.append)
+    epochs = [r for r in recs if r["event"] == "epoch"]
+    assert final["metrics"]["best_epochs"] == [0, 0]
+    tuned = load_model(final["model"])
+    starts = [m["start_val_loss"] for m in tuned.card["members"]]
+    assert None not in starts and len(epochs) == 4
+    assert all(starts[r["member"]] < r["val_loss"] for r in epochs)
+    x = np.load(demo_set / "voxels.npy")
+    np.testing.assert_allclose(tuned.predict(x)[0], src.predict(x)[0], rtol=1e-4, atol=1e-4)
 
 
 def test_early_stopping_on_validation(demo_set, tmp_path):
