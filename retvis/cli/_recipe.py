@@ -98,6 +98,12 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         "--freeze-conv", action="store_true", help="with --init-from: train the head only"
     )
     p.add_argument(
+        "--refit-batchnorm",
+        action="store_true",
+        help="with --init-from: re-estimate the batch-norm statistics on the new data "
+        "(by default the source's are kept)",
+    )
+    p.add_argument(
         "--input-scale",
         choices=("auto", "linear", "log"),
         default=d.input_scale,
@@ -137,5 +143,6 @@ def recipe_from_args(args: argparse.Namespace) -> dict:
         exclude=str(Path(args.exclude).resolve()) if args.exclude else None,
         init_from=args.init_from,
         freeze_conv=args.freeze_conv,
+        refit_batchnorm=args.refit_batchnorm,
         input_scale=args.input_scale,
     )

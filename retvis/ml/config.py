@@ -89,6 +89,9 @@ class TrainConfig:
         Boltzmann factor, METHOD.md) or "log" (its logarithm), before standardization.
     init_from : model or run folder (or a named model) to fine-tune from.
     freeze_conv : with ``init_from``, train only the fully connected head.
+    refit_batchnorm : with ``init_from``, re-estimate the batch-norm statistics on the
+        new data. Off by default: a fine-tune keeps the source's statistics (re-estimated
+        on a few structures of another kind they wreck its predictions).
     drop_missing : leave out labelled names without a grid instead of failing.
     exclude : path of a names file never to train or test on (e.g. the hold-out list).
     """
@@ -123,6 +126,7 @@ class TrainConfig:
     input_scale: str = "auto"
     init_from: str | None = None
     freeze_conv: bool = False
+    refit_batchnorm: bool = False
     drop_missing: bool = False
     exclude: str | None = None
     extra: dict = field(default_factory=dict)
@@ -150,6 +154,8 @@ class TrainConfig:
             )
         if self.freeze_conv and not self.init_from:
             raise SpecError("--freeze-conv needs --init-from (a trained model)")
+        if self.refit_batchnorm and not self.init_from:
+            raise SpecError("--refit-batchnorm needs --init-from (a trained model)")
         import torch
 
         if self.device.startswith("cuda") and not torch.cuda.is_available():

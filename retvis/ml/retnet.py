@@ -158,6 +158,7 @@ class RetNet(nn.Module):
         c, d, _, _ = shapes["conv5"]
         self.fc = Head(c * d**3, dropout)
         self.conv_frozen = False
+        self.batchnorm_frozen = False
         self.reset_parameters()
 
     # -- initialisation ------------------------------------------------------------
@@ -182,11 +183,23 @@ class RetNet(nn.Module):
                 p.requires_grad_(not frozen)
         self.train(self.training)
 
+    def freeze_batchnorm(self, frozen: bool = True) -> None:
+        """Keep (or release) every batch-norm layer's running statistics: in training
+        mode they normalise with them, as in evaluation, and do not update (their scale
+        and shift still train). For fine-tuning on a few new structures, whose batch
+        statistics would replace those the network learned with."""
+        self.batchnorm_frozen = frozen
+        self.train(self.training)
+
     def train(self, mode: bool = True) -> RetNet:
         super().train(mode)
         if self.conv_frozen:
             for name in ("conv1", "conv2", "conv3", "conv4", "conv5"):
                 getattr(self, name).eval()
+        if self.batchnorm_frozen:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
         return self
 
     # -- forward -------------------------------------------------------------------

@@ -157,7 +157,10 @@ def train_run(
             raise DataError("nothing to resume: no config.json in the run folder", run_dir) from exc
         # a run saved before target scaling existed trained (and resumes) without it
         # (and one saved before calibration existed resumes without it)
-        cfg = TrainConfig.from_dict({"scale_target": False, "calibrate": False, **saved["config"]})
+        # (and a fine-tune saved before batch-norm statistics were kept refits them)
+        old = {"scale_target": False, "calibrate": False}
+        old["refit_batchnorm"] = bool(saved["config"].get("init_from"))
+        cfg = TrainConfig.from_dict({**old, **saved["config"]})
     cfg = cfg or TrainConfig()
     cfg.validate()
     if not resume and (run_dir / "config.json").exists():
@@ -320,6 +323,7 @@ def train_run(
             "split_seed": split.get("seed"),
             "init_from": cfg.init_from,
             "freeze_conv": cfg.freeze_conv,
+            "refit_batchnorm": cfg.refit_batchnorm if cfg.init_from else None,
         },
         "calibration": calibration,
         "metrics": metrics,
@@ -421,6 +425,8 @@ def _train_member(
         _start_from(net, source.members[k % len(source.members)], tscale)
         if cfg.freeze_conv:
             net.freeze_conv(True)
+        if not cfg.refit_batchnorm:
+            net.freeze_batchnorm(True)
     else:
         net.set_output_bias(float(np.mean(y_train)))  # 0 when scaled
     # channels-last 3D: ~1.4x the CPU training throughput measured here, same numbers

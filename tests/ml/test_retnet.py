@@ -85,6 +85,29 @@ def test_freeze_conv_keeps_batch_norm_statistics():
     assert torch.equal(before, net.conv2.bn.running_mean)
 
 
+def test_freeze_batchnorm_normalises_with_the_running_statistics_in_training():
+    net = build_retnet(25, dropout=0.0, seed=1)
+    x = torch.randn(4, 1, 25, 25, 25) * 3 + 1
+    net.train()
+    with torch.no_grad():
+        net(x)  # some statistics to keep
+    stats = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    net.freeze_batchnorm(True)
+    net.train()
+    assert net.training and net.fc.training and not net.fc.bn1.training
+    assert all(p.requires_grad for p in net.parameters())  # scale and shift still train
+    with torch.no_grad():
+        got = net(x)
+        want = net.eval()(x)
+    torch.testing.assert_close(got, want)
+    assert all(torch.equal(stats[k], v) for k, v in net.state_dict().items() if k in stats)
+    net.freeze_batchnorm(False)
+    net.train()
+    with torch.no_grad():
+        net(x)
+    assert not torch.equal(stats["conv2.bn.running_mean"], net.conv2.bn.running_mean)
+
+
 def test_too_small_grid_is_refused():
     with pytest.raises(SpecError, match="at least 14"):
         RetNet(10)

@@ -250,6 +250,37 @@ def test_fine_tuning_starts_from_the_source_predictions(run, demo_set):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+def test_a_fine_tune_keeps_the_source_batchnorm_statistics_unless_refit(
+    run, demo_set, tmp_path
+):
+    out, _, _ = run
+    src = load_model(out).members[0].state_dict()
+    stats = [k for k in src if k.endswith(("running_mean", "running_var"))]
+    assert len(stats) == 14  # 5 conv blocks + 2 in the head, mean and variance each
+    for refit in (False, True):
+        cfg = TrainConfig(epochs=1, init_from=str(out), refit_batchnorm=refit, **FAST)
+        final = train_run(demo_set, demo_set / "labels.csv", tmp_path / f"ft{refit}", cfg)
+        last = torch.load(tmp_path / f"ft{refit}/members/0/checkpoint.pt", weights_only=True)
+        kept = [torch.equal(src[k], last["model"][k]) for k in stats]
+        assert all(kept) if not refit else not any(kept)
+        assert not torch.equal(src["fc.fc1.weight"], last["model"]["fc.fc1.weight"])
+        card = json.loads((tmp_path / f"ft{refit}/model/model.json").read_text())
+        assert card["training_set"]["refit_batchnorm"] is refit
+        assert final["status"] == "finished"
+    with pytest.raises(SpecError, match="refit-batchnorm needs --init-from"):
+        TrainConfig(refit_batchnorm=True).validate()
+    # a fine-tune saved before the setting existed refitted them, and resumes so
+    old = tmp_path / "old"
+    cfg = TrainConfig(epochs=1, init_from=str(out), **FAST)
+    train_run(demo_set, demo_set / "labels.csv", old, cfg, should_stop=lambda: True)
+    saved = json.loads((old / "config.json").read_text())
+    del saved["config"]["refit_batchnorm"]
+    (old / "config.json").write_text(json.dumps(saved))
+    train_run(demo_set, demo_set / "labels.csv", old, resume=True)
+    card = json.loads((old / "model" / "model.json").read_text())
+    assert card["training_set"]["refit_batchnorm"] is True
+
+
 def test_a_fine_tune_that_never_beats_its_start_keeps_the_source(run, demo_set, tmp_path):
     # a learning rate that wrecks the network: no epoch beats the source on validation,
     # so the start (epoch 0) is kept and the model predicts what the source predicts
