@@ -6,8 +6,8 @@ card with what a user needs to judge it: the test-set metrics of the ensemble be
 a Random Forest trained on the same split, the learning curve, and a plain statement
 of the data it saw.
 
-1. ``retvis grid`` of every structure with an ``ok`` label (the grid cache makes a
-   rerun cheap);
+1. ``retvis grid`` of every structure with an ``ok`` label (``--probe``; the grid
+   cache makes a rerun cheap);
 2. ``retvis train --ensemble K`` with the hold-out names excluded;
 3. ``retvis descriptors`` (Zeo++) of the same files;
 4. ``retvis evaluate --descriptors``: test metrics with 95 % bootstrap intervals,
@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         "learning curve's points too",
     )
     p.add_argument("--freeze-conv", action="store_true", help="with --init-from: head only")
+    p.add_argument(
+        "--probe",
+        choices=("sphere", "CO2"),
+        default="sphere",
+        help="the grids' probe (retvis grid --probe): CO2 is TraPPE CO2 with EQeq charges",
+    )
     p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
     args = p.parse_args(argv)
     curve_k = args.curve_ensemble or args.ensemble
@@ -129,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
 
     desc = work / "descriptors.csv"
     if not args.curve_only:
-        retvis("grid", *files, "-o", str(grids), "-j", str(args.threads), "-q", check=False)
+        retvis(
+            "grid", *files, "-o", str(grids), "-j", str(args.threads), "--probe", args.probe,
+            "-q", check=False,
+        )  # fmt: skip
         if run.exists():
             shutil.rmtree(run)
         retvis(
@@ -204,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     card["description"] = (
         f"RetNet deep ensemble predicting {args.target_name} ({args.units}) from the "
         "energy grid"
+        + (" of a TraPPE CO2 probe with EQeq framework charges" if args.probe == "CO2" else "")
         + (
             " (learned per volume, as uptake x framework density, then divided by each "
             "structure's density)"

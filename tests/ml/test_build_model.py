@@ -26,13 +26,13 @@ def _build_model():
     return mod
 
 
-def _void_fraction_labels(tmp_path):
+def _void_fraction_labels(tmp_path, n=None):
     table = core_mof_table()
     labels = tmp_path / "vf.csv"
     with open(labels, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["name", "status", "uptake_mol_kg", "path"])
-        for f in sorted(DEMO.glob("*.cif")):
+        for f in sorted(DEMO.glob("*.cif"))[:n]:
             w.writerow([f.stem, "ok", table[f.stem]["AV_VF"], f])
         w.writerow(["GONE_clean", "failed", "", DEMO / "GONE_clean.cif"])  # not ok: skipped
     return labels
@@ -110,3 +110,22 @@ def test_recipe_fine_tunes_from_a_shipped_model(tmp_path):
     assert card["training_set"]["init_from"] == "ch4-coremof"
     assert card["training_set"]["freeze_conv"] is True
     assert "fine-tuned from ch4-coremof (fully connected head only)." in card["description"]
+
+
+@pytest.mark.slow
+def test_recipe_trains_on_co2_probe_grids(tmp_path):
+    """--probe CO2 reaches the grids (TraPPE CO2, EQeq charges): the model's grid spec
+    and input scale are the CO2 probe's, and the card says so."""
+    from retvis.ml.weights import load_model
+
+    dest = tmp_path / "model"
+    argv = ["--labels", str(_void_fraction_labels(tmp_path, n=8)), "--name", "vf"]
+    argv += ["--target-name", "void fraction", "--units", "1", "--work", str(tmp_path / "w")]
+    argv += ["--dest", str(dest), "--ensemble", "1", "--epochs", "1", "--threads", "2"]
+    argv += ["--test-fraction", "0.35", "--no-learning-curve", "--probe", "CO2"]
+    assert _build_model().main(argv) == 0
+    card = json.loads((dest / "model.json").read_text())
+    assert card["gridspec"]["probe"] == "CO2" and card["standardization"]["log"] is True
+    assert "energy grid of a TraPPE CO2 probe with EQeq framework charges" in card["description"]
+    assert card["training_set"]["n_labels_at_training"] == 8
+    assert load_model(dest).spec.probe == "CO2"
