@@ -273,6 +273,11 @@ def train_run(
         emit(final)
         return final
     metrics: dict = {"best_epochs": [i["best_epoch"] for i in infos]}
+    if source is not None and not any(metrics["best_epochs"]):
+        final["note"] = (
+            f"no epoch beat the starting model ({cfg.init_from}) on validation: "
+            "its networks are kept unchanged"
+        )
     raw: dict = {}
     for label, rows in (("val", val_rows), ("test", test_rows)):
         if len(rows) >= 2:

@@ -291,6 +291,7 @@ def test_a_fine_tune_that_never_beats_its_start_keeps_the_source(run, demo_set, 
     final = train_run(demo_set, demo_set / "labels.csv", tmp_path / "ft", cfg, emit=recs.append)
     epochs = [r for r in recs if r["event"] == "epoch"]
     assert final["metrics"]["best_epochs"] == [0, 0]
+    assert "no epoch beat the starting model" in final["note"]
     tuned = load_model(final["model"])
     starts = [m["start_val_loss"] for m in tuned.card["members"]]
     assert None not in starts and len(epochs) == 4

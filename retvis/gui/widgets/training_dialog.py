@@ -345,6 +345,7 @@ class TrainingDialog(QDialog):
             self.status.setText(
                 f"{final.get('status', 'finished')}: model registered as '{name}'"
                 + (f" (test R² {r2:.3f})" if isinstance(r2, (int, float)) else "")
+                + (f"; {final['note']}" if final.get("note") else "")
             )
             self.model_registered.emit(name)
         else:
