@@ -55,6 +55,11 @@ def _save_torch(path: Path, obj) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _save_weights(path: Path, net: RetNet) -> None:
+    """A network's weights alone (the best epoch's file), on the CPU."""
+    _save_torch(path, {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
+
+
 def _to_device(xb: np.ndarray, device: str) -> torch.Tensor:
     """A (B, 1, n, n, n) batch as a channels-last tensor on the device."""
     return torch.from_numpy(xb).to(device).contiguous(memory_format=torch.channels_last_3d)
@@ -470,9 +475,7 @@ def _train_member(
         pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
         start_val_loss = float(np.mean(w_val * (pv - y_val) ** 2))
         best = {"val_loss": start_val_loss, "epoch": 0}
-        _save_torch(
-            best_path, {kk: v.detach().cpu().contiguous() for kk, v in net.state_dict().items()}
-        )
+        _save_weights(best_path, net)
     status = "finished"
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -528,9 +531,7 @@ def _train_member(
         improved = sel < best["val_loss"]
         if improved:
             best = {"val_loss": sel, "epoch": epoch}
-            _save_torch(
-                best_path, {kk: v.detach().cpu().contiguous() for kk, v in net.state_dict().items()}
-            )
+            _save_weights(best_path, net)
         rec = {
             "event": "epoch",
             "member": k,
