@@ -469,11 +469,26 @@ def _train_member(
     w_train = D.label_weights(y_train, cfg.reweight) * sample_w[train_rows]
     w_train = (w_train / w_train.mean()).astype(np.float32)
     w_val = sample_w[val_rows] / sample_w[val_rows].mean() if len(val_rows) else None
+
+    def validate():
+        """The validation predictions and the weighted squared error epochs are chosen on."""
+        pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
+        return pv, float(np.mean(w_val * (pv - y_val) ** 2))
+
+    def member_info():
+        return {
+            "seed": seed,
+            "best_epoch": best["epoch"],
+            "best_val_loss": best["val_loss"],
+            "start_val_loss": start_val_loss,
+            "epochs_run": history[-1]["epoch"] if history else 0,
+            "status": status,
+        }
+
     if source is not None and start_epoch == 1 and len(val_rows) >= 1:
         # a fine-tune scores its start as epoch 0: when no epoch beats the source on
         # validation, the source's network is the one kept
-        pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
-        start_val_loss = float(np.mean(w_val * (pv - y_val) ** 2))
+        _, start_val_loss = validate()
         best = {"val_loss": start_val_loss, "epoch": 0}
         _save_weights(best_path, net)
     status = "finished"
@@ -522,8 +537,7 @@ def _train_member(
         train_loss = total / max(count, 1)
         r2_train = r2_score(y_train[seen], preds[seen]) if seen.sum() >= 2 else None
         if len(val_rows) >= 1:
-            pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
-            val_loss = float(np.mean(w_val * (pv - y_val) ** 2))
+            pv, val_loss = validate()
             r2_val = r2_score(y_val, pv) if len(val_rows) >= 2 else None
         else:  # no validation set: select on the training loss
             val_loss, r2_val = None, None
@@ -551,14 +565,7 @@ def _train_member(
         last = epoch == cfg.epochs or stop_early
         if last:
             status = "early_stopped" if stop_early and epoch < cfg.epochs else "finished"
-        info = {
-            "seed": seed,
-            "best_epoch": best["epoch"],
-            "best_val_loss": best["val_loss"],
-            "start_val_loss": start_val_loss,
-            "epochs_run": epoch,
-            "status": status,
-        }
+        info = member_info()
         _save_torch(
             ckpt_path,
             {
@@ -579,14 +586,7 @@ def _train_member(
         run.emit(rec)
         if last:
             break
-    info = {
-        "seed": seed,
-        "best_epoch": best["epoch"],
-        "best_val_loss": best["val_loss"],
-        "start_val_loss": start_val_loss,
-        "epochs_run": history[-1]["epoch"] if history else 0,
-        "status": status,
-    }
+    info = member_info()
     if not best_path.is_file():
         return status, history, info, None
     return status, history, info, _load_best(best_path, net, voxels.shape[1], cfg)
