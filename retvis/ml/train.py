@@ -464,7 +464,7 @@ def _train_member(
         start_val_loss = ck.get("start_val_loss")
         if ck.get("finished"):
             info = json.loads(ck["info"])
-            return ck["status"], history, info, _load_best(best_path, net, voxels.shape[1], cfg)
+            return ck["status"], history, info, _load_best(best_path, voxels.shape[1], cfg)
     y_train_t = y_train.astype(np.float32)
     w_train = D.label_weights(y_train, cfg.reweight) * sample_w[train_rows]
     w_train = (w_train / w_train.mean()).astype(np.float32)
@@ -589,13 +589,13 @@ def _train_member(
     info = member_info()
     if not best_path.is_file():
         return status, history, info, None
-    return status, history, info, _load_best(best_path, net, voxels.shape[1], cfg)
+    return status, history, info, _load_best(best_path, voxels.shape[1], cfg)
 
 
-def _load_best(best_path: Path, like: RetNet, n: int, cfg: TrainConfig) -> RetNet:
+def _load_best(best_path: Path, n: int, cfg: TrainConfig) -> RetNet:
+    """The best epoch's network, fresh (not frozen) and in evaluation mode."""
     net = RetNet(n, cfg.dropout)
     net.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True))
-    net.conv_frozen = False
     return net.to(device=cfg.device, memory_format=torch.channels_last_3d).eval()
 
 
