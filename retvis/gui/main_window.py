@@ -372,7 +372,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         batch = self.grid_runner.new_batch()
         root = (cache_dir() / "grids") if self.settings.use_cache else None
         reqs = [
-            workers.GridRequest(batch, r.digest, Path(r.path), self.settings.spec, root)
+            workers.GridRequest(batch, r.digest, Path(r.path), self.grid_spec, root)
             for r in records
         ]
         self.model.update_many(
@@ -396,6 +396,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             return
         changes: dict[str, dict] = {}
         predict: list[str] = []
+        again: list[str] = []  # computed before a model with other grid settings loaded
         for resp in resps:
             key = resp.request.key
             rec = self.model.record(key)
@@ -415,7 +416,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                     name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
                 )
                 self._structures[key] = s
-            if resp.grid is not None:
+            if resp.grid is not None and self._model_info and resp.grid.spec != self.grid_spec:
+                again.append(key)
+            elif resp.grid is not None:
                 self._keep_grid(key, resp.grid)
                 if self._model_ref is None:
                     ch["pred_note"] = "no model"
@@ -430,6 +433,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._queue_predictions(predict, refresh=False)
         recs = self.model.update_many(changes)
         self._save(recs)
+        self._submit([r for r in recs if r.digest in set(again)])
         if self._current_digest() in changes:
             self._show_current()
             self._fp_timer.start()

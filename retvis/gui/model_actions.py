@@ -99,9 +99,24 @@ class ModelActions:
         )
         self.viewer.set_model_available(True, info.get("layers") or None)
         self._set_pred_note_all("")
+        self._recompute_for_model()
         todo = [r.digest for r in self.model.records() if r.status == "ok" and r.pred_mean is None]
         self._queue_predictions(todo)
         self._fp_timer.start()
+
+    def _recompute_for_model(self) -> None:
+        """Grids in memory made with other settings than the loaded model's (another
+        model's, or the user's before this one loaded) are computed again with its own."""
+        spec = self.grid_spec
+        keys = [k for k, g in self._grids.items() if g.spec != spec]
+        recs = [r for r in map(self.model.record, keys) if r is not None and r.status == "ok"]
+        for r in recs:
+            self._grids.pop(r.digest, None)
+        if recs:
+            self._submit(recs)
+            self.status_label.setText(
+                f"{len(recs)} grid(s) computed again with {self._model_ref}'s grid settings"
+            )
 
     def _clear_predictions(self, stale) -> None:
         """Forget (and save as forgotten) the predictions of the records ``stale(r)`` picks."""

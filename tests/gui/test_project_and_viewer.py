@@ -124,3 +124,45 @@ def test_reopened_project_predicts_again_after_the_model_changed(
         assert abs(after[name] - (v + 1.0)) < 1e-3, (name, v, after[name])
     with Project(target) as saved:  # and the new predictions are what the project keeps
         assert {r.pred_model for r in saved.records()} == {win2.model_key}
+
+
+def test_grids_follow_the_loaded_models_grid_settings(
+    qtbot, make_window, drop, all_finished, demo_cifs, own_resources
+):
+    """New grids use the loaded model's GridSpec, and choosing a model with other grid
+    settings computes the table's grids again with its own, then predicts them."""
+    import json
+    import shutil
+
+    res = own_resources("ch4-coremof")
+    other = res / "models" / "ch4-cutoff11"  # the same weights, grids with an 11 Å cutoff
+    shutil.copytree(res / "models" / "ch4-coremof", other)
+    card = json.loads((other / "model.json").read_text())
+    card["gridspec"]["cutoff"] = 11.0
+    (other / "model.json").write_text(json.dumps(card, indent=1))
+
+    win = make_window(workers=2)
+    drop(win, demo_cifs[:2])
+
+    def predicted_by(prefix: str) -> bool:
+        key = win.model_key or ""
+        recs = win.model.records()
+        return (
+            key.startswith(prefix + "@")
+            and all_finished(win, 2)
+            and all(r.pred_mean is not None and r.pred_model == key for r in recs)
+        )
+
+    qtbot.waitUntil(lambda: predicted_by("ch4-coremof"), timeout=120_000)
+    assert win.grid_spec.cutoff == 10.0
+    before = {k: g.boltzmann.copy() for k, g in win._grids.items()}
+    assert len(before) == 2 and all(g.spec == win.grid_spec for g in win._grids.values())
+
+    win.select_model("ch4-cutoff11")
+    qtbot.waitUntil(lambda: predicted_by("ch4-cutoff11"), timeout=120_000)
+    assert win.grid_spec.cutoff == 11.0
+    assert set(win._grids) == set(before)
+    for k, g in win._grids.items():
+        assert g.spec == win.grid_spec  # computed again, not the 10 Å grids reused
+        assert not np.allclose(g.boltzmann, before[k])
+    assert not [r.pred_note for r in win.model.records() if "grid settings" in r.pred_note]
