@@ -149,8 +149,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
         for key, w in (
-            ("name", 170),
-            ("formula", 150),
+            ("name", 160),
+            ("formula", 140),
             ("n_atoms", 60),
             ("volume", 90),
             ("status", 110),

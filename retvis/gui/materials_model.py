@@ -93,14 +93,26 @@ class MaterialsModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.predicting: set[str] = set()
         self._headers = {key: head for head, key, _ in COLUMNS}
+        self._tips = {key: tip for _, key, tip in COLUMNS}
         self._resort_timer = QTimer(self, singleShot=True, interval=self.RESORT_MS)
         self._resort_timer.timeout.connect(self._apply_sort)
 
     def set_target(self, name: str | None, units: str | None) -> None:
-        """Name the prediction and label columns after the model's target."""
+        """Name the prediction and label columns after the model's target.
+
+        The header keeps the target's name up to its conditions ("CH4 uptake" of "CH4
+        uptake, 298 K, 5.8 bar"), so the column stays narrow; the tooltip has it all.
+        """
         unit = f" ({units})" if units else ""
-        self._headers["uptake"] = f"Predicted {name}{unit}" if name else COLUMNS[COL["uptake"]][0]
-        self._headers["label"] = f"Label{unit}" if name else COLUMNS[COL["label"]][0]
+        for key in ("uptake", "label"):
+            self._headers[key] = COLUMNS[COL[key]][0]
+            self._tips[key] = COLUMNS[COL[key]][2]
+        if name:
+            short = name.split(",")[0].strip()
+            self._headers["uptake"] = f"{short}{unit}"
+            self._headers["label"] = f"Label{unit}"
+            self._tips["uptake"] = f"Predicted {name}{unit} ± ensemble spread"
+            self._tips["label"] = f"Known {name}{unit} (simulated or imported)"
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL["uptake"], COL["label"])
 
     # -- Qt model API --------------------------------------------------------------
@@ -115,7 +127,7 @@ class MaterialsModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return self._headers[COLUMNS[section][1]]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return COLUMNS[section][2]
+                return self._tips[COLUMNS[section][1]]
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:

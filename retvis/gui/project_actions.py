@@ -28,7 +28,7 @@ class ProjectActions:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             self.project = Project(data_dir() / "autosave" / f"untitled-{stamp}{PROJECT_SUFFIX}")
             self.project.set_meta(
-                "grid_spec", json.dumps(self.settings.spec.to_dict(), sort_keys=True)
+                "grid_spec", json.dumps(self.grid_spec.to_dict(), sort_keys=True)
             )
             self._update_title()
         return self.project

@@ -29,6 +29,17 @@ def test_drop_fills_table_and_grids_compute(qtbot, make_window, drop, all_finish
     # the progress bar reached the end and the cancel button is off again
     qtbot.waitUntil(lambda: not win.cancel_button.isEnabled(), timeout=5_000)
     assert win.progress.value() == win.progress.maximum() == 6
+    # the columns are named after the model's target, briefly enough that the labels
+    # column fits beside them without scrolling (the full name is the tooltip)
+    from PySide6.QtCore import Qt
+
+    from retvis.gui.materials_model import COL
+
+    hh = win.table.horizontalHeader()
+    head = win.model.headerData(COL["uptake"], Qt.Orientation.Horizontal)
+    assert head == "CH4 uptake (mol/kg)"
+    right = hh.sectionPosition(COL["label"]) + hh.sectionSize(COL["label"])
+    assert right <= 900  # the table's share of the default 1500-px window (900:600)
 
 
 def test_duplicates_are_recognised_by_content(

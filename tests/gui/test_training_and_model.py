@@ -75,7 +75,11 @@ def test_train_stop_register_predict_inspect(
     from retvis.gui.materials_model import COL
 
     header = win.model.headerData(COL["uptake"], Qt.Orientation.Horizontal)
-    assert header == "Predicted density (g/cm3)"
+    assert header == "density (g/cm3)"
+    tip = win.model.headerData(
+        COL["uptake"], Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    )
+    assert tip.startswith("Predicted density")
     win.show_model_card()
 
     # feature maps (gallery), saliency and fingerprints of the selected material
