@@ -396,7 +396,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             return
         changes: dict[str, dict] = {}
         predict: list[str] = []
-        again: list[str] = []  # computed before a model with other grid settings loaded
+        again: set[str] = set()  # computed before a model with other grid settings loaded
         for resp in resps:
             key = resp.request.key
             rec = self.model.record(key)
@@ -417,7 +417,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 )
                 self._structures[key] = s
             if resp.grid is not None and self._model_info and resp.grid.spec != self.grid_spec:
-                again.append(key)
+                again.add(key)
             elif resp.grid is not None:
                 self._keep_grid(key, resp.grid)
                 if self._model_ref is None:
@@ -433,7 +433,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._queue_predictions(predict, refresh=False)
         recs = self.model.update_many(changes)
         self._save(recs)
-        self._submit([r for r in recs if r.digest in set(again)])
+        self._submit([r for r in recs if r.digest in again])
         if self._current_digest() in changes:
             self._show_current()
             self._fp_timer.start()
