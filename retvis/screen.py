@@ -39,6 +39,7 @@ import numpy as np
 
 from .core.batch import collect_cifs, iter_grids
 from .core.cache import atomic_write_bytes, sha256_file
+from .core.grid import GridSpec
 from .core.structure import MAX_ATOMS, MIN_DISTANCE
 from .errors import DataError, RetvisError
 
@@ -414,6 +415,7 @@ def screen(
         raise DataError(f"chunk size must be >= 1, got {chunk}")
     folder = resolve_model(model)
     ident = model_identity(folder)
+    GridSpec.from_dict(ident["gridspec"] or {}).require_available(f"model '{folder.name}'")
     out = Path(out)
     _open_output(out, ident)
     todo, total, by_path, by_digest = plan(paths, out)

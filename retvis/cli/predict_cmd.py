@@ -40,6 +40,7 @@ def run(args) -> int:
     from ..ml.weights import load_model, notes_summary
 
     model = load_model(args.model, device=args.device)
+    model.spec.require_available(f"model '{Path(model.card['path']).name}'")
     files = collect_cifs(args.paths)
     cache = None if args.no_cache else GridCache()
     outcomes = []

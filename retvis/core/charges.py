@@ -43,6 +43,21 @@ def _data_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
+def eqeq_unavailable() -> str | None:
+    """Why EQeq charges cannot be computed here (pyeqeq's element data missing), or None.
+
+    Cheap (no file is read): callers check it once before a batch, so that a missing
+    optional package is one clear message, not one failed row per structure.
+    """
+    try:
+        data = _data_dir()
+    except SimulationError as exc:
+        return exc.reason
+    if not data.is_dir():
+        return f"pyeqeq is installed but has no element data folder ({data}); " + INSTALL_HINT
+    return None
+
+
 #: EQeq's Coulomb constant, eV Å (the value of the original code).
 K_COULOMB = 14.4
 #: First ionization energy of hydrogen, eV (EQeq's hI1).

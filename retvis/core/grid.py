@@ -159,6 +159,28 @@ class GridSpec:
             raise SpecError(f"unknown grid settings {sorted(extra)}; valid: {sorted(names)}")
         return cls(**d)
 
+    def unavailable(self) -> str | None:
+        """Why grids of this spec cannot be computed on this installation, or None.
+
+        The CO2 probe needs EQeq framework charges, whose element data come from the
+        optional ``pyeqeq`` package (the ``charges`` extra; how to install it is
+        :data:`retvis.core.charges.INSTALL_HINT`).
+        """
+        if self.probe == "CO2":
+            from .charges import eqeq_unavailable
+
+            reason = eqeq_unavailable()
+            if reason is not None:
+                return f"the CO2 probe needs framework charges ({reason})"
+        return None
+
+    def require_available(self, what: str = "these grid settings") -> None:
+        """Raise :class:`~retvis.errors.SpecError` naming ``what`` (a model, say) when
+        :meth:`unavailable` gives a reason."""
+        reason = self.unavailable()
+        if reason is not None:
+            raise SpecError(f"{what} cannot be used here: {reason}")
+
     def key(self) -> str:
         """Stable hash of the spec, the force-field table and the engine version."""
         ff = load_forcefield(self.forcefield)

@@ -78,6 +78,7 @@ class ModelActions:
             log.warning("%s", self._model_error)
             self.model_picker.set_loaded(False, self._model_error)
             self._set_pred_note_all(self._model_error)
+            self.status_label.setText(self._model_error)
             return
         info = resp.value
         if info["ref"] != self._model_ref:

@@ -326,6 +326,9 @@ def model_info_job(ref: str, device: str = "cpu") -> dict:
     """Load a model; return its :func:`model_key`, card, grid spec and feature-map layers
     (plain data)."""
     key, model = _load_keyed(ref, device)
+    spec = getattr(model, "spec", None)
+    if spec is not None:  # one clear message, not a failed row per structure
+        spec.require_available(f"model '{ref}'")
     layers = getattr(model, "layers", None) or {}
     return {
         "ref": ref,

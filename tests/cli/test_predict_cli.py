@@ -1,6 +1,7 @@
 import csv
 
 import numpy as np
+import pytest
 
 from retvis.cli import main
 from retvis.core.grid import compute_grid
@@ -65,3 +66,34 @@ def test_predict_and_screen_give_a_per_volume_models_prediction_per_mass(
         np.testing.assert_allclose([got[n], row["prediction"]], want, rtol=1e-5)
         # the networks' per-volume output, divided by this framework's density
         np.testing.assert_allclose(want, model.predict(x, density=1.0)[0][0] / s.density)
+
+
+def test_a_co2_probe_model_without_pyeqeq_is_one_clear_error_not_a_failed_row_each(
+    trained_model, tmp_path, monkeypatch, capsys
+):
+    """A model whose grids use the CO2 probe needs EQeq charges (the optional pyeqeq
+    package): without it ``predict`` and ``screen`` stop before any grid with one message
+    naming the model and the install command, and write no table of failures."""
+    import json
+    import shutil
+    import sys
+
+    from retvis.errors import SpecError
+    from retvis.screen import screen
+
+    model = tmp_path / "co2-probe-model"  # real weights; the card says CO2-probe grids
+    shutil.copytree(trained_model, model)
+    card = json.loads((model / "model.json").read_text())
+    card["gridspec"]["probe"] = "CO2"
+    (model / "model.json").write_text(json.dumps(card, indent=1))
+    monkeypatch.setitem(sys.modules, "pyeqeq", None)  # as if it were not installed
+
+    out = tmp_path / "ranking.csv"
+    rc = main(["predict", str(demo("FIQCEN_clean")), "--model", str(model), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and not out.exists()
+    assert "model 'co2-probe-model' cannot be used here" in err
+    assert "pyeqeq" in err and "pip install" in err
+    with pytest.raises(SpecError, match="pyeqeq"):
+        screen([str(demo("FIQCEN_clean"))], model, tmp_path / "screen.parquet", workers=0)
+    assert not (tmp_path / "screen.parquet").exists()

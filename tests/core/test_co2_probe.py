@@ -149,3 +149,18 @@ def test_a_structure_eqeq_cannot_charge_is_a_recorded_failure_with_its_reason(tm
     out = grid_outcome(0, cif, GridSpec(n=8, probe="CO2"))
     assert out.status == "failed" and out.kind == "simulation" and "EQeq" in out.reason
     assert grid_outcome(0, cif, GridSpec(n=8)).status == "ok"
+
+
+def test_without_pyeqeq_a_co2_spec_says_why_it_cannot_be_computed(monkeypatch):
+    """The CO2 probe's charges need pyeqeq's element data (an optional extra): without
+    it the spec gives one reason with the install command, before any batch starts."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyeqeq", None)  # as if it were not installed
+    co2, sphere = GridSpec(n=8, probe="CO2"), GridSpec(n=8)
+    reason = co2.unavailable()
+    assert reason and "pyeqeq" in reason and "pip install" in reason
+    assert sphere.unavailable() is None
+    sphere.require_available("model 'x'")  # no error
+    with pytest.raises(SpecError, match=r"^model 'x' cannot be used here: the CO2 probe"):
+        co2.require_available("model 'x'")

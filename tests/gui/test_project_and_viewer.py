@@ -166,3 +166,37 @@ def test_grids_follow_the_loaded_models_grid_settings(
         assert g.spec == win.grid_spec  # computed again, not the 10 Å grids reused
         assert not np.allclose(g.boltzmann, before[k])
     assert not [r.pred_note for r in win.model.records() if "grid settings" in r.pred_note]
+
+
+def test_a_model_whose_grids_need_missing_charges_says_so_once(
+    qtbot, make_window, drop, all_finished, demo_cifs, own_resources, monkeypatch
+):
+    """Choosing a CO2-probe model without pyeqeq (the optional charges package): the
+    picker, the status bar and every row say why, with the install command; no grid is
+    computed with settings that cannot work, and the rows keep their grids."""
+    import json
+    import shutil
+    import sys
+
+    res = own_resources("ch4-coremof")
+    other = res / "models" / "co2-probe"  # the same weights, grids with the CO2 probe
+    shutil.copytree(res / "models" / "ch4-coremof", other)
+    card = json.loads((other / "model.json").read_text())
+    card["gridspec"]["probe"] = "CO2"
+    (other / "model.json").write_text(json.dumps(card, indent=1))
+    monkeypatch.setitem(sys.modules, "pyeqeq", None)  # as if it were not installed
+
+    win = make_window(workers=1)
+    drop(win, demo_cifs[:1])
+    qtbot.waitUntil(
+        lambda: all_finished(win, 1) and win.model.records()[0].pred_mean is not None,
+        timeout=120_000,
+    )
+    win.select_model("co2-probe")
+    qtbot.waitUntil(lambda: "pyeqeq" in win.model_picker.combo.toolTip(), timeout=60_000)
+    msg = win.model_picker.combo.toolTip()
+    assert msg.startswith("model failed to load: model 'co2-probe' cannot be used here")
+    assert "pip install" in msg and "pyeqeq" in win.status_label.text()
+    (rec,) = win.model.records()
+    assert rec.status == "ok" and rec.pred_mean is None and "pyeqeq" in rec.pred_note
+    assert win.model_key is None and win.grid_spec.probe == "sphere"
