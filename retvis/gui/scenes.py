@@ -44,9 +44,10 @@ def draw_saliency(plotter, grid, structure, saliency: NDArray[np.float32]) -> No
     show_saliency(plotter, structure, grid, saliency)
 
 
-def gallery_kwargs(maps: NDArray[np.float32]) -> dict:
-    """Plotter layout (``shape``, ``groups``...) for the gallery of maps (C, d, d, d)."""
-    return gallery_layout(len(pick_channels(maps))).plotter_kwargs()
+def gallery_kwargs(maps: NDArray[np.float32], aspect: float | None = None) -> dict:
+    """Plotter layout (``shape``, ``groups``...) for the gallery of maps (C, d, d, d) in
+    a view of this width / height (None: the fixed wide layout)."""
+    return gallery_layout(len(pick_channels(maps)), aspect).plotter_kwargs()
 
 
 def draw_features(

@@ -137,6 +137,15 @@ def central_slice(
     return sg
 
 
+#: :func:`gallery_layout` weighs an empty cell fraction of the small panels' block like
+#: this much log-distance of the cells from square (so a layout with a row of blanks
+#: wins only when its cells are clearly squarer).
+EMPTY_CELL_COST = 0.5
+#: Largest share of the view's long side the enlarged panel may take (beyond it the
+#: small panels shrink to a strip of thumbnails).
+MAX_ENLARGED = 0.6
+
+
 @dataclass
 class GalleryLayout:
     """Renderer layout of a gallery: an enlarged panel and ``n_panels`` small ones.
@@ -163,20 +172,84 @@ class GalleryLayout:
         return {"shape": self.shape, "groups": self.groups, "border": True, "border_width": 1}
 
 
-def gallery_layout(n_panels: int) -> GalleryLayout:
+def gallery_layout(n_panels: int, aspect: float | None = None) -> GalleryLayout:
     """A layout for ``n_panels`` small panels beside a square enlarged one.
 
-    The small panels fill ``rows x cols`` cells (rows about ``sqrt(n / 1.6)``); the
-    enlarged panel takes a ``rows x rows`` block on the left.
+    Parameters
+    ----------
+    n_panels : int
+        Small panels, 1 to :data:`MAX_PANELS`.
+    aspect : float, optional
+        Width / height of the view the gallery fills. The cells of the layout's grid
+        are made as close to square as the view allows: in a wide view the enlarged
+        panel takes a ``rows x rows`` block on the left and the small panels fill
+        ``rows x cols`` cells beside it; in a tall one (a narrow dock) it takes a
+        ``cols x cols`` block on top and the small panels fill the rows below, so it
+        spans the whole width instead of a strip. Default: the fixed wide layout with
+        rows about ``sqrt(n / 1.6)``.
     """
     if not 1 <= n_panels <= MAX_PANELS:
         raise SpecError(f"a gallery shows 1 to {MAX_PANELS} channels, got {n_panels}")
-    rows = max(1, round(math.sqrt(n_panels / 1.6)))
+    if aspect is None:
+        rows = max(1, round(math.sqrt(n_panels / 1.6)))
+        return _wide_layout(n_panels, rows)
+    if not (math.isfinite(aspect) and aspect > 0):
+        raise SpecError(f"aspect must be a positive width / height, got {aspect!r}")
+
+    def cost(lay: GalleryLayout) -> float:
+        rows, cols = lay.shape
+        misfit = abs(math.log(cols / rows / aspect))  # log-distance of the cells from square
+        small = rows * cols - min(rows, cols) ** 2  # cells beside the enlarged block
+        return misfit + EMPTY_CELL_COST * (small - n_panels) / small
+
+    fits = [
+        lay for lay in _candidates(n_panels) if min(lay.shape) <= MAX_ENLARGED * max(lay.shape)
+    ]
+    return min(fits, key=cost)
+
+
+def _candidates(n_panels: int) -> list[GalleryLayout]:
+    """Every wide and tall layout of ``n_panels``; no two share a shape (a wide one has
+    fewer rows than columns, a tall one more)."""
+    wide = [_wide_layout(n_panels, r) for r in range(1, n_panels + 1)]
+    return wide + [_tall_layout(n_panels, c) for c in range(1, n_panels + 1)]
+
+
+def layout_of(plotter: pv.Plotter, n_panels: int) -> GalleryLayout:
+    """The gallery layout of ``n_panels`` a plotter was made with (from its shape).
+
+    Raises
+    ------
+    SpecError
+        When no gallery of ``n_panels`` has the plotter's shape.
+    """
+    shape = tuple(plotter.shape)
+    default = gallery_layout(n_panels)
+    for lay in [default, *_candidates(n_panels)]:
+        if lay.shape == shape:
+            return lay
+    raise SpecError(
+        f"the plotter has shape {shape}; a gallery of {n_panels} channels needs a shape "
+        f"like {default.shape} (create it with gallery_layout(n, aspect).plotter_kwargs())"
+    )
+
+
+def _wide_layout(n_panels: int, rows: int) -> GalleryLayout:
+    """The enlarged panel a ``rows x rows`` block on the left, small panels beside it."""
     cols = math.ceil(n_panels / rows)
     big = rows
     groups = [(np.s_[:], np.s_[:big])] if big > 1 else []
     panels = [(k // cols, big + k % cols) for k in range(n_panels)]
     return GalleryLayout((rows, big + cols), groups, panels)
+
+
+def _tall_layout(n_panels: int, cols: int) -> GalleryLayout:
+    """The enlarged panel a ``cols x cols`` block on top, small panels below it."""
+    rows = math.ceil(n_panels / cols)
+    big = cols
+    groups = [(np.s_[:big], np.s_[:])] if big > 1 else []
+    panels = [(big + k // cols, k % cols) for k in range(n_panels)]
+    return GalleryLayout((big + rows, cols), groups, panels)
 
 
 def pick_channels(maps: NDArray[np.float32], max_panels: int = MAX_PANELS) -> list[int]:
@@ -243,7 +316,8 @@ def add_feature_gallery(
     Parameters
     ----------
     plotter : pyvista.Plotter
-        Created with ``**gallery_layout(len(channels)).plotter_kwargs()``.
+        Created with ``**gallery_layout(len(channels), aspect).plotter_kwargs()`` (any
+        aspect: the layout is recognised by the plotter's shape, :func:`layout_of`).
     maps : NDArray
         Shape (C, d, d, d), float; the layer's output for one material (activation
         units, dimensionless).
@@ -272,13 +346,7 @@ def add_feature_gallery(
     bad = [k for k in channels if not 0 <= k < c]
     if bad or not channels:
         raise SpecError(f"channels must be in [0, {c - 1}], got {channels}")
-    layout = gallery_layout(len(channels))
-    if tuple(plotter.shape) != layout.shape:
-        raise SpecError(
-            f"the plotter has shape {tuple(plotter.shape)}; a gallery of "
-            f"{len(channels)} channels needs {layout.shape} "
-            "(create it with gallery_layout(n).plotter_kwargs())"
-        )
+    layout = layout_of(plotter, len(channels))
     if enlarged is None:
         act = np.abs(maps[channels]).reshape(len(channels), -1).mean(axis=1)
         enlarged = channels[int(np.argmax(act))]

@@ -142,11 +142,15 @@ def features_plotter(
     size: tuple[int, int] = DEFAULT_SIZE,
     channels: list[int] | None = None,
     off_screen: bool = True,
+    fit: bool = True,
 ) -> pv.Plotter:
-    """A plotter laid out for the gallery of these maps (shape (C, d, d, d))."""
+    """A plotter laid out for the gallery of these maps (shape (C, d, d, d)): with
+    ``fit``, the layout whose cells are closest to square at this ``size`` (width,
+    height) px (:func:`~retvis.render.features.gallery_layout`), else the fixed one."""
     maps = check_maps(maps)
     n = len(pick_channels(maps) if channels is None else channels)
-    return new_plotter(size, off_screen=off_screen, **gallery_layout(n).plotter_kwargs())
+    layout = gallery_layout(n, size[0] / size[1] if fit else None)
+    return new_plotter(size, off_screen=off_screen, **layout.plotter_kwargs())
 
 
 def show_features(

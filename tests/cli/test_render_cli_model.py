@@ -47,7 +47,7 @@ def test_feature_gallery_of_a_trained_model(model, tmp_path, layer, channels):
     assert rc == 0
     img = _png(out)
     assert img.shape == (600, 960, 3)
-    lay = gallery_layout(channels)
+    lay = gallery_layout(channels, 960 / 600)  # the layout that fits --size
     rows, cols = lay.shape
     h, w = 600 // rows, 960 // cols
     for r, c in lay.panels:  # every small panel holds a drawn slice

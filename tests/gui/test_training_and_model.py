@@ -93,6 +93,17 @@ def test_train_stop_register_predict_inspect(
     assert win.viewer.active_plotter() is not win.viewer.plotter  # the gallery layout
     img = win.viewer.screenshot()
     assert img.std() > 10
+    # a tall, narrow view lays the gallery out again, the enlarged channel on top across
+    # the width; a wide one puts it on the left
+    for size, tall in (((480, 900), True), ((1200, 560), False)):
+        win.viewer.window().resize(*size)
+
+        def laid_out(tall=tall):
+            rows, cols = win.viewer.active_plotter().shape
+            return (rows > cols) == tall
+
+        qtbot.waitUntil(laid_out, timeout=10_000)
+        assert win.viewer.screenshot().std() > 10
     win.viewer.mode.setCurrentText("Saliency")
     qtbot.waitUntil(lambda: ("saliency", "") in win.viewer._fields, timeout=60_000)
     assert win.viewer._fields[("saliency", "")].shape == (25, 25, 25)

@@ -26,6 +26,7 @@ from retvis.render.features import (
     FEATURE_CMAP,
     MAX_PANELS,
     layer_sampling,
+    layout_of,
     pick_channels,
 )
 from retvis.render.saliency import SALIENCY_CMAP, SCALE_PERCENTILE
@@ -72,6 +73,50 @@ def test_gallery_layout_counts_panels():
         gallery_layout(MAX_PANELS + 1)
 
 
+@pytest.mark.parametrize("aspect", [0.4, 0.6, 0.9, 1.0, 1.3, 1.6, 2.5, 4.0])
+def test_gallery_layout_fits_the_view(aspect):
+    """Cells closest to square for the view: a tall view puts the enlarged panel on top,
+    across the whole width; a wide one on the left. Panels never overlap it or each
+    other, and the plotter's shape alone tells the layout back."""
+    for n in (1, 3, 8, 12, 24, 32):
+        lay = gallery_layout(n, aspect)
+        rows, cols = lay.shape
+        assert len(lay.panels) == n == len(set(lay.panels))
+        if rows > cols:  # tall: the enlarged block is the first `cols` rows
+            assert aspect <= 1 and all(cols <= r < rows and c < cols for r, c in lay.panels)
+        else:  # wide: the enlarged block is the first `rows` columns
+            assert aspect >= 1 or n == 1
+            assert all(r < rows and rows <= c < cols for r, c in lay.panels)
+        if n >= 8:  # enough panels to shape: the grid's cells are within 2x of square
+            assert 0.5 <= cols / rows / aspect <= 2.0, (n, lay.shape)
+
+        class _Shaped:  # what layout_of reads of a plotter
+            shape = lay.shape
+
+        assert layout_of(_Shaped, n) == lay
+
+
+def test_a_tall_view_gets_an_enlarged_panel_across_its_width(hkust1_grid):
+    """In a narrow dock (480 x 800) the enlarged channel spans the full width (the fixed
+    wide layout gave it 3/7 of it) and every small panel still shows the colormap."""
+    maps = maps_from_grid(hkust1_grid, 12, 1)
+    p = features_plotter(maps, (480, 800))
+    try:
+        gal = show_features(p, maps, hkust1_grid, "conv2")
+        p.subplot(*gal.layout.enlarged)
+        x0, y0, x1, y1 = p.renderer.GetViewport()
+        assert (x0, x1) == (0.0, 1.0) and y1 - y0 > 0.5
+        img = shot(p)
+        lut = (colormaps[FEATURE_CMAP](np.linspace(0, 1, 64))[:, :3] * 255).astype(np.float32)
+        rows, cols = gal.layout.shape
+        h, w = img.shape[0] // rows, img.shape[1] // cols
+        for r, c in gal.layout.panels:
+            tile = img[r * h + 4 : (r + 1) * h - 4, c * w + 4 : (c + 1) * w - 4]
+            assert near_colours(tile, lut, tol=4).mean() > 0.05, (r, c)
+    finally:
+        p.close()
+
+
 @pytest.mark.parametrize("layer,channels,trim,pool", [("conv2", 24, 1, 1), ("max2", 32, 3, 4)])
 def test_feature_gallery_panels_share_one_colour_scale(hkust1_grid, layer, channels, trim, pool):
     maps = maps_from_grid(hkust1_grid, channels, trim, pool)
@@ -81,8 +126,10 @@ def test_feature_gallery_panels_share_one_colour_scale(hkust1_grid, layer, chann
         img = shot(p)
         n_panels = len(gal.channels)
         assert n_panels == channels
-        # one renderer per small panel + the enlarged one (merged cells)
-        assert len(p.renderers) == n_panels + 1
+        # one renderer per cell, the enlarged panel's merged into one
+        rows, cols = gal.layout.shape
+        assert len(p.renderers) == rows * cols - min(rows, cols) ** 2 + 1
+        assert rows * cols - min(rows, cols) ** 2 - n_panels < max(rows, cols)  # < a row blank
         # one range for all panels: percentiles of every shown value pooled
         assert gal.clim == pytest.approx(tuple(np.percentile(maps, CLIM_PERCENTILES)))
         lut = (colormaps[FEATURE_CMAP](np.linspace(0, 1, 64))[:, :3] * 255).astype(np.float32)

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 MODES = ("Structure", "Energy grid", "Feature maps", "Saliency")
 #: RetNet layers whose outputs can be shown (METHOD.md section 2), in network order.
 DEFAULT_LAYERS = ("conv1", "conv2", "max1", "conv3", "max2", "conv4", "conv5")
+#: Pause in resizing (ms) after which the feature gallery is laid out again for the new
+#: size (only redrawn when the layout changes).
+RELAYOUT_MS = 200
 
 
 def _interactor_class():
@@ -128,7 +131,16 @@ class ViewerPanel(QWidget):
         self.mode.currentIndexChanged.connect(self._on_mode)
         self.layer.currentIndexChanged.connect(self._on_mode)
         self.channel.valueChanged.connect(self.redraw)
+        # a resized view may want another gallery layout: redraw (if it does) once the
+        # resizing pauses
+        self._relayout = QTimer(self, singleShot=True, interval=RELAYOUT_MS)
+        self._relayout.timeout.connect(self.redraw)
         self._update_pickers()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.current_mode() == "Feature maps":
+            self._relayout.start()
 
     # -- inputs (GUI thread) ------------------------------------------------------------
     def set_model_available(self, ok: bool, layers: list[str] | None = None) -> None:
@@ -197,6 +209,8 @@ class ViewerPanel(QWidget):
         if mode == "Feature maps":
             arr = self._fields.get(("feature_maps", self.layer.currentText()))
             key += (self.layer.currentText(), self.channel.value(), id(arr))
+            if arr is not None:
+                key += (self._gallery_kwargs(arr)["shape"],)
         elif mode == "Saliency":
             key += (id(self._fields.get(("saliency", ""))),)
         return key
@@ -273,11 +287,16 @@ class ViewerPanel(QWidget):
         p.render()
         self.rendered.emit(t0, time.perf_counter())
 
+    def _gallery_kwargs(self, maps: NDArray[np.float32]) -> dict:
+        """The gallery layout whose cells are closest to square in the view's size."""
+        size = self.stack.size()
+        return scenes.gallery_kwargs(maps, max(size.width(), 1) / max(size.height(), 1))
+
     def _gallery(self, maps: NDArray[np.float32]):
         """The interactor laid out for this gallery (made once per layout)."""
         QtInteractor = _interactor_class()  # noqa: N806
 
-        kw = scenes.gallery_kwargs(maps)
+        kw = self._gallery_kwargs(maps)
         key = (tuple(kw["shape"]), repr(kw.get("groups")))
         g = self._galleries.get(key)
         if g is None:
