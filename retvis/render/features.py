@@ -202,9 +202,7 @@ def gallery_layout(n_panels: int, aspect: float | None = None) -> GalleryLayout:
         small = rows * cols - min(rows, cols) ** 2  # cells beside the enlarged block
         return misfit + EMPTY_CELL_COST * (small - n_panels) / small
 
-    fits = [
-        lay for lay in _candidates(n_panels) if min(lay.shape) <= MAX_ENLARGED * max(lay.shape)
-    ]
+    fits = [lay for lay in _candidates(n_panels) if min(lay.shape) <= MAX_ENLARGED * max(lay.shape)]
     return min(fits, key=cost)
 
 
