@@ -222,13 +222,13 @@ def layout_of(plotter: pv.Plotter, n_panels: int) -> GalleryLayout:
         When no gallery of ``n_panels`` has the plotter's shape.
     """
     shape = tuple(plotter.shape)
-    default = gallery_layout(n_panels)
-    for lay in [default, *_candidates(n_panels)]:
+    for lay in _candidates(n_panels):  # the fixed default is one of the wide layouts
         if lay.shape == shape:
             return lay
     raise SpecError(
         f"the plotter has shape {shape}; a gallery of {n_panels} channels needs a shape "
-        f"like {default.shape} (create it with gallery_layout(n, aspect).plotter_kwargs())"
+        f"like {gallery_layout(n_panels).shape} "
+        "(create it with gallery_layout(n, aspect).plotter_kwargs())"
     )
 
 

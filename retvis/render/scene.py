@@ -142,14 +142,13 @@ def features_plotter(
     size: tuple[int, int] = DEFAULT_SIZE,
     channels: list[int] | None = None,
     off_screen: bool = True,
-    fit: bool = True,
 ) -> pv.Plotter:
-    """A plotter laid out for the gallery of these maps (shape (C, d, d, d)): with
-    ``fit``, the layout whose cells are closest to square at this ``size`` (width,
-    height) px (:func:`~retvis.render.features.gallery_layout`), else the fixed one."""
+    """A plotter laid out for the gallery of these maps (shape (C, d, d, d)): the layout
+    whose cells are closest to square at this ``size`` (width, height) px
+    (:func:`~retvis.render.features.gallery_layout`)."""
     maps = check_maps(maps)
     n = len(pick_channels(maps) if channels is None else channels)
-    layout = gallery_layout(n, size[0] / size[1] if fit else None)
+    layout = gallery_layout(n, size[0] / size[1])
     return new_plotter(size, off_screen=off_screen, **layout.plotter_kwargs())
 
 
