@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         "costs a third, for a curve that is noisier point by point)",
     )
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--sizes", help="learning-curve sizes (default 25, 50, 100, ... < n_train)")
+    p.add_argument(
+        "--sizes", help="learning-curve sizes (default 25, 50, 100, ... < 0.9 n_train, n_train)"
+    )
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--no-learning-curve", action="store_true")
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (
             [int(s) for s in args.sizes.split(",")]
             if args.sizes
-            else [s for s in (25, 50, 100, 200, 400, 800, 1600) if s < n_train] + [n_train]
+            # a size within 10 % of the whole split would be the same point twice
+            else [s for s in (25, 50, 100, 200, 400, 800, 1600) if s < 0.9 * n_train] + [n_train]
         )
         if lc.exists() and not args.curve_only:
             shutil.rmtree(lc)  # a new split; with --curve-only, finished sizes are reused
@@ -191,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(run / "plots" / "loss.png", dest / "loss.png")
     for png in ("parity.png", "parity_rf.png"):
         shutil.copyfile(Path(ev["out"]) / png, dest / png)
+    # The test structures' predictions behind the card's metrics (name, label,
+    # prediction, spread): a user can see which materials it gets wrong, and a fresh
+    # install can check it reproduces them from the CIFs.
+    shutil.copyfile(Path(ev["out"]) / "predictions.csv", dest / "test_predictions.csv")
     if curve is not None:
         for f in ("learning_curve.json", "learning_curve.png"):
             shutil.copyfile(lc / f, dest / f)
