@@ -81,8 +81,8 @@ class GridCache:
         except (OSError, ValueError, KeyError, EOFError):
             path.unlink(missing_ok=True)  # corrupt entry: recompute
             return None
-        if boltz.shape != (spec.n,) * 3:
-            path.unlink(missing_ok=True)
+        if boltz.shape != (spec.n,) * 3 or not np.isfinite(boltz).all():
+            path.unlink(missing_ok=True)  # foreign, or overflowed before compute_grid refused it
             return None
         return EnergyGrid(name, boltz, spec, box, origin, sc, density)
 

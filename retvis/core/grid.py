@@ -515,7 +515,11 @@ def compute_grid(
     ForceFieldError
         An element has no Lennard-Jones parameters.
     LimitError
-        The grid would be larger than :data:`MAX_N` per axis.
+        The grid would be larger than :data:`MAX_N` per axis, or its Boltzmann factors
+        overflow (an energy below about -88 kT).
+    SimulationError
+        CO2 probe: EQeq charges cannot be computed for the structure, or are unphysical
+        (:data:`retvis.core.charges.MAX_ABS_CHARGE`).
     """
     spec = spec or GridSpec()
     n = spec.n
@@ -556,4 +560,14 @@ def compute_grid(
         raise LimitError(f"grid of {n}^3 points exceeds the limit of {MAX_N}^3")
     with np.errstate(over="ignore"):
         boltz = np.exp(-e / spec.temperature).astype(np.float32)
+    if not np.isfinite(boltz).all():
+        # never hand on an overflowed grid: a model refuses a batch that holds one
+        low = float(np.min(e))
+        raise LimitError(
+            f"the probe's energy falls to {low:.0f} K ({low / spec.temperature:.0f} kT), "
+            f"beyond the range of a float32 Boltzmann factor, at "
+            f"{int((~np.isfinite(boltz)).sum())} grid points: the framework's charges or "
+            "parameters are unphysical",
+            structure.path,
+        )
     return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density)

@@ -1,4 +1,5 @@
 import csv
+import importlib.util
 
 import numpy as np
 import pytest
@@ -97,3 +98,23 @@ def test_a_co2_probe_model_without_pyeqeq_is_one_clear_error_not_a_failed_row_ea
     with pytest.raises(SpecError, match="pyeqeq"):
         screen([str(demo("FIQCEN_clean"))], model, tmp_path / "screen.parquet", workers=0)
     assert not (tmp_path / "screen.parquet").exists()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyeqeq") is None, reason="EQeq charges need pyeqeq's element data"
+)
+def test_the_shipped_co2_model_ranks_a_batch_that_holds_a_structure_eqeq_cannot_charge(
+    tmp_path,
+):
+    """RUBTAK04's EQeq charges are unphysical; it once overflowed its CO2 grid and
+    ``retvis predict --model co2-coremof`` refused the whole demo set. It is one failure
+    row with its reason, and the others are ranked."""
+    names = ["RUBTAK04_clean", "PEKKAS_clean", "FIQCEN_clean"]
+    out = tmp_path / "ranking.csv"
+    args = ["predict", *(str(demo(n)) for n in names), "--model", "co2-coremof"]
+    assert main([*args, "-o", str(out), "-q"]) == 1  # one input failed
+    rows = {r["name"]: r for r in csv.DictReader(out.open())}
+    assert [int(rows[n]["rank"]) for n in ("PEKKAS_clean", "FIQCEN_clean")] in ([1, 2], [2, 1])
+    assert all(float(rows[n]["prediction"]) > 0 for n in ("PEKKAS_clean", "FIQCEN_clean"))
+    bad = rows["RUBTAK04_clean"]
+    assert bad["status"] == "failed" and "EQeq charges are unphysical" in bad["reason"]

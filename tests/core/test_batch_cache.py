@@ -31,6 +31,15 @@ def test_cache_roundtrip_and_content_addressing(tmp_path):
     entry.write_bytes(b"garbage")
     assert cache.get(s.digest, spec, s.name) is None
     assert not entry.exists()
+    # and so is one holding overflowed Boltzmann factors (written before compute_grid
+    # refused them): a model would refuse the whole batch that held it
+    import dataclasses
+
+    bad = g.boltzmann.copy()
+    bad[0, 0, 0] = np.inf
+    cache.put(s.digest, dataclasses.replace(g, boltzmann=bad))
+    assert entry.exists() and cache.get(s.digest, spec, s.name) is None
+    assert not entry.exists()
 
 
 def test_batch_records_failures_and_keeps_going(tmp_path, demo_cifs):

@@ -1,6 +1,7 @@
 """The energy grid's CO2 probe: the Ewald potential of framework charges and the
 orientation-averaged Boltzmann factor of TraPPE CO2 (charges given, so no pyeqeq)."""
 
+import importlib.util
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ from retvis.core.grid import (
     probe_energies,
 )
 from retvis.core.structure import Structure, read_structure
-from retvis.errors import SpecError
+from retvis.errors import LimitError, SpecError
 from tests.conftest import demo
 
 
@@ -164,3 +165,29 @@ def test_without_pyeqeq_a_co2_spec_says_why_it_cannot_be_computed(monkeypatch):
     sphere.require_available("model 'x'")  # no error
     with pytest.raises(SpecError, match=r"^model 'x' cannot be used here: the CO2 probe"):
         co2.require_available("model 'x'")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyeqeq") is None, reason="EQeq charges need pyeqeq's element data"
+)
+def test_charges_eqeq_gets_wrong_are_a_recorded_failure_not_an_overflowed_grid():
+    """RUBTAK04 (a UiO-66 deposition of the demo set) is where EQeq breaks down: an O at
+    -14.4 e, and CO2 Boltzmann factors past float32 that made a model refuse the whole
+    batch. It is now a failure of that structure, with the reason; the sphere is fine."""
+    from retvis.core.batch import grid_outcome
+
+    out = grid_outcome(0, demo("RUBTAK04_clean"), GridSpec(n=8, probe="CO2"))
+    assert out.status == "failed" and out.kind == "simulation"
+    assert "EQeq charges are unphysical (O atom" in out.reason and "-14.4 e" in out.reason
+    assert grid_outcome(0, demo("RUBTAK04_clean"), GridSpec(n=8)).status == "ok"
+
+
+def test_a_grid_whose_boltzmann_factors_overflow_is_refused():
+    """Charges of +/-20 e (given, not EQeq's) put the probe's energy far below -88 kT:
+    compute_grid refuses the grid with the energy it reached instead of returning inf."""
+    s = read_structure(demo("PEKKAS_clean"))
+    q = np.zeros(s.n_atoms)
+    q[0], q[1] = 20.0, -20.0
+    with pytest.raises(LimitError, match=r"^PEKKAS_clean\.cif: the probe's energy falls to -\d+ K"):
+        compute_grid(s, GridSpec(n=8, probe="CO2"), charges=q)
+    assert np.isfinite(compute_grid(s, GridSpec(n=8, probe="CO2"), charges=q / 100).boltzmann).all()
