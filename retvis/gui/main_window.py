@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.grid import EnergyGrid
+from ..core.grid import EnergyGrid, GridSpec
 from ..core.project import MaterialRecord, Project
 from ..core.structure import Structure
 from ..paths import cache_dir, log_dir
@@ -44,6 +44,10 @@ from .widgets.status_delegate import StatusDelegate
 from .widgets.viewer import ViewerPanel, software_opengl
 
 log = logging.getLogger(__name__)
+
+#: Failure kinds that other grid settings may not meet (``RetvisError.kind``): the CO2
+#: probe's EQeq charges (simulation), a grid limit, a force field without the element.
+SPEC_DEPENDENT_FAILURES = frozenset({"simulation", "limit", "forcefield"})
 
 #: Grids kept in memory (most recent first out); older ones are re-read from the cache.
 MAX_GRIDS_IN_MEMORY = 2000
@@ -78,6 +82,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.proxy.setSourceModel(self.model)
         self._structures: dict[str, Structure] = {}
         self._grids: dict[str, EnergyGrid] = {}
+        # grid settings a row failed under, when the failure may depend on them (EQeq
+        # charges of the CO2 probe, a limit, a force field): another model retries it
+        self._failed_spec: dict[str, GridSpec] = {}
         self._batch = 0
         self._loading: set[str] = set()  # digests whose structure/grid is being reloaded
         self._to_predict: list[str] = []
@@ -416,6 +423,10 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                     name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
                 )
                 self._structures[key] = s
+            if resp.status == "failed" and resp.kind in SPEC_DEPENDENT_FAILURES:
+                self._failed_spec[key] = resp.request.spec
+            else:
+                self._failed_spec.pop(key, None)
             if resp.grid is not None and self._model_info and resp.grid.spec != self.grid_spec:
                 again.add(key)
             elif resp.grid is not None:

@@ -26,12 +26,16 @@ pytestmark = pytest.mark.skipif(
 def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_values(
     qtbot, make_window, drop, all_finished
 ):
+    """RUBTAK04 (demo set) joins them: its EQeq charges are unphysical, so it fails
+    under the CO2 model with that reason, and is computed and predicted again when the
+    CH4 model is chosen back."""
     from PySide6.QtCore import Qt
 
     from retvis.gui.materials_model import COL
-    from retvis.paths import models_dir
+    from retvis.paths import demo_dir, models_dir
 
-    cifs = sorted(DATA.glob("*.cif"))
+    test_split = sorted(DATA.glob("*.cif"))
+    cifs = [*test_split, demo_dir() / "RUBTAK04_clean.cif"]
     with open(models_dir() / "co2-coremof" / "test_predictions.csv", newline="") as fh:
         recorded = {r["name"]: float(r["prediction"]) for r in csv.DictReader(fh)}
 
@@ -40,23 +44,36 @@ def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_value
     qtbot.waitUntil(lambda: all_finished(win, len(cifs)), timeout=120_000)
     assert win.grid_spec.probe != "CO2"  # the CH4 model's sphere
 
+    assert all(r.status == "ok" for r in win.model.records())
     picker = win.model_picker
-    qtbot.waitUntil(lambda: picker.combo.findData("co2-coremof") >= 0, timeout=60_000)
-    i = picker.combo.findData("co2-coremof")
-    picker.combo.setCurrentIndex(i)
-    picker.combo.activated.emit(i)  # what a user's click in the list sends
 
-    def predicted_by_co2():
-        recs = win.model.records()
-        return len(recs) == len(cifs) and all(
-            r.pred_mean is not None and r.pred_model.startswith("co2-coremof@") for r in recs
-        )
+    def choose(name):
+        qtbot.waitUntil(lambda: picker.combo.findData(name) >= 0, timeout=60_000)
+        i = picker.combo.findData(name)
+        picker.combo.setCurrentIndex(i)
+        picker.combo.activated.emit(i)  # what a user's click in the list sends
 
-    qtbot.waitUntil(predicted_by_co2, timeout=180_000)
+    def predicted_by(name, n):
+        def done():
+            recs = [r for r in win.model.records() if r.status not in ("queued", "running")]
+            ok = [r for r in recs if r.status == "ok"]
+            return (
+                len(recs) == len(cifs)
+                and len(ok) == n
+                and all(r.pred_mean is not None and r.pred_model.startswith(f"{name}@") for r in ok)
+            )
+
+        return done
+
+    choose("co2-coremof")
+    qtbot.waitUntil(predicted_by("co2-coremof", len(test_split)), timeout=180_000)
     assert win.grid_spec.probe == "CO2"
     assert all(g.spec.probe == "CO2" for g in win._grids.values())
-    got = {r.name: r.pred_mean for r in win.model.records()}
+    bad = next(r for r in win.model.records() if r.name == "RUBTAK04_clean")
+    assert bad.status == "failed" and "EQeq charges are unphysical" in bad.reason
+    got = {r.name: r.pred_mean for r in win.model.records() if r.status == "ok"}
     names = sorted(got)
+    assert len(names) == len(test_split)
     np.testing.assert_allclose(
         [got[n] for n in names], [recorded[n] for n in names], rtol=2e-3, atol=2e-3
     )
@@ -66,3 +83,8 @@ def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_value
         COL["uptake"], Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
     )
     assert "0.15 bar" in tip
+
+    # back to CH4: RUBTAK04's failure was the CO2 probe's, so it is computed again
+    choose("ch4-coremof")
+    qtbot.waitUntil(predicted_by("ch4-coremof", len(cifs)), timeout=180_000)
+    assert win.grid_spec.probe != "CO2"
