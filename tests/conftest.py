@@ -12,6 +12,7 @@ it is *not* an adsorption uptake.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 from importlib import resources
@@ -28,6 +29,13 @@ DEMO = REPO / "resources" / "demo"
 SHARED = REPO.parent / "shared"
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
+
+#: For tests of the CO2 probe's EQeq charges, whose element data come from the optional
+#: pyeqeq package (``.ci/test`` installs it).
+needs_pyeqeq = pytest.mark.skipif(
+    importlib.util.find_spec("pyeqeq") is None,
+    reason="the CO2 probe's EQeq charges need pyeqeq's element data (.ci/test installs it)",
+)
 
 
 @pytest.fixture(autouse=True)

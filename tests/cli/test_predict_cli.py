@@ -1,5 +1,4 @@
 import csv
-import importlib.util
 
 import numpy as np
 import pytest
@@ -8,7 +7,7 @@ from retvis.cli import main
 from retvis.core.grid import compute_grid
 from retvis.core.structure import read_structure
 from retvis.ml.weights import load_model
-from tests.conftest import demo
+from tests.conftest import demo, needs_pyeqeq
 
 
 def test_predict_ranks_structures_and_lists_failures(trained_model, tmp_path):
@@ -100,9 +99,7 @@ def test_a_co2_probe_model_without_pyeqeq_is_one_clear_error_not_a_failed_row_ea
     assert not (tmp_path / "screen.parquet").exists()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyeqeq") is None, reason="EQeq charges need pyeqeq's element data"
-)
+@needs_pyeqeq
 def test_the_shipped_co2_model_ranks_a_batch_that_holds_a_structure_eqeq_cannot_charge(
     tmp_path,
 ):

@@ -1,7 +1,6 @@
 """The energy grid's CO2 probe: the Ewald potential of framework charges and the
 orientation-averaged Boltzmann factor of TraPPE CO2 (charges given, so no pyeqeq)."""
 
-import importlib.util
 import math
 
 import numpy as np
@@ -18,7 +17,7 @@ from retvis.core.grid import (
 )
 from retvis.core.structure import Structure, read_structure
 from retvis.errors import LimitError, SpecError
-from tests.conftest import demo
+from tests.conftest import demo, needs_pyeqeq
 
 
 def _rock_salt(a=5.64):
@@ -167,9 +166,7 @@ def test_without_pyeqeq_a_co2_spec_says_why_it_cannot_be_computed(monkeypatch):
         co2.require_available("model 'x'")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyeqeq") is None, reason="EQeq charges need pyeqeq's element data"
-)
+@needs_pyeqeq
 def test_charges_eqeq_gets_wrong_are_a_recorded_failure_not_an_overflowed_grid():
     """RUBTAK04 (a UiO-66 deposition of the demo set) is where EQeq breaks down: an O at
     -14.4 e, and CO2 Boltzmann factors past float32 that made a model refuse the whole

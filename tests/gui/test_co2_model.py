@@ -9,18 +9,15 @@ table must then show what the model recorded for these structures of its test sp
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import numpy as np
-import pytest
+
+from tests.conftest import needs_pyeqeq
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "co2_test_split"
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("pyeqeq") is None,
-    reason="the CO2 probe's EQeq charges need pyeqeq's element data (.ci/test installs it)",
-)
+pytestmark = needs_pyeqeq
 
 
 def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_values(

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from tests.conftest import DEMO, REPO, core_mof_table
+from tests.conftest import DEMO, REPO, core_mof_table, needs_pyeqeq
 
 
 def _build_model():
@@ -113,13 +113,12 @@ def test_recipe_fine_tunes_from_a_shipped_model(tmp_path):
 
 
 @pytest.mark.slow
+@needs_pyeqeq
 def test_recipe_trains_on_co2_probe_grids(tmp_path):
     """--probe CO2 reaches the grids (TraPPE CO2, EQeq charges): the model's grid spec
     and input scale are the CO2 probe's, and the card says so."""
     from retvis.ml.weights import load_model
 
-    if importlib.util.find_spec("pyeqeq") is None:  # the optional `charges` extra
-        pytest.skip("the CO2 probe's EQeq charges need pyeqeq's element data")
     dest = tmp_path / "model"
     argv = ["--labels", str(_void_fraction_labels(tmp_path, n=8)), "--name", "vf"]
     argv += ["--target-name", "void fraction", "--units", "1", "--work", str(tmp_path / "w")]

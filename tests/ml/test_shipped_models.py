@@ -11,25 +11,21 @@ that moves a prediction fails this test.
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.conftest import needs_pyeqeq
 
-no_pyeqeq = pytest.mark.skipif(
-    importlib.util.find_spec("pyeqeq") is None,
-    reason="the CO2 probe's EQeq charges need pyeqeq's element data (.ci/test installs it)",
-)
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.mark.parametrize(
     ("name", "folder", "probe"),
     [
         ("ch4-coremof", "ch4_test_split", "sphere"),
-        pytest.param("co2-coremof", "co2_test_split", "CO2", marks=no_pyeqeq),
+        pytest.param("co2-coremof", "co2_test_split", "CO2", marks=needs_pyeqeq),
     ],
 )
 def test_a_shipped_model_reproduces_its_recorded_test_predictions_from_the_cifs(
