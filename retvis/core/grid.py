@@ -560,13 +560,14 @@ def compute_grid(
         raise LimitError(f"grid of {n}^3 points exceeds the limit of {MAX_N}^3")
     with np.errstate(over="ignore"):
         boltz = np.exp(-e / spec.temperature).astype(np.float32)
-    if not np.isfinite(boltz).all():
+    overflowed = ~np.isfinite(boltz)
+    if overflowed.any():
         # never hand on an overflowed grid: a model refuses a batch that holds one
         low = float(np.min(e))
         raise LimitError(
             f"the probe's energy falls to {low:.0f} K ({low / spec.temperature:.0f} kT), "
             f"beyond the range of a float32 Boltzmann factor, at "
-            f"{int((~np.isfinite(boltz)).sum())} grid points: the framework's charges or "
+            f"{int(overflowed.sum())} grid points: the framework's charges or "
             "parameters are unphysical",
             structure.path,
         )
