@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-HOLDOUT = REPO.parent / "shared" / "data" / "holdout_names.txt"
+HOLDOUT = REPO / "resources" / "datasets" / "holdout_names.txt"
 
 
 def retvis(*args: str, stdout: Path | None = None, check: bool = True) -> int:
@@ -113,6 +113,27 @@ def main(argv: list[str] | None = None) -> int:
         help="the grids' probe (retvis grid --probe): CO2 is TraPPE CO2 with EQeq charges",
     )
     p.add_argument("--dest", type=Path, help="model folder (default resources/models/NAME)")
+    p.add_argument(
+        "--grids",
+        type=Path,
+        help="use this `retvis grid` output (computed elsewhere, e.g. before training on a "
+        "GPU machine without the structure readers) instead of step 1",
+    )
+    p.add_argument(
+        "--descriptors", type=Path, help="use this `retvis descriptors` table instead of step 3"
+    )
+    p.add_argument(
+        "--split",
+        type=Path,
+        help="reuse this split JSON (e.g. the shipped model's split.json, to retrain on the "
+        "same split)",
+    )
+    p.add_argument("--device", default="cpu", help="training device: cpu or cuda")
+    p.add_argument(
+        "--no-files",
+        action="store_true",
+        help="the labelled CIFs need not be on disk (with --grids and --descriptors)",
+    )
     args = p.parse_args(argv)
     curve_k = args.curve_ensemble or args.ensemble
 
@@ -125,32 +146,39 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in csv.DictReader(fh) if r.get("status", "ok") == "ok"]
     files = [r["path"] for r in rows]
     missing = [f for f in files if not Path(f).is_file()]
-    if missing:
+    if missing and not (args.no_files and args.grids and args.descriptors):
         raise SystemExit(f"{len(missing)} labelled CIFs are not on disk, e.g. {missing[0]}")
     (work / "files.txt").write_text("".join(f"{f}\n" for f in files))
-    grids, run, lc = work / "grids", work / "run", work / "lc"
+    grids, run, lc = args.grids or work / "grids", work / "run", work / "lc"
     target = ["--target", args.target, "--units", args.units]
     excl = ["--exclude", str(HOLDOUT)] if HOLDOUT.is_file() else []
     pv = ["--per-volume"] if args.per_volume else []  # recipe options of train and the curve
     pv += ["--init-from", args.init_from] if args.init_from else []
     pv += ["--freeze-conv"] if args.freeze_conv else []
+    pv += ["--device", args.device]
+    split_args = ["--split", str(args.split.resolve())] if args.split else []
 
-    desc = work / "descriptors.csv"
+    desc = args.descriptors or work / "descriptors.csv"
     if not args.curve_only:
-        retvis(
-            "grid", *files, "-o", str(grids), "-j", str(args.threads), "--probe", args.probe,
-            "-q", check=False,
-        )  # fmt: skip
+        if not args.grids:
+            retvis(
+                "grid", *files, "-o", str(grids), "-j", str(args.threads), "--probe",
+                args.probe, "-q", check=False,
+            )  # fmt: skip
         if run.exists():
             shutil.rmtree(run)
         retvis(
             "train", str(grids), str(labels), "-o", str(run), *target,
             "--target-name", args.target_name, "--ensemble", str(args.ensemble),
             "--threads", str(args.threads), "--epochs", str(args.epochs), "--drop-missing",
-            *excl, *pv, "--test-fraction", str(args.test_fraction),
+            *excl, *pv, "--test-fraction", str(args.test_fraction), *split_args,
             stdout=work / "train.jsonl",
         )  # fmt: skip
-        retvis("descriptors", *files, "-o", str(desc), "-j", str(args.threads), "-q", check=False)
+        if not args.descriptors:
+            retvis(
+                "descriptors", *files, "-o", str(desc), "-j", str(args.threads), "-q",
+                check=False,
+            )  # fmt: skip
         retvis(
             "evaluate", str(run), str(grids), str(labels), "--drop-missing",
             "--descriptors", str(desc), stdout=work / "eval.json",
@@ -210,8 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     meta = args.labels.with_name(args.labels.name.replace(".csv", ".meta.json"))
     ts.update(
         labels=_rel(args.labels),
-        voxels="grids of the labelled CIFs (retvis grid, this model's gridspec)",
-        holdout_excluded="shared/data/holdout_names.txt" if excl else None,
+        voxels="grids of the labelled CIFs (retvis grid, this model's gridspec: "
+        + ("the canonical cell of each crystal" if card["gridspec"].get("cell") == "canonical"
+           else "the cell as each file writes it")
+        + ")",
+        holdout_excluded="resources/datasets/holdout_names.txt" if excl else None,
         n_labels_at_training=len(rows),
         n_refused_by_reader=len(rows) - n_grids,
         descriptors=f"retvis descriptors (Zeo++) of the labelled CIFs; "

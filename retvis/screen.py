@@ -39,6 +39,7 @@ import numpy as np
 
 from .core.batch import collect_cifs, iter_grids
 from .core.cache import atomic_write_bytes, sha256_file
+from .core.canonical import join_notes, same_crystal_notes
 from .core.grid import GridSpec
 from .core.structure import MAX_ATOMS, MIN_DISTANCE
 from .errors import DataError, RetvisError
@@ -52,6 +53,7 @@ COLUMNS = (
     "name",
     "path",
     "digest",
+    "crystal",
     "status",
     "reason",
     "kind",
@@ -102,7 +104,8 @@ def _sha256(path: Path) -> str:
 
 def _row(path: str, **kw) -> dict:
     row = dict.fromkeys(COLUMNS)
-    row.update(name=Path(path).stem, path=path, digest="", reason="", kind="", formula="")
+    row.update(name=Path(path).stem, path=path, digest="", crystal="", reason="", kind="",
+               formula="")
     row.update(kw)
     return row
 
@@ -159,6 +162,7 @@ def screen_chunk(
                 p,
                 name=s.name,
                 digest=s.digest,
+                crystal=o.grid.meta.get("crystal", ""),
                 status="ok",
                 n_atoms=s.n_atoms,
                 formula=s.formula,
@@ -207,6 +211,7 @@ def _schema():
             ("name", pa.string()),
             ("path", pa.string()),
             ("digest", pa.string()),
+            ("crystal", pa.string()),
             ("status", pa.string()),
             ("reason", pa.string()),
             ("kind", pa.string()),
@@ -251,7 +256,6 @@ def write_part(out: Path, rows: list[dict], part: str) -> Path:
 def read_results(out: str | os.PathLike[str], columns: Sequence[str] | None = None):
     """The rows of a screen output folder as a pyarrow Table (empty if none yet)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     out = Path(out)
     parts = sorted(out.glob("part-*.parquet")) if out.is_dir() else []
@@ -260,7 +264,21 @@ def read_results(out: str | os.PathLike[str], columns: Sequence[str] | None = No
         schema = pa.schema([schema.field(c) for c in columns])
     if not parts:
         return schema.empty_table()
-    return pa.concat_tables(pq.read_table(p, columns=list(schema.names)) for p in parts)
+    return pa.concat_tables(_read_part(p, schema) for p in parts)
+
+
+def _read_part(path: Path, schema):
+    """One part file in ``schema``; a column it was written without (``crystal``, before
+    canonical cells) reads as empty strings."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    have = set(pq.read_schema(path).names)
+    t = pq.read_table(path, columns=[c for c in schema.names if c in have])
+    for c in schema.names:
+        if c not in have:
+            t = t.append_column(schema.field(c), pa.array([""] * len(t), pa.string()))
+    return t.select(schema.names)
 
 
 def model_identity(model: str | os.PathLike[str]) -> dict:
@@ -516,15 +534,19 @@ def write_failures(out: Path, path: Path, extra: Sequence[dict] = ()) -> int:
 def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     """Write the screened materials ranked by predicted value, highest first, as CSV.
 
-    Columns: rank, name, prediction, std, formula, n_atoms, path, note. ``note`` is
-    the model's own note on a prediction outside what it learned or at the sparse top of
-    its training labels (:func:`retvis.ml.weights.domain_notes`, from the card of the
-    model the output was made with), else empty. Returns the rows written and a line
+    Columns: rank, name, prediction, std, formula, n_atoms, crystal, path, note.
+    ``crystal`` is the canonical cell's digest (the same for every file of one crystal);
+    ``note`` is the model's own note on a prediction outside what it learned or at the
+    sparse top of its training labels (:func:`retvis.ml.weights.domain_notes`, from the
+    card of the model the output was made with) and, for a crystal screened from more
+    than one file, the other files' names; else empty. Returns the rows written and a line
     counting the notes ('' if none).
     """
     from .ml.weights import domain_notes, notes_summary, read_card
 
-    t = read_results(out, ["name", "path", "status", "prediction", "std", "formula", "n_atoms"])
+    t = read_results(
+        out, ["name", "path", "status", "prediction", "std", "formula", "n_atoms", "crystal"]
+    )
     ok = [r for r in t.to_pylist() if r["status"] == "ok" and r["prediction"] is not None]
     ok.sort(key=lambda r: (-r["prediction"], r["name"]))
     meta = json.loads((Path(out) / META_NAME).read_text(encoding="utf-8"))
@@ -532,12 +554,15 @@ def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     notes = domain_notes(
         np.array([r["prediction"] for r in ok]), np.array([r["std"] for r in ok]), card
     )
+    same = same_crystal_notes([r["name"] for r in ok], [r["crystal"] for r in ok])
+    notes = [join_notes(a, b) for a, b in zip(notes, same, strict=True)]
     rows = [
         [k + 1, r["name"], f"{r['prediction']:.6g}", f"{r['std']:.3g}", r["formula"],
-         r["n_atoms"], r["path"], note]
+         r["n_atoms"], r["crystal"], r["path"], note]
         for k, (r, note) in enumerate(zip(ok, notes, strict=True))
     ]  # fmt: skip
-    header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "path", "note"]
+    header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "crystal", "path",
+              "note"]
     _write_csv(path, header, rows)
     return len(rows), notes_summary(notes)
 

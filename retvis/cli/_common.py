@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..core.cache import atomic_write_bytes
-from ..core.grid import PROBES, GridSpec
+from ..core.grid import CELLS, PROBES, GridSpec
 from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 
 
@@ -31,8 +31,12 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cubic", action="store_true", help="cubic Cartesian box instead of the supercell")
     g.add_argument("--box-length", type=float, default=d.box_length,
                    help=f"cube side in --cubic mode, Å (default {d.box_length})")
+    g.add_argument("--cell", choices=CELLS, default=d.cell,
+                   help="canonical: the crystal's canonical cell, the same grid for every "
+                   "setting of a crystal (default); as-read: the cell as the file writes it")
     g.add_argument("--seed-compatible", action="store_true",
-                   help="include the end point (linspace(0, 1, n)) as the published voxels do")
+                   help="the published voxels' convention: the end point included "
+                   "(linspace(0, 1, n)) on the cell as read (implies --cell as-read)")
 
 
 def add_structure_limits(p: argparse.ArgumentParser) -> None:
@@ -58,6 +62,7 @@ def grid_spec_from_args(args: argparse.Namespace) -> GridSpec:
         probe_sigma=args.probe_sigma, temperature=args.temperature,
         mode="cubic" if args.cubic else "supercell", box_length=args.box_length,
         endpoint=bool(args.seed_compatible), probe=args.probe,
+        cell="as-read" if args.seed_compatible else args.cell,
     )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.batch import collect_cifs, iter_grids
 from ..core.cache import GridCache
+from ..core.canonical import join_notes, same_crystal_notes
 from ..paths import DEFAULT_MODEL
 from ._common import progress_bar, write_csv
 
@@ -65,8 +66,11 @@ def run(args) -> int:
     target = model.target
     units = target.get("units", "")
     notes = model.domain_notes(mean, std)
+    crystals = [o.grid.meta.get("crystal", "") for o in ok]
+    same = same_crystal_notes([o.name for o in ok], crystals)
     rows = []
     for k, o in enumerate(ok):
+        note = join_notes(notes[k], same[k], o.grid.meta.get("cell_note", ""))
         rows.append(
             [
                 int(rank[k]),
@@ -76,17 +80,22 @@ def run(args) -> int:
                 units,
                 "ok",
                 "",
+                o.structure.formula,
+                f"{o.grid.density:.4g}",
+                crystals[k],
                 str(o.path),
-                notes[k],
+                note,
             ]
         )
     rows.sort(key=lambda r: r[0])
     for o in outcomes:
         if o.status != "ok":
-            rows.append(["", o.name, "", "", units, o.status, o.reason, str(o.path), ""])
+            rows.append(["", o.name, "", "", units, o.status, o.reason, "", "", "",
+                         str(o.path), ""])
     write_csv(
         args.out,
-        ["rank", "name", "prediction", "ensemble_std", "units", "status", "reason", "path", "note"],
+        ["rank", "name", "prediction", "ensemble_std", "units", "status", "reason", "formula",
+         "density_g_cm3", "crystal", "path", "note"],
         rows,
     )
     summary = notes_summary(notes)

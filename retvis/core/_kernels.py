@@ -6,7 +6,8 @@ import numba
 import numpy as np
 
 
-@numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(nogil=True, cache=True, error_model="numpy",
+            fastmath={"reassoc", "contract", "nsz", "arcp"})
 def pair_binned(
     points,  # (M, 3) float64, Cartesian, sorted by point bin, Å
     pstart,  # (B + 1,) int64, offsets of each occupied point bin in ``points``
@@ -104,7 +105,8 @@ def pair_binned(
     return out
 
 
-@numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(nogil=True, cache=True, error_model="numpy",
+            fastmath={"reassoc", "contract", "nsz", "arcp"})
 def lj_scatter(
     frac,  # (N, 3) float64, fractional coordinates of the unit cell's atoms in [0, 1)
     eps4,  # (N,) float64, 4 * eps_ij, K

@@ -9,6 +9,7 @@ a half-written entry, and concurrent writers of the same key are harmless.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -76,15 +77,18 @@ class GridCache:
                 boltz = z["boltzmann"]
                 box, origin, sc = z["box"], z["origin"], tuple(int(x) for x in z["supercell"])
                 density = float(z["density"]) if "density" in z.files else float("nan")
+                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, TypeError):
             path.unlink(missing_ok=True)  # corrupt entry: recompute
             return None
-        if boltz.shape != (spec.n,) * 3 or not np.isfinite(boltz).all():
-            path.unlink(missing_ok=True)  # foreign, or overflowed before compute_grid refused it
+        if (boltz.shape != (spec.n,) * 3 or not np.isfinite(boltz).all()
+                or (spec.cell == "canonical" and "crystal" not in meta)):
+            # foreign, overflowed before compute_grid refused it, or without its crystal
+            path.unlink(missing_ok=True)
             return None
-        return EnergyGrid(name, boltz, spec, box, origin, sc, density)
+        return EnergyGrid(name, boltz, spec, box, origin, sc, density, meta)
 
     def put(self, digest: str, grid: EnergyGrid) -> Path:
         """Store a grid under its structure digest and spec; returns the file."""
@@ -93,6 +97,7 @@ class GridCache:
         path = self._path(self.key(digest, grid.spec))
         buf = io.BytesIO()
         np.savez(buf, boltzmann=grid.boltzmann, box=grid.box, origin=grid.origin,
-                 supercell=np.array(grid.supercell), density=np.float64(grid.density))
+                 supercell=np.array(grid.supercell), density=np.float64(grid.density),
+                 meta=np.array(json.dumps(grid.meta, sort_keys=True)))
         atomic_write_bytes(path, buf.getvalue())
         return path

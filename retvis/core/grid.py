@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import LimitError, SpecError
+from .canonical import CANONICAL_VERSION, canonicalize
 from .forcefield import load_forcefield, mix
 from .guests import GUESTS
 from .structure import Structure, supercell_factors
@@ -44,6 +45,8 @@ ENGINE_VERSION = 1
 MAX_N = 256
 #: Guest probes of the energy grid (:attr:`GridSpec.probe`).
 PROBES = ("sphere", "CO2")
+#: Cells a grid can be computed on (:attr:`GridSpec.cell`).
+CELLS = ("canonical", "as-read")
 #: TraPPE CO2, the CO2 labels' guest (:data:`retvis.core.guests.GUESTS`): site ->
 #: (eps K, sigma Å, charge e); the oxygens sit :data:`CO2_BOND` from the carbon on
 #: either side.
@@ -93,6 +96,12 @@ class GridSpec:
         Framework Lennard-Jones table (``resources/forcefield/<name>.csv``).
     overlap_distance : float
         A point closer than this to an atom gets a Boltzmann factor of 0, Å.
+    cell : {"canonical", "as-read"}
+        ``"canonical"`` (default): the grid is computed on the crystal's canonical cell
+        (:mod:`retvis.core.canonical`), so every setting of the same crystal (any
+        supercell, origin, axis order, conventional or primitive cell) gets the same
+        grid. ``"as-read"``: on the cell as the file writes it (the published seed's
+        convention, and models trained before canonical cells existed).
     probe : {"sphere", "CO2"}
         ``"sphere"`` (default, METHOD.md section 1): a Lennard-Jones sphere of
         ``probe_epsilon`` and ``probe_sigma``. ``"CO2"``: the TraPPE CO2 molecule of the
@@ -113,6 +122,7 @@ class GridSpec:
     forcefield: str = "UFF"
     overlap_distance: float = 1e-3
     probe: Literal["sphere", "CO2"] = "sphere"
+    cell: Literal["canonical", "as-read"] = "canonical"
 
     def __post_init__(self) -> None:
         if not isinstance(self.n, (int, np.integer)) or not 2 <= self.n <= MAX_N:
@@ -125,6 +135,8 @@ class GridSpec:
             raise SpecError(f"probe_epsilon must be >= 0 K, got {self.probe_epsilon!r}")
         if self.mode not in ("supercell", "cubic"):
             raise SpecError(f"mode must be 'supercell' or 'cubic', got {self.mode!r}")
+        if self.cell not in CELLS:
+            raise SpecError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.probe not in PROBES:
             raise SpecError(f"probe must be one of {', '.join(PROBES)}, got {self.probe!r}")
         if not 0 <= self.overlap_distance < self.cutoff:
@@ -132,8 +144,9 @@ class GridSpec:
 
     @classmethod
     def seed(cls, **changes) -> GridSpec:
-        """The published seed's convention (``linspace(0, 1, n)``, endpoint included)."""
-        return cls(endpoint=True, **changes)
+        """The published seed's convention (``linspace(0, 1, n)``, endpoint included, on
+        the cell as the file writes it)."""
+        return cls(**{"endpoint": True, "cell": "as-read", **changes})
 
     def replace(self, **changes) -> GridSpec:
         """Return a copy with some fields changed."""
@@ -142,22 +155,26 @@ class GridSpec:
     def to_dict(self) -> dict:
         """Plain-JSON form (saved beside models and in projects).
 
-        ``probe`` is left out when it is the default sphere, so specs, cache keys and
-        model cards written before the field existed stay what they were.
+        ``probe`` is left out when it is the default sphere and ``cell`` when it is
+        ``"as-read"``, so specs, cache keys and model cards written before those fields
+        existed stay what they were (and read back as what they meant).
         """
         d = asdict(self)
         if d["probe"] == "sphere":
             del d["probe"]
+        if d["cell"] == "as-read":
+            del d["cell"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> GridSpec:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        """Inverse of :meth:`to_dict`; unknown keys are an error. A spec written without
+        ``cell`` (before canonical cells) is ``"as-read"``, which it was computed as."""
         names = set(cls.__dataclass_fields__)
         extra = set(d) - names
         if extra:
             raise SpecError(f"unknown grid settings {sorted(extra)}; valid: {sorted(names)}")
-        return cls(**d)
+        return cls(**{"cell": "as-read", **d})
 
     def unavailable(self) -> str | None:
         """Why grids of this spec cannot be computed on this installation, or None.
@@ -184,9 +201,10 @@ class GridSpec:
     def key(self) -> str:
         """Stable hash of the spec, the force-field table and the engine version."""
         ff = load_forcefield(self.forcefield)
-        blob = json.dumps(
-            {"spec": self.to_dict(), "ff": ff.digest, "engine": ENGINE_VERSION}, sort_keys=True
-        )
+        ident = {"spec": self.to_dict(), "ff": ff.digest, "engine": ENGINE_VERSION}
+        if self.cell == "canonical":
+            ident["canonical"] = CANONICAL_VERSION
+        blob = json.dumps(ident, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -213,6 +231,10 @@ class EnergyGrid:
     density : float
         Density of the framework the grid was computed from, g/cm³ (NaN when unknown):
         a per-volume model (``TrainConfig.per_volume``) converts with it.
+    meta : dict
+        For a canonical cell, :meth:`retvis.core.canonical.Canonical.meta`: the
+        crystal's digest (``crystal``), its space group and a note when the
+        standardisation fell back.
     """
 
     name: str
@@ -523,6 +545,13 @@ def compute_grid(
     """
     spec = spec or GridSpec()
     n = spec.n
+    meta: dict = {}
+    if spec.cell == "canonical":
+        canon = canonicalize(structure)
+        if charges is not None:
+            charges = np.asarray(charges, dtype=np.float64)[canon.index]
+        structure = canon.structure
+        meta = canon.meta()
     if spec.mode == "supercell":
         s = supercell_factors(structure, spec.cutoff)
         m = n - 1 if spec.endpoint else n
@@ -571,4 +600,10 @@ def compute_grid(
             "parameters are unphysical",
             structure.path,
         )
-    return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density)
+    return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density, meta)
+
+
+def grid_cell(structure: Structure, spec: GridSpec) -> Structure:
+    """The cell ``spec``'s grids of ``structure`` are computed on (and drawn in): the
+    canonical cell, or the structure itself for ``cell="as-read"``."""
+    return canonicalize(structure).structure if spec.cell == "canonical" else structure

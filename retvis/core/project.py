@@ -24,7 +24,7 @@ from ..errors import RetvisError
 #: Suffix of project files.
 PROJECT_SUFFIX = ".retvis"
 #: Schema version written into ``meta``; bumped on incompatible changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Statuses a material can have.
 STATUSES = ("queued", "running", "ok", "failed", "cancelled")
@@ -72,6 +72,9 @@ class MaterialRecord:
         Where the label comes from (a file name, "GCMC").
     seconds : float or None
         Wall time of the grid computation, s.
+    crystal : str
+        Digest of the structure's canonical cell (:mod:`retvis.core.canonical`), the same
+        for every file of one crystal; '' until its grid is computed on a canonical cell.
     """
 
     digest: str
@@ -90,6 +93,7 @@ class MaterialRecord:
     label: float | None = None
     label_source: str = ""
     seconds: float | None = None
+    crystal: str = ""
 
     @property
     def pred_model_name(self) -> str:
@@ -126,6 +130,19 @@ CREATE TABLE IF NOT EXISTS models (
 """
 
 
+def _migrate_columns(db: sqlite3.Connection) -> None:
+    """Add the columns a project written by an older schema lacks (schema 1 had no
+    ``crystal``): each new :class:`MaterialRecord` field reads as its default."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(materials)")}
+    for f in fields(MaterialRecord):
+        if f.name not in have:
+            default = "''" if isinstance(f.default, str) else "NULL"
+            db.execute(
+                f"ALTER TABLE materials ADD COLUMN {f.name} "
+                f"{_SQL_TYPES.get(f.name, 'TEXT')} DEFAULT {default}"
+            )
+
+
 class Project:
     """An open project file.
 
@@ -160,6 +177,9 @@ class Project:
                 f"written by a newer RetVis (schema {version}; this one reads {SCHEMA_VERSION})",
                 self.path,
             )
+        elif int(version) < SCHEMA_VERSION:
+            _migrate_columns(self._db)
+            self.set_meta("schema", str(SCHEMA_VERSION))
         self._next = self._db.execute(
             "SELECT COALESCE(MAX(position), -1) + 1 FROM materials"
         ).fetchone()[0]

@@ -431,6 +431,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 again.add(key)
             elif resp.grid is not None:
                 self._keep_grid(key, resp.grid)
+                ch["crystal"] = resp.grid.meta.get("crystal", "")
                 if self._model_ref is None:
                     ch["pred_note"] = "no model"
                 elif self._model_error:

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from ..core.canonical import same_crystal_notes
 from ..core.project import MaterialRecord
 
 #: (header, record attribute or computed key, tooltip)
@@ -90,6 +91,7 @@ class MaterialsModel(QAbstractTableModel):
         self._index: dict[str, int] = {}  # digest -> row
         self._added: dict[str, None] = {}  # digests in the order they were added
         self._rank: dict[str, int] = {}
+        self._same: dict[str, str] = {}  # digest -> "same crystal as ..." note
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.predicting: set[str] = set()
         self._headers = {key: head for head, key, _ in COLUMNS}
@@ -149,7 +151,8 @@ class MaterialsModel(QAbstractTableModel):
             if key == "label" and r.label_source:
                 return f"source: {r.label_source}"
             if key == "name":
-                return r.path
+                same = self._same.get(r.digest)
+                return f"{r.path}\n{same}" if same else r.path
             return None
         if role == ProgressRole and key == "status":
             return _PROGRESS.get(self.status_of(r), 0)
@@ -191,6 +194,8 @@ class MaterialsModel(QAbstractTableModel):
         if key == "rank":
             rank = self._rank.get(r.digest)
             return "" if rank is None else str(rank)
+        if key == "name" and r.digest in self._same:
+            return f"{r.name} ≡"  # another row holds the same crystal (tooltip)
         if key == "label":
             return "" if r.label is None else f"{r.label:.3f}"
         return str(getattr(r, key) or "")
@@ -264,7 +269,7 @@ class MaterialsModel(QAbstractTableModel):
             self._rows[i] = replace(self._rows[i], **ch)
             out.append(self._rows[i])
             rows.append(i)
-            rerank = rerank or "pred_mean" in ch
+            rerank = rerank or "pred_mean" in ch or "crystal" in ch
         last = len(COLUMNS) - 1
         for first, end in _runs(rows):  # one signal per run of adjacent rows
             self.dataChanged.emit(self.index(first, 0), self.index(end, last))
@@ -338,10 +343,26 @@ class MaterialsModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self._rows, self._index, self._rank, self._added = [], {}, {}, {}
+        self._same = {}
         self.predicting.clear()
         self.endResetModel()
 
+    def same_crystal(self, digest: str) -> str:
+        """``"same crystal as ..."`` naming the other rows of this row's crystal, or ''."""
+        return self._same.get(digest, "")
+
     def _rerank(self) -> None:
+        rows = self.records()
+        notes = same_crystal_notes([r.name for r in rows], [r.crystal for r in rows])
+        same = {r.digest: n for r, n in zip(rows, notes, strict=True) if n}
+        if same != self._same:
+            changed = set(same) ^ set(self._same) | {d for d in same if same[d] != self._same.get(d)}
+            self._same = same
+            c = COL["name"]
+            for d in changed:
+                i = self._index.get(d)
+                if i is not None:
+                    self.dataChanged.emit(self.index(i, c), self.index(i, c))
         scored = sorted(
             (r for r in self._rows if r.pred_mean is not None), key=lambda r: -r.pred_mean
         )
@@ -438,6 +459,8 @@ def records_to_table(
             "error",
             "path",
             "digest",
+            "crystal",
+            "note",
         ]
     )
     for r in records:
@@ -458,6 +481,8 @@ def records_to_table(
                 r.reason or r.pred_note,
                 r.path,
                 r.digest,
+                r.crystal,
+                model.same_crystal(r.digest),
             ]
         )
     return buf.getvalue()

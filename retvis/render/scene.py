@@ -14,7 +14,7 @@ import numpy as np
 import pyvista as pv
 from numpy.typing import NDArray
 
-from ..core.grid import EnergyGrid
+from ..core.grid import EnergyGrid, grid_cell
 from ..core.structure import Structure
 from ..errors import SpecError
 from .camera import frame_camera
@@ -110,7 +110,8 @@ def show_grid(
     actors = None
     if atoms:
         actors = add_structure(
-            plotter, structure, box=grid.box, origin=grid.origin, **structure_kwargs
+            plotter, grid_cell(structure, grid.spec), box=grid.box, origin=grid.origin,
+            **structure_kwargs,
         )
     layer = add_energy_grid(plotter, grid, volume=volume, iso_levels=iso_levels, slices=slices)
     frame_camera(plotter, grid.box, grid.origin)
@@ -130,7 +131,8 @@ def show_saliency(
 
     ``kwargs`` go to :func:`~retvis.render.saliency.add_saliency`.
     """
-    actors = add_structure(plotter, structure, box=grid.box, origin=grid.origin)
+    actors = add_structure(plotter, grid_cell(structure, grid.spec), box=grid.box,
+                           origin=grid.origin)
     layer = add_saliency(plotter, saliency, GridFrame.of(grid), **kwargs)
     frame_camera(plotter, grid.box, grid.origin)
     actors.fit_bond_width(plotter)

@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         "--folder", "--coremof", type=Path, dest="folder", help="CIF folder (default per source)"
     )
     p.add_argument(
-        "--holdout", type=Path, default=REPO.parent / "shared" / "data" / "holdout_names.txt"
+        "--holdout", type=Path, default=REPO / "resources" / "datasets" / "holdout_names.txt"
     )
     p.add_argument("--guest", choices=sorted(GUESTS), default="CH4")
     p.add_argument(

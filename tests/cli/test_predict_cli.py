@@ -115,3 +115,39 @@ def test_the_shipped_co2_model_ranks_a_batch_that_holds_a_structure_eqeq_cannot_
     assert all(float(rows[n]["prediction"]) > 0 for n in ("PEKKAS_clean", "FIQCEN_clean"))
     bad = rows["RUBTAK04_clean"]
     assert bad["status"] == "failed" and "EQeq charges are unphysical" in bad["reason"]
+
+
+def test_predict_and_screen_name_one_crystal_in_two_settings(tmp_path):
+    """MOF-5 as CoRE writes it (primitive cell) and as its conventional cubic cell: one
+    crystal, one prediction, and each row names the other file."""
+    import warnings
+
+    from pymatgen.core import Structure as PS
+    from pymatgen.io.cif import CifWriter
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = PS.from_file(str(demo("EDUSIF_clean")))
+    conv = tmp_path / "MOF5_conventional.cif"
+    CifWriter(SpacegroupAnalyzer(s, symprec=0.01).get_conventional_standard_structure()
+              ).write_file(str(conv))
+    files = [str(demo("EDUSIF_clean")), str(conv), str(demo("PEKKAS_clean"))]
+    out = tmp_path / "ranking.csv"
+    assert main(["predict", *files, "-o", str(out), "-q", "--no-cache"]) == 0
+    rows = {r["name"]: r for r in csv.DictReader(out.open())}
+    a, b = rows["EDUSIF_clean"], rows["MOF5_conventional"]
+    assert a["crystal"] and a["crystal"] == b["crystal"] != rows["PEKKAS_clean"]["crystal"]
+    assert float(a["prediction"]) == pytest.approx(float(b["prediction"]), rel=5e-3)
+    assert "same crystal as MOF5_conventional" in a["note"]
+    assert "same crystal as EDUSIF_clean" in b["note"]
+    assert rows["PEKKAS_clean"]["note"] == "" or "same crystal" not in rows["PEKKAS_clean"]["note"]
+    assert a["formula"] == "C24H12O13Zn4" or a["formula"].startswith("C")
+
+    res = tmp_path / "res.parquet"
+    ranked = tmp_path / "ranked.csv"
+    assert main(["screen", *files, "-o", str(res), "--workers", "0", "--rank", str(ranked),
+                 "-q"]) == 0
+    ranked_rows = {r["name"]: r for r in csv.DictReader(ranked.open())}
+    assert ranked_rows["EDUSIF_clean"]["crystal"] == a["crystal"]
+    assert "same crystal as MOF5_conventional" in ranked_rows["EDUSIF_clean"]["note"]

@@ -74,3 +74,33 @@ def test_concurrent_reader_sees_committed_rows(tmp_path):
         db = sqlite3.connect(str(path))  # e.g. a second app instance or a script
         assert db.execute("SELECT name FROM materials").fetchall() == [("mat1",)]
         db.close()
+
+
+def test_a_schema_1_project_opens_with_the_crystal_column(tmp_path):
+    """Projects written before canonical cells have no ``crystal``: it is added, empty."""
+    path = tmp_path / "old.retvis"
+    db = sqlite3.connect(str(path))
+    cols = ["digest TEXT PRIMARY KEY"]
+    cols += [f"{c} TEXT" for c in ("name", "path", "status", "kind", "reason",
+                                  "formula", "pred_model", "pred_note", "label_source")]
+    cols += [f"{c} REAL" for c in ("n_atoms", "volume", "pred_mean", "pred_std", "label",
+                                   "seconds")]
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        f"CREATE TABLE materials ({', '.join(cols)}, position INTEGER NOT NULL, "
+        "updated REAL NOT NULL);"
+        "INSERT INTO meta VALUES ('schema', '1');"
+        "INSERT INTO materials (digest, name, path, status, position, updated) "
+        "VALUES ('abc', 'OLD', '/x/OLD.cif', 'ok', 0, 0);"
+    )
+    db.commit()
+    db.close()
+    p = Project(path)
+    try:
+        (rec,) = p.records()
+        assert rec.name == "OLD" and rec.crystal == ""
+        p.save([MaterialRecord("def", "NEW", "/x/NEW.cif", crystal="c0ffee")])
+        assert {r.name: r.crystal for r in p.records()} == {"OLD": "", "NEW": "c0ffee"}
+        assert p.get_meta("schema") == "2"
+    finally:
+        p.close()

@@ -73,5 +73,10 @@ def test_the_recorded_test_predictions_give_the_cards_metrics(name):
     y = np.array([float(r["label"]) for r in rows])
     p = np.array([float(r["prediction"]) for r in rows])
     assert len(rows) == card["training_set"]["n_test"]
-    assert r2_score(y, p) == pytest.approx(card["metrics"]["test"]["r2"], abs=1e-6)
-    assert mean_absolute_error(y, p) == pytest.approx(card["metrics"]["test"]["mae"], abs=1e-6)
+    # ``retvis evaluate`` (on the CPU) wrote them and the card's evaluation; the
+    # training's own test figures (``metrics``, on the training device: cuDNN's TF32
+    # convolutions on a GPU) agree to a few 1e-5
+    ev = card["evaluation_test"]["retnet"]
+    assert r2_score(y, p) == pytest.approx(ev["r2"]["value"], abs=1e-6)
+    assert mean_absolute_error(y, p) == pytest.approx(ev["mae"]["value"], abs=1e-6)
+    assert r2_score(y, p) == pytest.approx(card["metrics"]["test"]["r2"], abs=1e-3)

@@ -1,0 +1,366 @@
+"""One cell per crystal: the setting-free representation energy grids are computed on.
+
+A CIF can write the same crystal in many settings: the deposited cell, the conventional
+or primitive standard cell, a Niggli-reduced cell, any supercell, any origin, any
+permutation or sign of the axes. The energy grid (and so a prediction) is a function of
+the cell it is computed on, so RetVis first maps every setting of a crystal to one
+*canonical cell* (``docs/invariance.md``):
+
+1. **Standard cell.** spglib finds the space group (``SYMPREC``, Å) and writes the
+   conventional standard cell with its lattice and positions idealised (symmetrised).
+   Any supercell, origin or axis choice of the input gives the same standard cell up to
+   the residual choices of step 3. A triclinic cell (P1, P-1) is Niggli-reduced, which
+   is unique up to the same residual choices.
+2. **Fallback.** When spglib finds no symmetry (or fails), the input cell is
+   Niggli-reduced instead and the result is noted: origin and axis choices are still
+   canonical, but a supercell of such a structure is not reduced to its cell.
+3. **Origin and axes.** What is left is the choice of origin among equivalent points and
+   of the basis among the lattice's automorphisms (integer unimodular matrices with
+   entries in {-1, 0, 1} that keep the metric: the signed axis permutations of a cubic
+   cell, the 120-degree turns of a hexagonal one, ...). Every candidate places one atom
+   of the rarest element (the *anchor*) at the origin and applies one automorphism; the
+   candidate whose atoms, written as sorted (element, rounded fractional coordinates)
+   rows, come first in lexicographic order wins. The result depends only on the
+   crystal.
+
+The canonical cell also gives the crystal's identity, :attr:`Canonical.crystal`: a
+SHA-256 of its rounded lattice parameters and atoms, equal for every file that holds the
+same crystal, whatever its setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .structure import Structure
+
+#: Bump when the canonical cell of a structure changes; part of a canonical grid's key.
+CANONICAL_VERSION = 1
+#: Symmetry tolerance of the standardisation, Å (spglib's ``symprec``).
+SYMPREC = 0.01
+#: Fractional-coordinate resolution of the canonical ordering and of the crystal digest:
+#: a power of two, so that no decimal coordinate of a CIF (0.0685, 0.4315) falls on a
+#: rounding boundary, as it would at 1e-3.
+KEY_RESOLUTION = 1 / 1024
+#: Relative tolerance on the metric for a lattice automorphism.
+METRIC_TOLERANCE = 1e-4
+#: Largest number of (anchor, automorphism) candidates compared in full; beyond it the
+#: anchor-only key decides (a large high-symmetry cell, where it already separates them).
+MAX_FULL_CANDIDATES = 4096
+
+
+@dataclass(frozen=True, eq=False)
+class Canonical:
+    """A structure in its canonical cell.
+
+    Attributes
+    ----------
+    structure : Structure
+        The canonical cell (same name, path and file digest as the input).
+    index : NDArray[np.int64]
+        For each canonical atom, the index of an input atom it is equivalent to (to carry
+        per-atom data such as charges across).
+    crystal : str
+        SHA-256 of the canonical cell: the same for every setting of the same crystal.
+    spacegroup : str
+        International symbol and number, e.g. ``"Fm-3m (225)"``; ``""`` without symmetry.
+    note : str
+        Empty when the standardisation succeeded, else why the fallback was used.
+    """
+
+    structure: Structure
+    index: NDArray[np.int64]
+    crystal: str
+    spacegroup: str
+    note: str = ""
+
+    def meta(self) -> dict[str, str]:
+        """The plain-JSON facts a grid carries (:attr:`retvis.core.grid.EnergyGrid.meta`)."""
+        return {"crystal": self.crystal, "spacegroup": self.spacegroup, "cell_note": self.note}
+
+
+def atomic_numbers(species: tuple[str, ...]) -> NDArray[np.int32]:
+    """Atomic number of each element symbol."""
+    import gemmi
+
+    table = {e: gemmi.Element(e).atomic_number for e in set(species)}
+    return np.array([table[e] for e in species], dtype=np.int32)
+
+
+@lru_cache(maxsize=1)
+def _unimodular() -> NDArray[np.int64]:
+    """Every 3x3 matrix with entries in {-1, 0, 1} and determinant +-1, shape (K, 3, 3)."""
+    rows = np.array(list(itertools.product((-1, 0, 1), repeat=9)), dtype=np.int64).reshape(-1, 3, 3)
+    det = np.rint(np.linalg.det(rows)).astype(np.int64)
+    return rows[np.abs(det) == 1]
+
+
+def automorphisms(lattice: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The lattice's basis changes that keep its metric, shape (K, 3, 3), identity first.
+
+    Each ``M`` maps fractional coordinates ``f -> f @ M`` of an equivalent description of
+    the same lattice with the same cell parameters.
+    """
+    g = lattice @ lattice.T
+    ms = _unimodular()
+    # metric of the new basis M^-1 L: M^-1 G M^-T; for the candidates M^-1 runs over the
+    # same set, so test M G M^T
+    gm = np.einsum("kij,jl,kml->kim", ms, g, ms)
+    scale = np.abs(g).max()
+    ok = np.abs(gm - g).max(axis=(1, 2)) <= METRIC_TOLERANCE * scale
+    found = ms[ok]
+    eye = np.all(found == np.eye(3, dtype=np.int64), axis=(1, 2))
+    return np.concatenate([found[eye], found[~eye]])
+
+
+def _niggli(lattice: NDArray[np.float64], frac: NDArray[np.float64]):
+    """Niggli-reduced lattice and the fractional coordinates in it (input unchanged on failure)."""
+    import spglib
+
+    reduced = spglib.niggli_reduce(lattice, eps=1e-5)
+    if reduced is None:
+        return lattice, frac
+    reduced = np.asarray(reduced, dtype=np.float64)
+    f = (frac @ lattice) @ np.linalg.inv(reduced)
+    return reduced, f - np.floor(f)
+
+
+def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
+    """spglib's conventional standard cell: lattice, fractions, types, input index, symbol, note."""
+    import spglib
+
+    cell = (structure.lattice, structure.frac, numbers)
+    try:
+        data = spglib.get_symmetry_dataset(cell, symprec=SYMPREC)
+    except Exception as exc:  # noqa: BLE001 - any library failure is the fallback
+        data, why = None, f"spglib failed ({exc})"
+    else:
+        why = "no symmetry found within tolerance"
+    if data is None:
+        lat, frac = _niggli(structure.lattice, structure.frac)
+        return (
+            lat,
+            frac,
+            numbers,
+            np.arange(structure.n_atoms),
+            "",
+            (
+                f"{why}: the Niggli-reduced input cell is used, so a supercell of this "
+                "structure is not reduced to its cell"
+            ),
+        )
+    lat = np.asarray(data.std_lattice, dtype=np.float64)  # idealised metric
+    # the input's own positions in the standard setting (spglib's idealised positions
+    # depend on the input setting at the level of the file's noise); symmetrised below
+    _, frac, types = spglib.standardize_cell(
+        cell, to_primitive=False, no_idealize=True, symprec=SYMPREC
+    )
+    frac = np.asarray(frac, dtype=np.float64)
+    types = np.asarray(types, dtype=np.int32)
+    if not np.array_equal(types, np.asarray(data.std_types)):
+        frac, types = (
+            np.asarray(data.std_positions, dtype=np.float64),
+            np.asarray(data.std_types, dtype=np.int32),
+        )
+    # std atom -> primitive atom -> first input atom mapped to it
+    prim_of_input = np.asarray(data.mapping_to_primitive)
+    first = {}
+    for j, p in enumerate(prim_of_input):
+        first.setdefault(int(p), j)
+    index = np.array([first[int(p)] for p in data.std_mapping_to_primitive], dtype=np.int64)
+    if data.number <= 2:
+        lat, frac = _niggli(lat, frac)
+    frac = symmetrize(lat, frac, types)
+    return lat, frac, types, index, f"{data.international} ({data.number})", ""
+
+
+def symmetrize(lattice, frac, types) -> NDArray[np.float64]:
+    """Fractional coordinates projected onto the cell's symmetry (spglib, ``SYMPREC``).
+
+    Each atom becomes the average of the images that every operation of the space group
+    maps onto it. spglib's idealisation places special positions exactly, but a general
+    position keeps the file's noise (about 1e-4 Å in CoRE MOF): without this the
+    equivalent anchors of step 3 would differ by that much, and so would the grids of
+    two settings. Returns ``frac`` unchanged if an operation does not map the atoms onto
+    themselves within the tolerance.
+    """
+    import spglib
+    from scipy.spatial import cKDTree
+
+    ops = spglib.get_symmetry((lattice, frac, types), symprec=SYMPREC)
+    if ops is None or len(ops["rotations"]) <= 1:
+        return frac
+    f = frac - np.floor(frac)
+    f[f >= 1.0] = 0.0
+    tree = cKDTree(f, boxsize=1.0)
+    tol = 3 * SYMPREC / float(np.linalg.norm(lattice, axis=1).min())
+    acc = np.zeros_like(f)
+    for r, t in zip(ops["rotations"], ops["translations"], strict=True):
+        img = f @ r.T + t
+        wrapped = img - np.floor(img)
+        wrapped[wrapped >= 1.0] = 0.0
+        dist, j = tree.query(wrapped)
+        if dist.max() > tol or (types[j] != types).any() or len(np.unique(j)) != len(f):
+            return frac
+        diff = img - f[j]
+        acc[j] += f[j] + (diff - np.round(diff))
+    return acc / len(ops["rotations"])
+
+
+def _keys(frac: NDArray[np.float64], scale: int) -> NDArray[np.int64]:
+    """Rounded fractional coordinates in [0, scale), integer."""
+    return np.rint(frac * scale).astype(np.int64) % scale
+
+
+def _codes(types: NDArray, frac: NDArray[np.float64]) -> NDArray[np.int64]:
+    """One sortable integer per atom: (type, rounded a, b, c) in mixed radix; ``frac`` may
+    carry leading candidate axes, ``types`` is broadcast against them."""
+    s = int(round(1 / KEY_RESOLUTION))
+    k = _keys(frac, s)
+    return ((types.astype(np.int64) * s + k[..., 0]) * s + k[..., 1]) * s + k[..., 2]
+
+
+def _lexmin(rows: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Indices of the lexicographically smallest rows of a 2D array (all ties)."""
+    idx = np.arange(len(rows))
+    for col in range(rows.shape[1]):
+        v = rows[idx, col]
+        idx = idx[v == v.min()]
+        if len(idx) == 1:
+            break
+    return idx
+
+
+def environment(lattice, frac, types, which, radius: float = 6.0) -> NDArray[np.float64]:
+    """A setting-free fingerprint of each atom in ``which``: the sum over its neighbours
+    within ``radius`` (periodic images included) of ``Z exp(-(r / 2 Å)^2)``, rounded to 9
+    significant digits. Equal for symmetry-equivalent atoms."""
+    from scipy.spatial import cKDTree
+
+    from .grid import _images  # noqa: PLC0415 (grid imports this module)
+
+    cell = Structure("env", lattice, frac, ("X",) * len(frac))
+    pos, owner = _images(cell, radius)
+    tree = cKDTree(pos)
+    centres = frac[which] @ lattice
+    out = np.empty(len(which))
+    for i, (c, nbrs) in enumerate(
+        zip(centres, tree.query_ball_point(centres, radius), strict=True)
+    ):
+        nbrs = np.asarray(nbrs, dtype=np.int64)
+        r = np.linalg.norm(pos[nbrs] - c, axis=1)
+        keep = r > 1e-6
+        out[i] = np.sum(types[owner[nbrs[keep]]] * np.exp(-((r[keep] / 2.0) ** 2)))
+    return np.array([float(f"{v:.9g}") for v in out])
+
+
+def _best(frac, types, anchors, autos, subset) -> list[tuple[int, int]]:
+    """The (anchor, automorphism) candidates whose ``subset`` atoms sort first."""
+    sub_f, sub_t = frac[subset], types[subset]
+    rows, cands = [], []
+    per = max(1, int(4_000_000 // max(1, len(autos) * len(subset) * 3)))
+    for start in range(0, len(anchors), per):
+        a = anchors[start : start + per]
+        f = np.einsum("anj,kjl->aknl", sub_f[None] - frac[a][:, None], autos)
+        c = np.sort(_codes(sub_t, f - np.floor(f)), axis=-1).reshape(-1, len(subset))
+        win = _lexmin(c)
+        rows.append(c[win])
+        cands += [(int(a[w // len(autos)]), int(w % len(autos))) for w in win]
+    rows = np.concatenate(rows)
+    return [cands[i] for i in _lexmin(rows)]
+
+
+def _choose(lattice, frac, types) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The canonical (origin, automorphism) of a standard cell: its fractions and the
+    canonical atom order."""
+    counts = {int(t): int(np.sum(types == t)) for t in np.unique(types)}
+    anchor_type = min(counts, key=lambda t: (counts[t], -t))
+    anchors = np.flatnonzero(types == anchor_type)
+    if len(anchors) > 1:
+        env = environment(lattice, frac, types, anchors)
+        anchors = anchors[env == env.min()]
+    autos = automorphisms(lattice)
+    same = np.flatnonzero(types == anchor_type)
+    tied = _best(frac, types, anchors, autos, same)
+    if len(tied) > 1:
+        tied = tied[:MAX_FULL_CANDIDATES]
+        # the whole cell decides among the tied candidates, one candidate at a time
+        rows = []
+        for anchor, k in tied:
+            f = (frac - frac[anchor]) @ autos[k]
+            rows.append(np.sort(_codes(types, f - np.floor(f))))
+        tied = [tied[i] for i in _lexmin(np.array(rows))]
+    if len(tied) > 1:
+        # Still tied at KEY_RESOLUTION: candidates that are equivalent, or that differ
+        # by less than the resolution (a pseudo-symmetry of the file's noise, 1e-4 Å).
+        # The finer coordinates decide (at 2^-30, far above rounding noise), in the atom
+        # order of the rounded codes, which the tied candidates share.
+        rows = []
+        for anchor, k in tied:
+            f = (frac - frac[anchor]) @ autos[k]
+            f = f - np.floor(f)
+            fine = np.rint(f * 2**30).astype(np.int64) % 2**30
+            rows.append(fine[np.argsort(_codes(types, f), kind="stable")].ravel())
+        tied = [tied[i] for i in _lexmin(np.array(rows))]
+    anchor, k = tied[0]
+    f = (frac - frac[anchor]) @ autos[k]
+    f = f - np.floor(f)
+    return f, np.argsort(_codes(types, f), kind="stable")
+
+
+def crystal_digest(lattice: NDArray[np.float64], frac, types) -> str:
+    """SHA-256 of a canonical cell: lattice parameters (1/1024 Å and degrees) and sorted
+    (atomic number, fractional coordinates to :data:`KEY_RESOLUTION`) rows."""
+    a, b, c = (float(np.linalg.norm(v)) for v in lattice)
+    g = lattice @ lattice.T
+    cosines = [g[1, 2] / (b * c), g[0, 2] / (a * c), g[0, 1] / (a * b)]
+    angles = np.degrees(np.arccos(np.clip(cosines, -1, 1)))
+    params = np.rint(np.array([a, b, c, *angles]) * 1024).astype(np.int64)
+    h = hashlib.sha256(params.tobytes())
+    h.update(np.sort(_codes(np.asarray(types), frac)).tobytes())
+    return h.hexdigest()
+
+
+def canonicalize(structure: Structure) -> Canonical:
+    """The structure in its canonical cell (module docstring); never raises for a valid
+    :class:`~retvis.core.structure.Structure`: a failure of the standardisation falls
+    back to the Niggli-reduced input cell, with a note."""
+    numbers = atomic_numbers(structure.species)
+    lat, frac, types, index, symbol, note = _standard_cell(structure, numbers)
+    frac, order = _choose(lat, frac, types)
+    frac, types, index = frac[order], types[order], index[order]
+    species = tuple(structure.species[i] for i in index)
+    # spglib's std types are the input's atomic numbers: the species follow the index
+    canon = Structure(structure.name, lat, frac, species, structure.path, structure.digest)
+    return Canonical(canon, index, crystal_digest(lat, canon.frac, types), symbol, note)
+
+
+def same_crystal_notes(names: list[str], crystals: list[str]) -> list[str]:
+    """For each item, ``"same crystal as A, B"`` naming the other items whose canonical
+    cell has the same digest (two files of one crystal, in whatever settings); ``""``
+    for a crystal seen once or an unknown (empty) digest."""
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(crystals):
+        if c:
+            groups.setdefault(c, []).append(i)
+    out = [""] * len(names)
+    for members in groups.values():
+        if len(members) > 1:
+            for i in members:
+                others = [names[j] for j in members if j != i]
+                shown = ", ".join(others[:3]) + (
+                    f" and {len(others) - 3} more" if len(others) > 3 else ""
+                )
+                out[i] = f"same crystal as {shown}"
+    return out
+
+
+def join_notes(*notes: str) -> str:
+    """Non-empty notes joined with '; '."""
+    return "; ".join(n for n in notes if n)
