@@ -200,16 +200,21 @@ def symmetrize(lattice, frac, types) -> NDArray[np.float64]:
     f[f >= 1.0] = 0.0
     tree = cKDTree(f, boxsize=1.0)
     tol = 3 * SYMPREC / float(np.linalg.norm(lattice, axis=1).min())
+    rot, trans = np.asarray(ops["rotations"], float), np.asarray(ops["translations"])
     acc = np.zeros_like(f)
-    for r, t in zip(ops["rotations"], ops["translations"], strict=True):
-        img = f @ r.T + t
+    n = len(f)
+    per = max(1, 2_000_000 // (3 * n))  # operations per block (bounded memory)
+    for start in range(0, len(rot), per):
+        img = np.einsum("nj,kij->kni", f, rot[start:start + per]) + trans[start:start + per, None]
         wrapped = img - np.floor(img)
         wrapped[wrapped >= 1.0] = 0.0
-        dist, j = tree.query(wrapped)
-        if dist.max() > tol or (types[j] != types).any() or len(np.unique(j)) != len(f):
-            return frac
+        dist, j = tree.query(wrapped.reshape(-1, 3))
+        j = j.reshape(len(img), n)
+        if (dist.max() > tol or (types[j] != types[None]).any()
+                or (np.sort(j, axis=1) != np.arange(n)).any()):
+            return frac  # not a symmetry of these atoms within the tolerance
         diff = img - f[j]
-        acc[j] += f[j] + (diff - np.round(diff))
+        np.add.at(acc, j.ravel(), (f[j] + (diff - np.round(diff))).reshape(-1, 3))
     return acc / len(ops["rotations"])
 
 

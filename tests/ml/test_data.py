@@ -79,13 +79,18 @@ def test_a_periodic_shift_is_the_grid_of_the_translated_framework():
     from tests.conftest import DEMO
 
     s = read_structure(DEMO / "DEKHUX_clean.cif")
-    g = compute_grid(s, GridSpec(n=25), threads=2)
+    as_read = GridSpec(n=25, cell="as-read")  # on the cell as written: a shift moves it
+    g = compute_grid(s, as_read, threads=2)
     k = np.random.default_rng(5).integers(25, size=3)
     assert k.any()
     rolled = D.periodic_shift(g.boltzmann, np.random.default_rng(5))  # draws the same k
     moved = dataclasses.replace(s, frac=(s.frac + k * np.array(g.supercell) / 25) % 1.0)
-    np.testing.assert_array_equal(rolled, compute_grid(moved, GridSpec(n=25), threads=2).boltzmann)
+    np.testing.assert_array_equal(rolled, compute_grid(moved, as_read, threads=2).boltzmann)
     assert not np.array_equal(rolled, g.boltzmann)
+    # on the canonical cell (the default) the moved framework is the same crystal: the
+    # same grid, so a model needs no shift augmentation to be origin-independent
+    np.testing.assert_allclose(compute_grid(moved, GridSpec(n=25)).boltzmann,
+                               compute_grid(s, GridSpec(n=25)).boltzmann, rtol=1e-4, atol=1e-6)
 
 
 def test_shifted_batches_hold_rolled_grids(demo_set):
