@@ -32,6 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
+import threading
+import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,6 +43,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .structure import Structure
+
+log = logging.getLogger(__name__)
+# spglib 2.x warns on every call until its error handling is switched globally (which
+# would change what pymatgen's calls see); RetVis handles both a None and a raise.
+warnings.filterwarnings("ignore", message="Set OLD_ERROR_HANDLING", category=DeprecationWarning)
 
 #: Bump when the canonical cell of a structure changes; part of a canonical grid's key.
 CANONICAL_VERSION = 1
@@ -205,13 +214,18 @@ def symmetrize(lattice, frac, types) -> NDArray[np.float64]:
     n = len(f)
     per = max(1, 2_000_000 // (3 * n))  # operations per block (bounded memory)
     for start in range(0, len(rot), per):
-        img = np.einsum("nj,kij->kni", f, rot[start:start + per]) + trans[start:start + per, None]
+        img = (
+            np.einsum("nj,kij->kni", f, rot[start : start + per]) + trans[start : start + per, None]
+        )
         wrapped = img - np.floor(img)
         wrapped[wrapped >= 1.0] = 0.0
         dist, j = tree.query(wrapped.reshape(-1, 3))
         j = j.reshape(len(img), n)
-        if (dist.max() > tol or (types[j] != types[None]).any()
-                or (np.sort(j, axis=1) != np.arange(n)).any()):
+        if (
+            dist.max() > tol
+            or (types[j] != types[None]).any()
+            or (np.sort(j, axis=1) != np.arange(n)).any()
+        ):
             return frac  # not a symmetry of these atoms within the tolerance
         diff = img - f[j]
         np.add.at(acc, j.ravel(), (f[j] + (diff - np.round(diff))).reshape(-1, 3))
@@ -335,10 +349,51 @@ def crystal_digest(lattice: NDArray[np.float64], frac, types) -> str:
 def canonicalize(structure: Structure) -> Canonical:
     """The structure in its canonical cell (module docstring); never raises for a valid
     :class:`~retvis.core.structure.Structure`: a failure of the standardisation falls
-    back to the Niggli-reduced input cell, with a note."""
+    back to the Niggli-reduced input cell, and any other failure to the cell as read,
+    each with a note.
+
+    The last :data:`MEMO_SIZE` results are kept by the structure's atoms, so that the viewer
+    drawing a grid's cell on the GUI thread finds what the grid worker computed.
+    """
+    h = hashlib.sha256(structure.lattice.tobytes() + structure.frac.tobytes())
+    h.update(" ".join(structure.species).encode())
+    key = (h.hexdigest(), structure.name, str(structure.path))  # the atoms, not the file
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None:
+            _MEMO.move_to_end(key)
+            return hit
+    result = _canonicalize(structure)
+    with _MEMO_LOCK:
+        _MEMO[key] = result
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return result
+
+
+#: Canonical cells kept in memory (:func:`canonicalize`).
+MEMO_SIZE = 64
+_MEMO: OrderedDict[tuple, Canonical] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def _canonicalize(structure: Structure) -> Canonical:
     numbers = atomic_numbers(structure.species)
-    lat, frac, types, index, symbol, note = _standard_cell(structure, numbers)
-    frac, order = _choose(lat, frac, types)
+    try:
+        lat, frac, types, index, symbol, note = _standard_cell(structure, numbers)
+        frac, order = _choose(lat, frac, types)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a prediction on the cell as read, noted
+        log.exception("canonical cell of %s failed", structure.path or structure.name)
+        return Canonical(
+            structure,
+            np.arange(structure.n_atoms),
+            crystal_digest(structure.lattice, structure.frac, numbers),
+            "",
+            f"no canonical cell ({type(exc).__name__}: {exc}): the grid is on the cell as "
+            "read, so another setting of this crystal may predict differently",
+        )
     frac, types, index = frac[order], types[order], index[order]
     species = tuple(structure.species[i] for i in index)
     # spglib's std types are the input's atomic numbers: the species follow the index
