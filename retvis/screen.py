@@ -43,6 +43,7 @@ from .core.canonical import join_notes, same_crystal_notes
 from .core.grid import GridSpec
 from .core.structure import MAX_ATOMS, MIN_DISTANCE
 from .errors import DataError, RetvisError
+from .ml.config import INFERENCE_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _row(path: str, **kw) -> dict:
 def screen_chunk(
     paths: Sequence[str],
     model: str,
-    batch_size: int = 64,
+    batch_size: int = INFERENCE_BATCH,
     threads: int = 1,
     torch_threads: int | None = None,
     max_atoms: int = MAX_ATOMS,
@@ -389,7 +390,7 @@ def screen(
     threads_per_worker: int = 1,
     scheduler: str | None = None,
     chunk: int = CHUNK,
-    batch_size: int = 64,
+    batch_size: int = INFERENCE_BATCH,
     max_atoms: int = MAX_ATOMS,
     min_distance: float = MIN_DISTANCE,
     progress: Callable[[int, int], None] | None = None,

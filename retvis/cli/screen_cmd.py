@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from ..errors import RetvisError
+from ..ml.config import INFERENCE_BATCH
 from ..paths import DEFAULT_MODEL
 from ._common import add_structure_limits, progress_bar
 
@@ -55,7 +56,8 @@ def register(sub) -> None:
         "--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:8786)"
     )
     p.add_argument("--chunk", type=int, default=64, help="files per task (default 64)")
-    p.add_argument("--batch-size", type=int, default=64, help="grids per forward pass (default 64)")
+    p.add_argument("--batch-size", type=int, default=INFERENCE_BATCH,
+                   help=f"grids per forward pass (default {INFERENCE_BATCH})")
     p.add_argument("--rank", type=Path, metavar="CSV", help="write a CSV ranked by prediction")
     p.add_argument(
         "--failures", type=Path, metavar="CSV", help="failures table (default <out>.failures.csv)"

@@ -33,6 +33,7 @@ from torch import nn
 from ..core.cache import atomic_write_bytes, sha256_file
 from ..core.grid import GridSpec
 from ..errors import DataError, SpecError, WeightsError
+from .config import INFERENCE_BATCH
 from .data import Standardization
 from .retnet import MAP_LAYERS, ConvBlock, RetNet, map_shapes
 
@@ -451,7 +452,7 @@ class Predictor:
 
     # -- API -----------------------------------------------------------------------
     def predict(
-        self, boltzmann: NDArray[np.float32], batch_size: int = 128, density=None
+        self, boltzmann: NDArray[np.float32], batch_size: int = INFERENCE_BATCH, density=None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Predicted target for each grid, with the ensemble's spread.
 
@@ -478,7 +479,7 @@ class Predictor:
         return domain_notes(mean, std, self.card)
 
     def predict_members(
-        self, boltzmann: NDArray[np.float32], batch_size: int = 128, density=None
+        self, boltzmann: NDArray[np.float32], batch_size: int = INFERENCE_BATCH, density=None
     ) -> NDArray[np.float64]:
         """Each member's predictions, shape (K, N) (``density`` as in :meth:`predict`)."""
         x = self._check(boltzmann, single=False)
@@ -493,7 +494,7 @@ class Predictor:
         return a + b * (out / scale)
 
     def fingerprint(
-        self, boltzmann: NDArray[np.float32], member: int = 0, batch_size: int = 128
+        self, boltzmann: NDArray[np.float32], member: int = 0, batch_size: int = INFERENCE_BATCH
     ) -> NDArray[np.float32]:
         """The learned 20-number fingerprints, shape (N, 20), of one ensemble member."""
         x = self._check(boltzmann, single=False)
