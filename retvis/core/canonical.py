@@ -6,11 +6,12 @@ permutation or sign of the axes. The energy grid (and so a prediction) is a func
 the cell it is computed on, so RetVis first maps every setting of a crystal to one
 *canonical cell* (``docs/invariance.md``):
 
-1. **Standard cell.** spglib finds the space group (``SYMPREC``, Å) and writes the
-   conventional standard cell with its lattice and positions idealised (symmetrised).
-   Any supercell, origin or axis choice of the input gives the same standard cell up to
-   the residual choices of step 3. A triclinic cell (P1, P-1) is Niggli-reduced, which
-   is unique up to the same residual choices.
+1. **Standard cell.** spglib finds the space group (``SYMPREC``, Å) and gives the
+   conventional standard cell with an idealised metric; the file's own positions,
+   transformed into it, are projected onto the symmetry (:func:`symmetrize`). Any
+   supercell, origin or axis choice of the input gives the same standard cell up to the
+   residual choices of step 3. A triclinic cell (P1, P-1) is Niggli-reduced, which is
+   unique up to the same residual choices.
 2. **Fallback.** When spglib finds no symmetry (or fails), the input cell is
    Niggli-reduced instead and the result is noted: origin and axis choices are still
    canonical, but a supercell of such a structure is not reduced to its cell.
@@ -300,20 +301,22 @@ def _choose(lattice, frac, types) -> tuple[NDArray[np.float64], NDArray[np.int64
     canonical atom order."""
     counts = {int(t): int(np.sum(types == t)) for t in np.unique(types)}
     anchor_type = min(counts, key=lambda t: (counts[t], -t))
-    anchors = np.flatnonzero(types == anchor_type)
+    same = np.flatnonzero(types == anchor_type)
+    anchors = same
     if len(anchors) > 1:
         env = environment(lattice, frac, types, anchors)
         anchors = anchors[env == env.min()]
     autos = automorphisms(lattice)
-    same = np.flatnonzero(types == anchor_type)
     tied = _best(frac, types, anchors, autos, same)
+
+    def placed(anchor: int, k: int) -> NDArray[np.float64]:
+        f = (frac - frac[anchor]) @ autos[k]
+        return f - np.floor(f)
+
     if len(tied) > 1:
         tied = tied[:MAX_FULL_CANDIDATES]
         # the whole cell decides among the tied candidates, one candidate at a time
-        rows = []
-        for anchor, k in tied:
-            f = (frac - frac[anchor]) @ autos[k]
-            rows.append(np.sort(_codes(types, f - np.floor(f))))
+        rows = [np.sort(_codes(types, placed(*t))) for t in tied]
         tied = [tied[i] for i in _lexmin(np.array(rows))]
     if len(tied) > 1:
         # Still tied at KEY_RESOLUTION: candidates that are equivalent, or that differ
@@ -321,15 +324,12 @@ def _choose(lattice, frac, types) -> tuple[NDArray[np.float64], NDArray[np.int64
         # The finer coordinates decide (at 2^-30, far above rounding noise), in the atom
         # order of the rounded codes, which the tied candidates share.
         rows = []
-        for anchor, k in tied:
-            f = (frac - frac[anchor]) @ autos[k]
-            f = f - np.floor(f)
+        for t in tied:
+            f = placed(*t)
             fine = np.rint(f * 2**30).astype(np.int64) % 2**30
             rows.append(fine[np.argsort(_codes(types, f), kind="stable")].ravel())
         tied = [tied[i] for i in _lexmin(np.array(rows))]
-    anchor, k = tied[0]
-    f = (frac - frac[anchor]) @ autos[k]
-    f = f - np.floor(f)
+    f = placed(*tied[0])
     return f, np.argsort(_codes(types, f), kind="stable")
 
 

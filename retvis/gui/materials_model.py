@@ -356,7 +356,7 @@ class MaterialsModel(QAbstractTableModel):
         notes = same_crystal_notes([r.name for r in rows], [r.crystal for r in rows])
         same = {r.digest: n for r, n in zip(rows, notes, strict=True) if n}
         if same != self._same:
-            changed = set(same) ^ set(self._same) | {d for d in same if same[d] != self._same.get(d)}
+            changed = {d for d in same.keys() | self._same.keys() if same.get(d) != self._same.get(d)}
             self._same = same
             c = COL["name"]
             for d in changed:
