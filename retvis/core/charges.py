@@ -265,6 +265,114 @@ def eqeq_ewald_charges(
 COULOMB_K = 1.602176634e-19**2 / (4 * math.pi * 8.8541878128e-12 * 1e-10 * 1.380649e-23)
 
 
+def ewald_splitting(tol: float, cutoff: float) -> tuple[float, float]:
+    """The Ewald splitting ``alpha`` (1/Å) for which ``erfc(alpha cutoff) ~ tol``, and the
+    largest k-vector (1/Å) whose Gaussian ``exp(-k^2 / 4 alpha^2)`` is above ``tol``."""
+    log_tol = -math.log(tol)
+    alpha = math.sqrt(log_tol) / cutoff
+    return alpha, 2 * alpha * math.sqrt(log_tol)
+
+
+def ewald_reciprocal_grid(
+    structure: Structure,
+    charges: NDArray[np.float64],
+    m: int,
+    weights: NDArray[np.float64],
+    offsets: NDArray[np.float64],
+    alpha: float,
+    kmax: float,
+    block: int = 1 << 16,
+) -> NDArray[np.float64]:
+    """Weighted sums of the reciprocal-space Ewald potential at displaced points of the
+    unit cell's regular grid, exactly.
+
+    Result ``c`` at grid point g (fractions ``(i, j, k) / m``) is
+    ``sum_s weights[c, s] phi_rec(g + offsets[c, s])``: for a rigid guest, its sites'
+    charges and positions in one orientation. The potential is a Fourier series over
+    the k-vectors within ``kmax``; sampled on an m-point grid it is the inverse FFT of
+    its coefficients folded modulo m, with no interpolation. Memory is bounded: the
+    k-vectors go in planes of Miller index h, about ``block`` at a time, and the atoms
+    in blocks of 1,024.
+
+    Parameters
+    ----------
+    structure : Structure
+    charges : NDArray[np.float64]
+        Shape (n_atoms,), e.
+    m : int
+        Grid points per axis.
+    weights : NDArray[np.float64]
+        Shape (C, S).
+    offsets : NDArray[np.float64]
+        Shape (C, S, 3), Cartesian, Å.
+    alpha, kmax : float
+        From :func:`ewald_splitting`.
+
+    Returns
+    -------
+    NDArray[np.float64]
+        Shape (C, m, m, m), e/Å times the weights' units.
+    """
+    q = np.asarray(charges, dtype=np.float64).reshape(-1)
+    weights = np.asarray(weights, dtype=np.float64)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    lattice, frac = structure.lattice, structure.frac
+    recip = 2 * np.pi * np.linalg.inv(lattice).T
+    half = np.ceil(kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)).astype(int)
+    h = [np.arange(-x, x + 1) for x in half]
+    ph2 = np.exp(-2j * np.pi * np.outer(frac[:, 1], h[1]))
+    ph3 = np.exp(-2j * np.pi * np.outer(frac[:, 2], h[2]))
+    # exp(i k.o) for each distinct offset up to sign (exp(-i k.o) is its conjugate), as
+    # products of per-axis tables (k.o = sum_i h_i theta_i); each combination is then
+    # real matrices times the phases' real and imaginary parts
+    n_combo = weights.shape[0]
+    flat = offsets.reshape(-1, 3)
+    lead = np.array([next((x for x in row if abs(x) > 1e-12), 0.0) for row in flat])
+    sign = np.where(lead < 0, -1.0, 1.0)
+    _, first, group = np.unique(np.round(flat * sign[:, None], 9), axis=0,
+                                return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    theta = (flat[first] * sign[first, None]) @ recip.T  # (U, 3)
+    tables = [np.exp(1j * theta[:, i, None] * h[i]) for i in range(3)]
+    w_plus = np.zeros((n_combo, len(first)))
+    w_minus = np.zeros((n_combo, len(first)))
+    combo = np.repeat(np.arange(n_combo), weights.shape[1])
+    np.add.at(w_plus, (combo, group), np.where(sign > 0, weights.reshape(-1), 0.0))
+    np.add.at(w_minus, (combo, group), np.where(sign < 0, weights.reshape(-1), 0.0))
+    w_re, w_im = w_plus + w_minus, w_plus - w_minus
+    spectrum = np.zeros(n_combo * m**3, dtype=np.complex128)
+    plane = len(h[1]) * len(h[2])
+    step = max(1, block // plane)
+    for lo in range(0, len(h[0]), step):
+        h1 = h[0][lo : lo + step]
+        hkl = np.stack(np.meshgrid(h1, h[1], h[2], indexing="ij"), axis=-1).reshape(-1, 3)
+        kv = hkl @ recip
+        k2 = np.einsum("ij,ij->i", kv, kv)
+        inside = (k2 > 0) & (k2 <= kmax * kmax)
+        if not inside.any():
+            continue
+        a1 = q[:, None] * np.exp(-2j * np.pi * np.outer(frac[:, 0], h1))
+        sk = np.zeros((len(h1) * len(h[1]), len(h[2])), dtype=np.complex128)
+        for a in range(0, len(q), 1024):
+            b = slice(a, a + 1024)
+            sk += (a1[b, :, None] * ph2[b, None, :]).reshape(len(q[b]), -1).T @ ph3[b]
+        kv, k2, hkl = kv[inside], k2[inside], hkl[inside]
+        coef = sk.reshape(-1)[inside] * (
+            4 * np.pi / structure.volume * np.exp(-k2 / (4 * alpha * alpha)) / k2)
+        # (C, k): each combination's sites as one factor per k-vector
+        phase = tables[0][:, hkl[:, 0] + half[0]]
+        phase *= tables[1][:, hkl[:, 1] + half[1]]
+        phase *= tables[2][:, hkl[:, 2] + half[2]]
+        factor = w_re @ phase.real + 1j * (w_im @ phase.imag)
+        flat = np.ravel_multi_index(tuple((hkl % m).T), (m, m, m))
+        index = (np.arange(n_combo)[:, None] * m**3 + flat[None]).ravel()
+        value = (factor * coef[None]).ravel()
+        spectrum += np.bincount(index, value.real, len(spectrum))
+        spectrum += 1j * np.bincount(index, value.imag, len(spectrum))
+    grid = np.fft.ifftn(spectrum.reshape(n_combo, m, m, m), axes=(1, 2, 3))
+    return grid.real * float(m**3)
+
+
 def ewald_potential(
     structure: Structure,
     charges: NDArray[np.float64],
@@ -316,11 +424,9 @@ def ewald_potential(
     frac = points @ inv
     frac -= np.floor(frac)
     cart = frac @ lattice
-    log_tol = -math.log(tol)
-    alpha = math.sqrt(log_tol) / cutoff
+    alpha, kmax = ewald_splitting(tol, cutoff)
     real = pair_sum(structure, cart, q, q, cutoff, 1e-6, 1, alpha, threads)
 
-    kmax = 2 * alpha * math.sqrt(log_tol)
     m = np.ceil(kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)).astype(int)
     nfft = tuple(fft.next_fast_len(int(max(4 * mi + 2, 8))) for mi in m)
     idx = [np.arange(-mi, mi + 1) for mi in m]

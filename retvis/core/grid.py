@@ -19,6 +19,10 @@ How it is fast (METHOD.md section 7), while exact:
    (numba, GIL released) touches only pairs within the cutoff, accumulating in float64.
 3. The cubic mode has irregular folded points; there a two-level cell list gathers the
    atoms near each bin of points (:func:`lj_energies`).
+4. The CO2 probe on the regular grid (:func:`co2_grid_energies`): the Ewald reciprocal
+   part exactly on the grid by one inverse FFT per orientation, the short-range sums in
+   one fused kernel that skips blocked points. Irregular points (the cubic mode) take
+   the direct sums of :func:`probe_energies`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from .structure import Structure, supercell_factors
 ENGINE_VERSION = 1
 #: Largest grid accepted (points per axis).
 MAX_N = 256
+#: Bump when the CO2 probe's numbers change (2: the grid path, :func:`co2_grid_energies`).
+CO2_ENGINE_VERSION = 2
 #: Guest probes of the energy grid (:attr:`GridSpec.probe`).
 PROBES = ("sphere", "CO2")
 #: Cells a grid can be computed on (:attr:`GridSpec.cell`).
@@ -58,6 +64,19 @@ CO2_AXES = np.array(
     [(x, y, z) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)
      if (x, y, z) > (0, 0, 0)], dtype=np.float64)
 CO2_AXES /= np.linalg.norm(CO2_AXES, axis=1)[:, None]
+#: Real-space cutoff of the CO2 grid's Ewald sum: ``max(a, b V^(1/6))`` Å for a unit
+#: cell of V Å^3. The reciprocal part is exact on the grid, so this only splits the work
+#: (its cost grows with the atoms times V over the cutoff cubed); fitted to the fastest
+#: of 4.5-7 Å on CoRE MOFs of 1,200-18,000 Å^3.
+CO2_REAL_CUTOFF = (4.5, 1.3)
+#: Relative size of the Ewald terms left out.
+CO2_EWALD_TOLERANCE = 1e-6
+#: A point whose carbon alone has a Lennard-Jones energy above this (K) is blocked for
+#: every orientation (energy inf, Boltzmann factor 0) without summing its oxygens: the
+#: carbon is then within about 2 Å of a framework atom. ``benchmarks/co2_probe.py``
+#: prints the lowest direct energy among such points (15,000 K, a Boltzmann factor of
+#: 1e-22, on 40 CoRE MOFs).
+CO2_BLOCKED = 1e4
 #: Gather at the distinct folded points when they are fewer than this fraction of the
 #: unit-cell grid, else scatter atoms onto the whole unit-cell grid. Measured on the demo
 #: set (CPU ms, one thread): gather costs ~2.3x scatter per point.
@@ -204,6 +223,8 @@ class GridSpec:
         ident = {"spec": self.to_dict(), "ff": ff.digest, "engine": ENGINE_VERSION}
         if self.cell == "canonical":
             ident["canonical"] = CANONICAL_VERSION
+        if self.probe == "CO2":
+            ident["co2"] = CO2_ENGINE_VERSION
         blob = json.dumps(ident, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -415,44 +436,138 @@ def pair_sum(
     from ._kernels import pair_binned
 
     pos, which = _images(structure, cutoff)
-    points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+    cells = _CellList(pos, which, points, cutoff / 4.0)  # best of cutoff/3..cutoff/6
+    av = np.ascontiguousarray(np.asarray(a, dtype=np.float64)[cells.which])
+    bv = np.ascontiguousarray(np.asarray(b, dtype=np.float64)[cells.which])
+    args = (cells.points, cells.pstart, cells.pbin, cells.atoms, av, bv, cells.start,
+            cells.shape, cells.origin, cells.bin_size, cutoff**2, overlap**2, int(kind),
+            float(alpha))
+    out = np.empty(len(cells.points), dtype=np.float64)
+    cells.run(lambda first, last: pair_binned(*args, first, last, out), threads)
+    return cells.unsort(out)
 
-    bin_size = cutoff / 4.0  # measured best of cutoff/3..cutoff/6 on the demo set
-    lo = np.minimum(pos.min(axis=0), points.min(axis=0)) - 1e-6
-    hi = np.maximum(pos.max(axis=0), points.max(axis=0)) + 1e-6
-    shape = np.maximum(np.ceil((hi - lo) / bin_size).astype(np.int64), 1)
 
-    def bins(x):
-        b = np.minimum(np.floor((x - lo) / bin_size).astype(np.int64), shape - 1)
-        return b, (b[:, 0] * shape[1] + b[:, 1]) * shape[2] + b[:, 2]
+class _CellList:
+    """Image atoms and points sorted into the same cubic bins, for the compiled pair
+    kernels: atoms by bin (``start`` offsets per bin), points grouped by occupied bin
+    (``pstart`` offsets, ``pbin`` integer coordinates)."""
 
-    _, flat = bins(pos)
-    order = np.argsort(flat, kind="stable")
-    start = np.zeros(int(np.prod(shape)) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(flat, minlength=len(start) - 1), out=start[1:])
-    atoms = np.ascontiguousarray(pos[order])
-    av = np.ascontiguousarray(np.asarray(a, dtype=np.float64)[which[order]])
-    bv = np.ascontiguousarray(np.asarray(b, dtype=np.float64)[which[order]])
+    def __init__(self, pos, which, points, bin_size: float):
+        points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+        lo = np.minimum(pos.min(axis=0), points.min(axis=0)) - 1e-6
+        hi = np.maximum(pos.max(axis=0), points.max(axis=0)) + 1e-6
+        shape = np.maximum(np.ceil((hi - lo) / bin_size).astype(np.int64), 1)
 
-    pb, pflat = bins(points)
-    porder = np.argsort(pflat, kind="stable")
-    _, first = np.unique(pflat[porder], return_index=True)
-    pstart = np.append(first, len(points)).astype(np.int64)
-    pbin = np.ascontiguousarray(pb[porder][first])
-    sorted_points = np.ascontiguousarray(points[porder])
-    out = np.empty(len(points), dtype=np.float64)
-    args = (sorted_points, pstart, pbin, atoms, av, bv, start, shape, lo, bin_size,
-            cutoff**2, overlap**2, int(kind), float(alpha))
-    n_bins = len(pbin)
-    if threads <= 1 or n_bins < 4 * threads:
-        pair_binned(*args, 0, n_bins, out)
-    else:
+        def bins(x):
+            b = np.minimum(np.floor((x - lo) / bin_size).astype(np.int64), shape - 1)
+            return b, (b[:, 0] * shape[1] + b[:, 1]) * shape[2] + b[:, 2]
+
+        _, flat = bins(pos)
+        order = np.argsort(flat, kind="stable")
+        self.start = np.zeros(int(np.prod(shape)) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(flat, minlength=len(self.start) - 1), out=self.start[1:])
+        self.atoms = np.ascontiguousarray(pos[order])
+        self.which = np.ascontiguousarray(which[order])
+        pb, pflat = bins(points)
+        self.porder = np.argsort(pflat, kind="stable")
+        _, first = np.unique(pflat[self.porder], return_index=True)
+        self.pstart = np.append(first, len(points)).astype(np.int64)
+        self.pbin = np.ascontiguousarray(pb[self.porder][first])
+        self.points = np.ascontiguousarray(points[self.porder])
+        self.shape, self.origin, self.bin_size = shape, lo, float(bin_size)
+
+    def run(self, work, threads: int) -> None:
+        """``work(first, last)`` over the point bins, split over ``threads`` threads."""
+        n_bins = len(self.pbin)
+        if threads <= 1 or n_bins < 4 * threads:
+            work(0, n_bins)
+            return
         edges = np.linspace(0, n_bins, threads + 1).astype(int)
         with ThreadPoolExecutor(threads) as ex:
-            list(ex.map(lambda i: pair_binned(*args, edges[i], edges[i + 1], out), range(threads)))
-    result = np.empty_like(out)
-    result[porder] = out
-    return result
+            list(ex.map(lambda i: work(edges[i], edges[i + 1]), range(threads)))
+
+    def unsort(self, values: NDArray) -> NDArray:
+        """Per-point values in the points' original order."""
+        out = np.empty_like(values)
+        out[self.porder] = values
+        return out
+
+
+def co2_grid_energies(
+    structure: Structure,
+    m: int,
+    index: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    spec: GridSpec,
+    threads: int = 1,
+    charges: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """The CO2 probe's energies at points of the unit cell's regular m-point grid.
+
+    The same energies as :func:`probe_energies` (the direct sums of every site over
+    every atom within the cutoffs), computed the way grid codes for charged guests do:
+    the reciprocal-space part of the framework's Ewald potential is put together once
+    per orientation, exactly, on the whole grid
+    (:func:`retvis.core.charges.ewald_reciprocal_grid`); the short-range parts run in one
+    compiled kernel that skips the points whose carbon alone is blocked
+    (:data:`CO2_BLOCKED`). Differences from the direct sums are the reciprocal part's
+    interpolation there (well under 1 K; ``benchmarks/co2_probe.py``).
+
+    Parameters
+    ----------
+    structure : Structure
+    m : int
+        Grid points per axis; point (i, j, k) sits at fractions ``(i, j, k) / m``.
+    index : three integer arrays
+        The grid indices along a, b and c wanted; the result covers their product.
+    spec : GridSpec
+        Cutoff, temperature, force field, overlap distance.
+    threads : int
+    charges : NDArray[np.float64], optional
+        Framework charges, e; default EQeq.
+
+    Returns
+    -------
+    NDArray[np.float64]
+        Shape ``(len(index[0]), len(index[1]), len(index[2]))``, K; ``inf`` where blocked.
+    """
+    from ._kernels import co2_points
+    from .charges import COULOMB_K, eqeq_ewald_charges, ewald_reciprocal_grid, ewald_splitting
+
+    if charges is None:
+        charges = eqeq_ewald_charges(structure)
+    charges = np.asarray(charges, dtype=np.float64)
+    ff = load_forcefield(spec.forcefield)
+    eps_a, sig_a = ff.parameters(structure.species, structure.path)
+    params = np.empty((structure.n_atoms, 5))
+    for col, site in ((0, "C"), (2, "O")):
+        eps, sig = mix(eps_a, sig_a, CO2_SITES[site][0], CO2_SITES[site][1])
+        params[:, col], params[:, col + 1] = 4.0 * eps, sig**2
+    params[:, 4] = charges
+    offsets = CO2_BOND * CO2_AXES
+    site_q = COULOMB_K * np.array([CO2_SITES["C"][2], CO2_SITES["O"][2]])
+    real_cutoff = max(CO2_REAL_CUTOFF[0], CO2_REAL_CUTOFF[1] * structure.volume ** (1 / 6))
+    alpha, kmax = ewald_splitting(CO2_EWALD_TOLERANCE, real_cutoff)
+    n_orient = len(offsets)
+    recip = ewald_reciprocal_grid(
+        structure, charges, m,
+        np.broadcast_to(site_q[[0, 1, 1]], (n_orient, 3)),
+        np.stack([np.zeros_like(offsets), offsets, -offsets], axis=1),
+        alpha, kmax,
+    )
+    ia, ib, ic = (np.asarray(i, dtype=np.int64) for i in index)
+    recip = recip[:, ia][:, :, ib][:, :, :, ic].reshape(n_orient, -1).T
+    frac = np.stack(np.meshgrid(ia / m, ib / m, ic / m, indexing="ij"), axis=-1)
+    points = frac.reshape(-1, 3) @ structure.lattice
+    pos, which = _images(structure, spec.cutoff + CO2_BOND)
+    cells = _CellList(pos, which, points, 2.5)  # best of 1.5-4 Å on CoRE MOFs
+    sorted_recip = np.ascontiguousarray(recip[cells.porder])
+    out = np.empty(len(points))
+    args = (cells.points, cells.pstart, cells.atoms, cells.which, params, cells.start,
+            cells.shape, cells.origin, cells.bin_size, spec.cutoff, real_cutoff, alpha,
+            offsets, site_q, sorted_recip, spec.temperature, CO2_BLOCKED,
+            spec.overlap_distance**2)
+    cells.run(lambda first, last: co2_points(*args, first, last, out), threads)
+    return cells.unsort(out).reshape(len(ia), len(ib), len(ic))
 
 
 def unit_cell_energies(
@@ -561,7 +676,10 @@ def compute_grid(
         folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True)
                  for k in s]
         distinct = int(np.prod([len(u) for u, _ in folds]))
-        if distinct < GATHER_FRACTION * m**3 or spec.probe != "sphere":
+        if spec.probe == "CO2":
+            e = co2_grid_energies(structure, m, [u for u, _ in folds], spec, threads, charges)
+            e = e[np.ix_(*(inv for _, inv in folds))]
+        elif distinct < GATHER_FRACTION * m**3:
             # few distinct points (the seed convention often folds 8-fold): gather at them
             fa, fb, fc = (u / m for u, _ in folds)
             frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
