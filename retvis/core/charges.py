@@ -126,6 +126,12 @@ def eqeq_parameters(data_dir: Path | None = None) -> EqeqParameters:
     return EqeqParameters(x, j, centers)
 
 
+#: Real-space cutoff of EQeq's Ewald matrix in units of the cell's cube root: the
+#: real-space pairs grow as N^2 rc^3 / V and the reciprocal part as N^2 V / rc^3, so
+#: their balance is at rc proportional to V^(1/3); fitted on CoRE MOFs of 100-3,000 atoms.
+EWALD_MATRIX_CUTOFF = 0.9
+
+
 def _ewald_matrix(
     structure: Structure, hardness: NDArray[np.float64], tol: float = EWALD_TOLERANCE
 ) -> NDArray[np.float64]:
@@ -137,39 +143,36 @@ def _ewald_matrix(
     images; on the diagonal the image n = 0 is left out and the Ewald self term
     ``-2 alpha / sqrt(pi)`` added. The k = 0 term is left out, which shifts every
     element by the same constant: charges of a neutral cell do not change.
+
+    The real-space pairs come from a k-d tree of the atoms' images, a block of atoms at
+    a time (memory bounded); the cutoff balances them against the reciprocal part
+    (:data:`EWALD_MATRIX_CUTOFF`), never below what the tolerance needs.
     """
+    from scipy.spatial import cKDTree
     from scipy.special import erfc
+
+    from .grid import _images
 
     n = structure.n_atoms
     lattice, cart, vol = structure.lattice, structure.cart, structure.volume
     log_tol = -math.log(tol)
     a_min = float(hardness.min()) / K_COULOMB
     # real-space cutoff: erfc(alpha rc) and the overlap term both below tol
-    rc = max(16.0, math.sqrt(log_tol) / a_min + 1.0)
+    rc = max(16.0, math.sqrt(log_tol) / a_min + 1.0, EWALD_MATRIX_CUTOFF * vol ** (1 / 3))
     alpha = math.sqrt(log_tol) / rc
     out = np.zeros((n, n))
-    # real space: minimum-image differences, then every image within rc
-    d0 = structure.frac[:, None, :] - structure.frac[None, :, :]
-    d0 -= np.round(d0)
-    d0 = d0 @ lattice
-    a = np.sqrt(np.outer(hardness, hardness)) / K_COULOMB
-    reach = np.ceil(rc / structure.widths).astype(int)
-    diag = float(np.linalg.norm(lattice.sum(axis=0))) + float(np.abs(lattice).sum())
-    for u in range(-reach[0], reach[0] + 1):
-        for v in range(-reach[1], reach[1] + 1):
-            for w in range(-reach[2], reach[2] + 1):
-                shift = np.array([u, v, w], dtype=np.float64) @ lattice
-                if np.linalg.norm(shift) > rc + diag:
-                    continue
-                r = np.linalg.norm(d0 + shift, axis=2)
-                near = (r < rc) & (r > 1e-8)
-                if not near.any():
-                    continue
-                rr = r[near]
-                aa = a[near]
-                out[near] += erfc(alpha * rr) / rr + np.exp(-((aa * rr) ** 2)) * (
-                    2 * aa - aa * aa * rr - 1 / rr
-                )
+    pos, which = _images(structure, rc)
+    tree = cKDTree(pos)
+    a_of = np.sqrt(hardness / K_COULOMB)  # a_ij = a_of[i] a_of[j]
+    block = max(1, 4_000_000 // max(1, int(len(pos) * min(1.0, 4.2 * rc**3 / vol / 27))))
+    for lo in range(0, n, block):
+        rows = np.arange(lo, min(n, lo + block))
+        pairs = cKDTree(cart[rows]).sparse_distance_matrix(tree, rc, output_type="ndarray")
+        keep = pairs["v"] > 1e-8
+        i, j, rr = rows[pairs["i"][keep]], which[pairs["j"][keep]], pairs["v"][keep]
+        aa = a_of[i] * a_of[j]
+        val = erfc(alpha * rr) / rr + np.exp(-((aa * rr) ** 2)) * (2 * aa - aa * aa * rr - 1 / rr)
+        out[rows] += np.bincount((i - lo) * n + j, val, len(rows) * n).reshape(len(rows), n)
     # reciprocal space: half of the k-vectors (k and -k give the same term), twice
     rec = 2 * np.pi * np.linalg.inv(lattice).T
     kmax = 2 * alpha * math.sqrt(log_tol)

@@ -125,3 +125,23 @@ def test_own_eqeq_is_the_limit_pyeqeq_approaches():
     q = eqeq_ewald_charges(s)
     assert np.abs(eqeq_charges(s, cells=2) - q).max() > 0.05  # pyeqeq's default: off
     assert np.abs(eqeq_charges(s, cells=14) - q).max() < 1e-3
+
+
+def test_the_ewald_matrix_does_not_depend_on_its_splitting(monkeypatch):
+    """The real-space cutoff only splits the work between the k-d tree pairs and the
+    reciprocal sum: the matrix is the same to 1e-9 whether it is cut at the tolerance's
+    16 Å floor or at 2.5 or 4 cell cube roots (23 and 37 Å for PEKKAS), up to the one
+    constant the left-out k = 0 term shifts every element by (pi / (alpha^2 V), which
+    depends on the splitting and does not change the charges of a neutral cell)."""
+    import retvis.core.charges as charges
+
+    s = read_structure(demo("PEKKAS_clean"))
+    hard = np.array([_TABLE.hardness[e] for e in s.species])
+    got = {}
+    for f in (1.0, 2.5, 4.0):
+        monkeypatch.setattr(charges, "EWALD_MATRIX_CUTOFF", f)
+        got[f] = _ewald_matrix(s, hard)
+    scale = np.abs(got[1.0]).max()
+    for f in (2.5, 4.0):
+        d = got[f] - got[1.0]
+        np.testing.assert_allclose(d, d.mean(), atol=1e-9 * scale)
