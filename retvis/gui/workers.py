@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 import traceback
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,17 +33,17 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from ..core.archive import extract_cifs
 from ..core.batch import GridOutcome, collect_cifs, grid_outcome
 from ..core.cache import GridCache, sha256_file
 from ..core.grid import GridSpec
 from ..core.structure import MAX_ATOMS, MAX_FILE_BYTES, Structure
-from ..errors import LimitError, RetvisError, StructureError
+from ..errors import LimitError, RetvisError
 from . import collector
 
 log = logging.getLogger(__name__)
 
 #: Largest total of bytes extracted from one zip archive.
-MAX_ZIP_BYTES = 8 * 2**30
 #: A cancel flag that is never set (one-off jobs).
 NEVER = threading.Event()
 
@@ -181,50 +180,6 @@ def file_digest(path: Path) -> ImportedFile:
         return ImportedFile(path, f"unreadable:{tag}", reason)
 
 
-def extract_zip(archive: Path, root: Path) -> Path:
-    """Extract the ``*.cif`` members of a zip archive into ``root/<archive digest>/``.
-
-    Member names that would escape the folder (absolute, ``..``) are refused, as are
-    members larger than the CIF size limit and archives expanding to more than
-    :data:`MAX_ZIP_BYTES`.
-
-    Returns
-    -------
-    Path
-        The folder holding the extracted files.
-
-    Raises
-    ------
-    StructureError
-        Not a zip archive, or unsafe.
-    """
-    dest = root / f"{archive.stem}-{sha256_file(archive)[:12]}"
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise StructureError(f"not a readable zip archive ({exc})", archive) from None
-    with zf:
-        members = [
-            m for m in zf.infolist() if not m.is_dir() and m.filename.lower().endswith(".cif")
-        ]
-        total = sum(m.file_size for m in members)
-        if total > MAX_ZIP_BYTES:
-            raise LimitError(f"archive expands to {total / 2**30:.1f} GiB of CIFs", archive)
-        for m in members:
-            rel = Path(m.filename)
-            if rel.is_absolute() or ".." in rel.parts:
-                raise StructureError(f"unsafe member name {m.filename!r}", archive)
-            if m.file_size > MAX_FILE_BYTES:
-                continue  # read_structure would refuse it anyway; skip the bytes
-            target = dest / rel
-            if target.is_file() and target.stat().st_size == m.file_size:
-                continue  # extracted before
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(m) as src:
-                target.write_bytes(src.read(MAX_FILE_BYTES + 1))
-    return dest
-
-
 def import_job(paths: list[Path], extract_root: Path) -> ImportResponse:
     """Expand dropped files, folders and zip archives into hashed files."""
     out = ImportResponse()
@@ -232,9 +187,15 @@ def import_job(paths: list[Path], extract_root: Path) -> ImportResponse:
     for p in paths:
         if p.is_file() and p.suffix.lower() == ".zip":
             try:
-                expanded.append(extract_zip(p, extract_root))
+                got = extract_cifs(p, extract_root)
             except (RetvisError, OSError) as exc:
                 out.errors.append((str(p), getattr(exc, "reason", None) or str(exc)))
+                continue
+            for member, reason in got.failures:  # a failure row per member
+                tag = hashlib.sha256(f"{p.absolute()}:{member}".encode()).hexdigest()
+                out.files.append(ImportedFile(p / member, f"unreadable:{tag}", reason))
+            if got.folder.is_dir():
+                expanded.append(got.folder)
         else:
             expanded.append(p)
     try:
@@ -242,7 +203,7 @@ def import_job(paths: list[Path], extract_root: Path) -> ImportResponse:
     except RetvisError as exc:
         out.errors.append((str(exc.path or ""), exc.reason))
         files = []
-    out.files = [file_digest(f) for f in files]
+    out.files += [file_digest(f) for f in files]
     return out
 
 

@@ -9,7 +9,6 @@ import zipfile
 import pytest
 
 from retvis.core.structure import read_structure
-from retvis.errors import StructureError
 from retvis.gui import workers
 
 
@@ -31,8 +30,9 @@ def test_unsafe_or_broken_archives_are_refused_with_a_reason(tmp_path):
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../outside.cif", "data_x\n")
-    with pytest.raises(StructureError, match="unsafe member"):
-        workers.extract_zip(evil, tmp_path / "imports")
+    resp = workers.import_job([evil], tmp_path / "imports")
+    assert [f.path for f in resp.files] == [evil / "../outside.cif"]
+    assert "unsafe member" in resp.files[0].reason and resp.files[0].digest.startswith("unread")
     assert not (tmp_path / "outside.cif").exists()
     fake = tmp_path / "fake.zip"
     fake.write_text("not a zip")
