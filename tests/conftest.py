@@ -11,6 +11,8 @@ it is *not* an adsorption uptake.
 
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import importlib.util
 import json
@@ -57,6 +59,23 @@ def demo_cifs() -> list[Path]:
     files = sorted(DEMO.glob("*.cif"))
     assert len(files) >= 20
     return files
+
+
+@contextlib.contextmanager
+def memory_cap(extra: int):
+    """Cap this process's address space at its present size plus ``extra`` bytes, so a
+    regression that allocates gigabytes fails with MemoryError instead of taking the
+    machine (the libraries already loaded keep what they reserved)."""
+    import resource
+
+    size = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+                if line.startswith("VmSize:"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (size + extra, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def demo(name: str) -> Path:

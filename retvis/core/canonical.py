@@ -141,6 +141,16 @@ def _niggli(lattice: NDArray[np.float64], frac: NDArray[np.float64]):
     return reduced, f - np.floor(f)
 
 
+def reduced_structure(structure: Structure) -> Structure:
+    """The same crystal, atoms in the same order, in its Niggli-reduced cell (the lattice
+    itself unchanged: every periodic property is the same at every Cartesian point)."""
+    lattice, frac = _niggli(structure.lattice, structure.frac)
+    if lattice is structure.lattice:
+        return structure
+    return Structure(structure.name, lattice, frac, structure.species, structure.path,
+                     structure.digest)
+
+
 def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
     """spglib's conventional standard cell: lattice, fractions, types, input index, symbol, note."""
     import spglib

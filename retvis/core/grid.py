@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import LimitError, SpecError
-from .canonical import CANONICAL_VERSION, canonicalize
+from .canonical import CANONICAL_VERSION, canonicalize, reduced_structure
 from .forcefield import load_forcefield, mix
 from .guests import GUESTS
 from .structure import Structure, supercell_factors
@@ -667,6 +667,15 @@ def compute_grid(
             charges = np.asarray(charges, dtype=np.float64)[canon.index]
         structure = canon.structure
         meta = canon.meta()
+    # a skewed cell as read: its energies from the same crystal's reduced cell, whose
+    # periodic images cost what a reduced cell costs (the lattice, so every energy, is
+    # the same); points are folded into it
+    work = structure
+    if spec.cell == "as-read":
+        reach = spec.cutoff + (CO2_BOND if spec.probe == "CO2" else 0.0)
+        reduced = reduced_structure(structure)
+        if _image_count(structure, reach) > 2 * _image_count(reduced, reach):
+            work = reduced
     if spec.mode == "supercell":
         s = supercell_factors(structure, spec.cutoff)
         m = n - 1 if spec.endpoint else n
@@ -676,14 +685,15 @@ def compute_grid(
         folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True)
                  for k in s]
         distinct = int(np.prod([len(u) for u, _ in folds]))
-        if spec.probe == "CO2":
+        if spec.probe == "CO2" and work is structure:
             e = co2_grid_energies(structure, m, [u for u, _ in folds], spec, threads, charges)
             e = e[np.ix_(*(inv for _, inv in folds))]
-        elif distinct < GATHER_FRACTION * m**3:
+        elif distinct < GATHER_FRACTION * m**3 or work is not structure:
             # few distinct points (the seed convention often folds 8-fold): gather at them
             fa, fb, fc = (u / m for u, _ in folds)
             frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
-            e = probe_energies(structure, frac @ structure.lattice, spec, threads, charges)
+            e = probe_energies(work, _fold(work, frac @ structure.lattice), spec, threads,
+                               charges)
             e = e.reshape(len(fa), len(fb), len(fc))[np.ix_(*(inv for _, inv in folds))]
         else:
             unit = unit_cell_energies(structure, (m, m, m), spec, threads)
@@ -698,7 +708,8 @@ def compute_grid(
         frac -= np.floor(frac)
         key = np.round(frac * 2**32).astype(np.int64) % 2**32
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        e = probe_energies(structure, frac[first] @ structure.lattice, spec, threads, charges)
+        e = probe_energies(work, _fold(work, frac[first] @ structure.lattice), spec, threads,
+                           charges)
         e = e[inverse.ravel()].reshape(n, n, n)
         box = np.eye(3) * spec.box_length
         origin = np.full(3, -spec.box_length / 2)
@@ -719,6 +730,17 @@ def compute_grid(
             structure.path,
         )
     return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density, meta)
+
+
+def _image_count(structure: Structure, reach: float) -> float:
+    """Periodic images per atom within ``reach`` of the cell (what :func:`_images` makes)."""
+    return float(np.prod(1.0 + 2.0 * reach / structure.widths))
+
+
+def _fold(structure: Structure, cart: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cartesian points moved by lattice vectors into the structure's unit cell."""
+    frac = cart @ np.linalg.inv(structure.lattice)
+    return (frac - np.floor(frac)) @ structure.lattice
 
 
 def grid_cell(structure: Structure, spec: GridSpec) -> Structure:

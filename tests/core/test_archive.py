@@ -3,7 +3,6 @@ a bound on the compression ratio, and nothing left behind by a failure."""
 
 from __future__ import annotations
 
-import resource
 import struct
 import zipfile
 
@@ -11,18 +10,16 @@ import pytest
 
 from retvis.core.archive import MAX_RATIO, extract_cifs
 from retvis.errors import StructureError
-from tests.conftest import demo
+from tests.conftest import demo, memory_cap
 
 GOOD = "PEKKAS_clean"
 
 
 @pytest.fixture(autouse=True)
-def memory_cap():
+def _capped():
     """A regression that reads a bomb into memory fails here, not on the machine."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    with memory_cap(1 * 2**30):
+        yield
 
 
 def _zip(path, members, method=zipfile.ZIP_STORED):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retvis.core.forcefield import load_forcefield
-from retvis.core.grid import GridSpec, compute_grid, grid_cell, lj_energies
+from retvis.core.grid import GridSpec, compute_grid, grid_cell, lj_energies, probe_energies
 from retvis.core.structure import Structure, read_structure
 from retvis.errors import ForceFieldError, SpecError
 from tests.conftest import demo
@@ -121,3 +121,36 @@ def test_boltzmann_factor_is_bounded_below_by_zero(frac, a):
     s = Structure("rand", np.diag([a, a * 1.1, a * 0.9]), frac, ["O"] * len(frac))
     b = compute_grid(s, GridSpec(n=6)).boltzmann
     assert np.all(np.isfinite(b)) and np.all(b >= 0)
+
+
+@pytest.mark.parametrize("probe", ["sphere", "CO2"])
+def test_a_strongly_skewed_cell_costs_what_its_reduced_cell_costs(probe):
+    """PEKKAS (39 atoms) written in a cell skewed by a unimodular matrix with entries up
+    to 40 (widths down to 0.02 Å): its grids, canonical and as read, take well under a
+    second and a few MB beyond the process (capped at 500 MB more: the as-read cell's
+    periodic images once took 3 GB), and equal the grids of the reduced cell."""
+    import time
+
+    from tests.conftest import memory_cap
+
+    s = read_structure(demo("PEKKAS_clean"))
+    u = np.array([[1, 0, 0], [30, 1, 0], [20, 40, 1]])
+    skew = Structure("skew", u @ s.lattice, s.frac @ np.linalg.inv(u), s.species)
+    assert skew.widths.min() < 0.05
+    q = np.zeros(s.n_atoms)
+    q[:2] = 0.5, -0.5
+    for cell in ("canonical", "as-read"):
+        spec = GridSpec(n=16, probe=probe, cell=cell)
+        t0 = time.process_time()
+        with memory_cap(500 * 2**20):
+            got = compute_grid(skew, spec, charges=q)
+        assert time.process_time() - t0 < 5.0
+        if cell == "canonical":
+            want = compute_grid(s, spec, charges=q).boltzmann
+            np.testing.assert_array_equal(got.boltzmann, want)
+        else:  # the skewed cell's own grid points, energies of the same crystal
+            frac = got.points().reshape(-1, 3)[::37] @ np.linalg.inv(s.lattice)
+            sphere = spec.replace(cell="as-read")
+            ref = probe_energies(s, (frac - np.floor(frac)) @ s.lattice, sphere, charges=q)
+            np.testing.assert_allclose(got.boltzmann.reshape(-1)[::37], np.exp(-ref / 298.0),
+                                       rtol=2e-3, atol=1e-7)
