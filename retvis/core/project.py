@@ -143,6 +143,93 @@ def _migrate_columns(db: sqlite3.Connection) -> None:
             )
 
 
+#: Columns of the materials table each schema version has (2 added ``crystal``).
+_SCHEMA_COLUMNS = {1: [c for c in _COLUMNS if c != "crystal"], 2: _COLUMNS}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _inspect(path: Path) -> None:
+    """Refuse, before anything is written, a file that is not a RetVis project of a
+    known version in good order: not SQLite, damaged pages, an SQLite database without
+    RetVis' tables (a foreign database is never modified), a schema version that is not
+    a number, a materials table without its columns. An empty file or database is a new
+    project."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ProjectError(f"cannot be read: {exc.strerror or exc}", path) from None
+    if not head:
+        return
+    if head != _SQLITE_MAGIC:
+        raise ProjectError("not a RetVis project (not an SQLite database)", path)
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise ProjectError(f"cannot be opened ({exc})", path) from None
+    try:
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise ProjectError(f"the file is damaged ({check})", path)
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return
+        if "meta" not in tables or "materials" not in tables:
+            raise ProjectError("an SQLite database without RetVis' tables: not a RetVis "
+                               "project (left unopened and unchanged)", path)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            raise ProjectError("its meta table has no schema version: not a RetVis project "
+                               "(left unopened and unchanged)", path)
+        try:
+            version = int(row[0])
+        except (TypeError, ValueError):
+            raise ProjectError(f"its schema version is {row[0]!r}, not a number", path) from None
+        if version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"written by a newer RetVis (schema {version}; this one reads {SCHEMA_VERSION})",
+                path,
+            )
+        if version not in _SCHEMA_COLUMNS:
+            raise ProjectError(f"unknown schema version {version}", path)
+        have = {r[1] for r in db.execute("PRAGMA table_info(materials)")}
+        missing = [c for c in _SCHEMA_COLUMNS[version] + ["position", "updated"]
+                   if c not in have]
+        if missing:
+            raise ProjectError(
+                f"the materials table lacks column(s) {', '.join(missing)}: damaged or "
+                "not written by RetVis", path)
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"the file is damaged ({exc})", path) from None
+    finally:
+        db.close()
+
+
+_NUMBERS = {f.name: (int if f.name == "n_atoms" else float)
+            for f in fields(MaterialRecord) if f.name in _SQL_TYPES}
+
+
+def _record(row: tuple, path: Path) -> MaterialRecord:
+    """A stored row as a :class:`MaterialRecord`, every value of its column's type."""
+    values = {}
+    for c, v in zip(_COLUMNS, row, strict=True):
+        kind = _NUMBERS.get(c)
+        if kind is None:
+            ok, want = isinstance(v, str) or (v is None and c != "digest"), "text"
+        else:
+            ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                               and (kind is float or float(v).is_integer()))
+            want = "number" if kind is float else "whole number"
+        if not ok:
+            raise ProjectError(
+                f"material {row[0]!r}: column {c} holds {v!r}, not a {want}; the file is "
+                "damaged", path)
+        values[c] = ("" if v is None else v) if kind is None else (v if v is None else kind(v))
+    return MaterialRecord(**values)
+
+
 class Project:
     """An open project file.
 
@@ -159,6 +246,8 @@ class Project:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._db = None
+        _inspect(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(str(self.path), isolation_level=None)
@@ -171,12 +260,6 @@ class Project:
         if version is None:
             self.set_meta("schema", str(SCHEMA_VERSION))
             self.set_meta("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
-        elif int(version) > SCHEMA_VERSION:
-            self.close()
-            raise ProjectError(
-                f"written by a newer RetVis (schema {version}; this one reads {SCHEMA_VERSION})",
-                self.path,
-            )
         elif int(version) < SCHEMA_VERSION:
             _migrate_columns(self._db)
             self.set_meta("schema", str(SCHEMA_VERSION))
@@ -228,8 +311,12 @@ class Project:
 
     def records(self) -> list[MaterialRecord]:
         """All materials, in the order they were added."""
-        cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM materials ORDER BY position")
-        return [MaterialRecord(*row) for row in cur]
+        try:
+            cur = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM materials ORDER BY position")
+            return [_record(row, self.path) for row in cur]
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"the file is damaged ({exc})", self.path) from None
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM materials").fetchone()[0]

@@ -44,6 +44,7 @@ class ProjectActions:
             self.cancel()
         try:
             project = Project(path)
+            recs = project.records()  # before the table is touched: a damaged file is refused
         except ProjectError as exc:
             QMessageBox.warning(self, "Open project", str(exc))
             return
@@ -53,7 +54,6 @@ class ProjectActions:
         self.model.clear()
         self._structures.clear()
         self._grids.clear()
-        recs = project.records()
         for r in recs:
             if r.status in ("queued", "running"):
                 r.status, r.kind, r.reason = (

@@ -104,3 +104,62 @@ def test_a_schema_1_project_opens_with_the_crystal_column(tmp_path):
         assert p.get_meta("schema") == "2"
     finally:
         p.close()
+
+
+def _project_with_rows(path, n=3):
+    with Project(path) as p:
+        p.save([MaterialRecord(f"d{i}", f"m{i}", f"/x/m{i}.cif", "ok", n_atoms=10 + i,
+                               pred_mean=1.5 * i) for i in range(n)])
+    return path
+
+
+def _sql(path, *statements):
+    db = sqlite3.connect(str(path))
+    for s in statements:
+        db.execute(s)
+    db.commit()
+    db.close()
+
+
+def test_a_foreign_sqlite_database_is_refused_and_left_unchanged(tmp_path):
+    """A database with a table named materials (and nothing of RetVis): refused with
+    the file named, not converted to WAL, no tables added, not a byte changed."""
+    f = tmp_path / "other.retvis"
+    _sql(f, "CREATE TABLE materials (id INTEGER, what TEXT)",
+         "INSERT INTO materials VALUES (1, 'x')")
+    before = f.read_bytes()
+    with pytest.raises(ProjectError, match=r"^other\.retvis: an SQLite database without"):
+        Project(f)
+    assert f.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.retvis"]  # no -wal, -shm
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("UPDATE meta SET value = 'two' WHERE key = 'schema'", "schema version is 'two'"),
+        ("UPDATE materials SET pred_mean = 'lots' WHERE digest = 'd1'",
+         "material 'd1': column pred_mean holds 'lots'"),
+        ("UPDATE materials SET n_atoms = 2.5 WHERE digest = 'd2'",
+         "material 'd2': column n_atoms holds 2.5"),
+        ("ALTER TABLE materials DROP COLUMN label", "lacks column(s) label"),
+        ("DELETE FROM meta", "no schema version"),
+    ],
+)
+def test_a_damaged_project_is_one_project_error_naming_the_file(tmp_path, damage, message):
+    f = _project_with_rows(tmp_path / "p.retvis")
+    _sql(f, damage)
+    with pytest.raises(ProjectError, match=r"^p\.retvis: ") as err:
+        Project(f).records()
+    assert message in str(err.value)
+
+
+def test_a_corrupted_page_is_a_project_error(tmp_path):
+    f = _project_with_rows(tmp_path / "p.retvis", n=400)
+    raw = bytearray(f.read_bytes())
+    page = 4096
+    for i in range(2 * page, min(len(raw), 5 * page)):
+        raw[i] = (raw[i] * 7 + 13) % 256  # pages 3-5 scrambled
+    f.write_bytes(bytes(raw))
+    with pytest.raises(ProjectError, match=r"^p\.retvis: (the file is damaged|an SQLite)"):
+        Project(f).records()
