@@ -254,32 +254,59 @@ def write_part(out: Path, rows: list[dict], part: str) -> Path:
     return path
 
 
+#: Where damaged part files and a damaged ``_screen.json`` are moved (never deleted).
+DAMAGED = "_damaged"
+
+
 def read_results(out: str | os.PathLike[str], columns: Sequence[str] | None = None):
-    """The rows of a screen output folder as a pyarrow Table (empty if none yet)."""
+    """The rows of a screen output folder as a pyarrow Table (empty if none yet).
+
+    A part file that cannot be read whole in the output's schema (truncated, flipped
+    bytes, empty, foreign) is moved to ``out/_damaged/`` with a warning: its files are
+    then screened again by the next run instead of blocking the folder.
+    """
     import pyarrow as pa
 
     out = Path(out)
     parts = sorted(out.glob("part-*.parquet")) if out.is_dir() else []
     schema = _schema()
+    tables = [t for t in (_read_part(p, schema) for p in parts) if t is not None]
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
-    if not parts:
+        tables = [t.select(columns) for t in tables]
+    if not tables:
         return schema.empty_table()
-    return pa.concat_tables(_read_part(p, schema) for p in parts)
+    return pa.concat_tables(tables)
+
+
+def set_aside(path: Path, why: str) -> Path:
+    """Move a damaged output file into the folder's ``_damaged/`` (a warning names it)."""
+    dest = path.parent / DAMAGED / path.name
+    dest.parent.mkdir(exist_ok=True)
+    if dest.exists():
+        dest = dest.with_name(f"{dest.stem}-{secrets.token_hex(3)}{dest.suffix}")
+    os.replace(path, dest)
+    log.warning("%s is damaged (%s): moved to %s; its files are screened again", path, why,
+                dest)
+    return dest
 
 
 def _read_part(path: Path, schema):
-    """One part file in ``schema``; a column it was written without (``crystal``, before
-    canonical cells) reads as empty strings."""
+    """One part file, whole, in ``schema`` (``None`` when damaged: set aside); a column
+    it was written without (``crystal``, before canonical cells) reads as empty strings."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    have = set(pq.read_schema(path).names)
-    t = pq.read_table(path, columns=[c for c in schema.names if c in have])
-    for c in schema.names:
-        if c not in have:
-            t = t.append_column(schema.field(c), pa.array([""] * len(t), pa.string()))
-    return t.select(schema.names)
+    try:
+        t = pq.read_table(path)
+        for c in schema.names:
+            if c not in t.column_names:
+                t = t.append_column(c, pa.array([""] * len(t), pa.string()))
+        return t.select(schema.names).cast(schema)
+    except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
+        if path.exists():
+            set_aside(path, f"{type(exc).__name__}: {str(exc)[:160]}")
+        return None
 
 
 def model_identity(model: str | os.PathLike[str]) -> dict:
@@ -296,10 +323,39 @@ def model_identity(model: str | os.PathLike[str]) -> dict:
     }
 
 
+def read_meta(out: Path) -> dict | None:
+    """The output's ``_screen.json`` (None if there is none).
+
+    Raises
+    ------
+    DataError
+        It exists but is not a screen output's record.
+    """
+    meta = Path(out) / META_NAME
+    try:
+        old = json.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{META_NAME} is damaged ({exc})", out) from None
+    if (not isinstance(old, dict) or old.get("format") != "retvis-screen"
+            or not isinstance(old.get("model"), dict)
+            or not isinstance(old["model"].get("card_sha256"), str)):
+        raise DataError(f"{META_NAME} is damaged (not a screen output's record)", out)
+    return old
+
+
 def _open_output(out: Path, ident: dict) -> None:
     meta = out / META_NAME
-    if meta.is_file():
-        old = json.loads(meta.read_text(encoding="utf-8"))
+    try:
+        old = read_meta(out)
+    except DataError as exc:
+        # which model made the parts is unknown: all of it is set aside, none mixed in
+        set_aside(meta, exc.reason)
+        for part in out.glob("part-*.parquet"):
+            set_aside(part, f"{META_NAME} was damaged, so its model is unknown")
+        old = None
+    if old is not None:
         if old.get("model", {}).get("card_sha256") != ident["card_sha256"]:
             raise DataError(
                 f"this output holds predictions of another model ({old['model'].get('path')}); "
@@ -550,7 +606,9 @@ def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     )
     ok = [r for r in t.to_pylist() if r["status"] == "ok" and r["prediction"] is not None]
     ok.sort(key=lambda r: (-r["prediction"], r["name"]))
-    meta = json.loads((Path(out) / META_NAME).read_text(encoding="utf-8"))
+    meta = read_meta(Path(out))
+    if meta is None:
+        raise DataError(f"not a screen output (no {META_NAME})", out)
     card = read_card(meta["model"]["path"])
     notes = domain_notes(
         np.array([r["prediction"] for r in ok]), np.array([r["std"] for r in ok]), card

@@ -107,6 +107,54 @@ def test_resume_after_a_kill_computes_only_the_rest(in_process, trained_model, t
             np.testing.assert_allclose(b[p]["prediction"], a[p]["prediction"], atol=1e-6)
 
 
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "foreign"])
+def test_a_damaged_part_is_set_aside_and_its_files_screened_again(
+    in_process, trained_model, tmp_path, damage, caplog
+):
+    """Flipped bytes, a truncated or empty part, a Parquet file of other columns: the
+    part is moved to _damaged/ with a warning naming it, the output still reads and
+    ranks, and the next run screens that part's files again (nothing lost, nothing
+    twice)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "results.parquet"
+    shutil.copytree(in_process, out)
+    victim = sorted(out.glob("part-*.parquet"))[1]
+    lost = len(pq.read_table(victim))
+    raw = victim.read_bytes()
+    if damage == "flip":
+        victim.write_bytes(raw[:200] + bytes(b ^ 0x5A for b in raw[200:600]) + raw[600:])
+    elif damage == "truncate":
+        victim.write_bytes(raw[: len(raw) // 2])
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    else:
+        pq.write_table(pa.table({"name": ["x"], "prediction": ["high"]}), victim)
+    with caplog.at_level("WARNING"):
+        left = read_results(out)
+    assert len(left) == 22 - lost
+    assert victim.name in caplog.text and "damaged" in caplog.text
+    assert (out / "_damaged" / victim.name).is_file() and not victim.exists()
+    rank = tmp_path / "rank.csv"
+    assert main(["screen", str(DEMO), *map(str, BAD), "--model", str(trained_model), "-o",
+                 str(out), "--workers", "0", "--rank", str(rank)]) == 0
+    assert sorted(_by_path(out)) == sorted(_by_path(in_process))
+    assert len(rank.read_text().splitlines()) == 21  # header + the 20 ok
+
+
+def test_a_damaged_screen_record_sets_the_output_aside_and_starts_again(
+    in_process, trained_model, tmp_path
+):
+    out = tmp_path / "results.parquet"
+    shutil.copytree(in_process, out)
+    (out / "_screen.json").write_text('{"format": "retvis-screen", "model": ')
+    s = screen(INPUTS, trained_model, out, workers=0, chunk=5)
+    assert s.screened == 22 and sorted(_by_path(out)) == sorted(_by_path(in_process))
+    kept = sorted(p.name for p in (out / "_damaged").iterdir())
+    assert "_screen.json" in kept and sum(k.startswith("part-") for k in kept) == 5
+
+
 def test_same_content_under_another_path_is_skipped(in_process, trained_model, tmp_path):
     out = tmp_path / "results.parquet"
     shutil.copytree(in_process, out)
