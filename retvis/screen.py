@@ -24,7 +24,6 @@ retried by the next run.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -40,6 +39,7 @@ import numpy as np
 from .core.batch import collect_cifs, iter_grids
 from .core.cache import atomic_write_bytes, sha256_file
 from .core.canonical import join_notes, same_crystal_notes
+from .core.csvout import write_csv
 from .core.grid import GridSpec
 from .core.structure import MAX_ATOMS, MIN_DISTANCE
 from .errors import DataError, RetvisError
@@ -584,7 +584,7 @@ def write_failures(out: Path, path: Path, extra: Sequence[dict] = ()) -> int:
     t = read_results(out, ["name", "path", "status", "kind", "reason"]).to_pylist()
     rows = [[r["name"], r["path"], r["kind"], r["reason"]] for r in t if r["status"] != "ok"]
     rows += [[Path(r["path"]).stem, r["path"], r["kind"], r["reason"]] for r in extra]
-    _write_csv(path, ["name", "path", "kind", "reason"], rows)
+    write_csv(path, ["name", "path", "kind", "reason"], rows)
     return len(rows)
 
 
@@ -622,7 +622,7 @@ def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     ]  # fmt: skip
     header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "crystal", "path",
               "note"]
-    _write_csv(path, header, rows)
+    write_csv(path, header, rows)
     return len(rows), notes_summary(notes)
 
 
@@ -643,11 +643,3 @@ def reason_prefix(reason: str) -> str:
     text = reason.split(" (")[0].split(": ")[0]
     return re.sub(r"\d+(\.\d+)?", "#", text).strip()
 
-
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    w.writerows(rows)
-    text = buf.getvalue().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    atomic_write_bytes(Path(path), text.encode("utf-8"))

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
-from pathlib import Path
 
-from ..core.cache import atomic_write_bytes
+from ..core.csvout import write_csv  # noqa: F401  (the sub-commands' table writer)
 from ..core.grid import CELLS, PROBES, GridSpec
 from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 
@@ -73,16 +70,3 @@ def progress_bar(total: int, desc: str, disable: bool = False):
     return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=disable,
                 dynamic_ncols=True)
 
-
-def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    """Write a CSV table atomically, UTF-8 (undecodable file-name bytes as ``\\xNN``)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    w.writerows(rows)
-    text = buf.getvalue()
-    try:  # file names with undecodable bytes (os.fsdecode's surrogates) -> \xNN
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        pass
-    atomic_write_bytes(Path(path), text.encode("utf-8", "backslashreplace"))

@@ -12,8 +12,6 @@ comparison and froze the GUI thread 80-160 ms each time the ranks changed at 1,0
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -29,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from ..core.canonical import same_crystal_notes
+from ..core.csvout import table_text
 from ..core.project import MaterialRecord
 
 #: (header, record attribute or computed key, tooltip)
@@ -439,10 +438,9 @@ class MaterialsFilter(QSortFilterProxyModel):
 def records_to_table(
     model: MaterialsModel, records: list[MaterialRecord], delimiter: str = ","
 ) -> str:
-    """Rows as CSV (or TSV) text with a header, numbers unformatted."""
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
-    w.writerow(
+    """Rows as CSV (or TSV) text with a header, numbers unformatted, text quoted and
+    spreadsheet-safe (:mod:`retvis.core.csvout`)."""
+    header = (
         [
             "name",
             "formula",
@@ -463,30 +461,27 @@ def records_to_table(
             "note",
         ]
     )
-    for r in records:
-        w.writerow(
-            [
-                r.name,
-                r.formula,
-                _n(r.n_atoms),
-                _n(r.volume),
-                model.status_of(r),
-                _n(r.pred_mean),
-                _n(r.pred_std),
-                _n(model.rank(r.digest)),
-                _n(r.label),
-                r.label_source,
-                r.pred_model,
-                r.kind,
-                r.reason or r.pred_note,
-                r.path,
-                r.digest,
-                r.crystal,
-                model.same_crystal(r.digest),
-            ]
-        )
-    return buf.getvalue()
+    rows = [
+        [
+            r.name,
+            r.formula,
+            r.n_atoms,
+            r.volume,
+            model.status_of(r),
+            r.pred_mean,
+            r.pred_std,
+            model.rank(r.digest),
+            r.label,
+            r.label_source,
+            r.pred_model,
+            r.kind,
+            r.reason or r.pred_note,
+            r.path,
+            r.digest,
+            r.crystal,
+            model.same_crystal(r.digest),
+        ]
+        for r in records
+    ]
+    return table_text(header, rows, delimiter)
 
-
-def _n(x) -> str:
-    return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
