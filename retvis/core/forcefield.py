@@ -96,10 +96,12 @@ def load_forcefield(name: str = "UFF") -> ForceField:
     name : str
         Table name; ``"UFF"`` is the only one shipped.
     """
+    from ..errors import SpecError
+
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise SpecError(f"force field name must be letters, digits, _ or -, got {name!r}")
     path = resources_dir() / "forcefield" / f"{name.lower()}.csv"
     if not path.is_file():
-        from ..errors import SpecError
-
         avail = sorted(p.stem.upper() for p in path.parent.glob("*.csv"))
         raise SpecError(f"unknown force field {name!r}; available: {', '.join(avail)}")
     raw = path.read_bytes()

@@ -176,17 +176,23 @@ def read_card(folder: str | Path) -> dict:
             else "not a RetVis model",
             path,
         )
-    if card.get("format_version", 0) > FORMAT_VERSION:
+    version = card.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise WeightsError(f"model metadata: format_version must be an integer, got "
+                           f"{version!r}", path)
+    if version > FORMAT_VERSION:
         raise WeightsError(
             f"model format {card['format_version']} is newer than this RetVis "
             f"reads ({FORMAT_VERSION}); update RetVis",
             path,
         )
     arch = card.get("architecture", {})
-    if arch.get("name") != "RetNet":
-        raise WeightsError(f"unknown architecture {arch.get('name')!r}; valid: ['RetNet']", path)
+    if not isinstance(arch, dict) or arch.get("name") != "RetNet":
+        name = arch.get("name") if isinstance(arch, dict) else arch
+        raise WeightsError(f"unknown architecture {name!r}; valid: ['RetNet']", path)
     if not card.get("members"):
         raise WeightsError("model lists no member weights", path)
+    _check_card(card, folder, path)
     cal = card.get("calibration") or {}
     if "b" in cal:
         try:
@@ -198,6 +204,56 @@ def read_card(folder: str | Path) -> dict:
                 f"bad calibration {cal!r}: needs finite 'a' and a positive 'b'", path
             )
     return card
+
+
+#: Most networks a model card may list.
+MAX_MEMBERS = 32
+
+
+def _check_card(card: dict, folder: Path, path: Path) -> None:
+    """Every field a model is built from, of its type and in range, before any work:
+    member files named inside the folder with a SHA-256, the grid size of the network
+    and of the grid spec equal and within the engine's limit, finite standardization."""
+    from ..core.grid import MAX_N
+
+    def bad(what: str):
+        raise WeightsError(f"model metadata: {what}", path)
+
+    arch = card["architecture"]
+    n = arch.get("n")
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= MAX_N:
+        bad(f"architecture n must be an integer in [2, {MAX_N}], got {n!r}")
+    dropout = arch.get("dropout", 0.3)
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        bad(f"architecture dropout must be in [0, 1), got {dropout!r}")
+    members = card["members"]
+    if not isinstance(members, list) or len(members) > MAX_MEMBERS:
+        bad(f"members must be a list of at most {MAX_MEMBERS}")
+    root = folder.resolve()
+    for m in members:
+        f = m.get("file") if isinstance(m, dict) else None
+        digest = m.get("sha256") if isinstance(m, dict) else None
+        if not isinstance(f, str) or not isinstance(digest, str) or len(digest) != 64:
+            bad(f"a member needs a file name and a SHA-256, got {m!r}"[:200])
+        if (root / f).resolve().parent != root:
+            bad(f"member file {f!r} is not a file of the model folder")
+    st = card.get("standardization")
+    if st is not None:
+        vals = [st.get(k) for k in ("mean", "std")] if isinstance(st, dict) else [None]
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals) or \
+                vals[1] <= 0:
+            bad(f"standardization needs a finite mean and a positive std, got {st!r}"[:200])
+    gs = card.get("gridspec")
+    if gs is not None:
+        if not isinstance(gs, dict):
+            bad(f"gridspec must be an object, got {gs!r}"[:200])
+        try:
+            spec = GridSpec.from_dict(gs)
+            spec.key()  # its force field: a shipped table by name, nothing outside
+        except (SpecError, TypeError, ValueError) as exc:
+            bad(f"gridspec: {getattr(exc, 'reason', exc)}")
+        if spec.n != n:
+            bad(f"the grid spec's n = {spec.n} does not fit the network's n = {n}")
 
 
 def load_member(folder: Path, entry: dict, arch: dict, device: str = "cpu") -> RetNet:
