@@ -15,8 +15,9 @@ def pair_binned(
     pstart,  # (B + 1,) int64, offsets of each occupied point bin in ``points``
     pbin,  # (B, 3) int64, integer coordinates of each occupied point bin
     atoms,  # (K, 3) float64, image atoms sorted by bin, Å
-    eps4,  # (K,) float64, 4 * eps_ij, K (kind 1: the atom's charge, e)
-    sig2,  # (K,) float64, sig_ij^2, Å^2 (kind 1: unused)
+    which,  # (K,) int64, the unit-cell atom of each image
+    eps4,  # (N,) float64, per unit-cell atom: 4 * eps_ij, K (kind 1: its charge, e)
+    sig2,  # (N,) float64, per unit-cell atom: sig_ij^2, Å^2 (kind 1: unused)
     bin_start,  # (nx*ny*nz + 1,) int64
     shape,  # (3,) int64
     origin,  # (3,) float64, Å
@@ -40,40 +41,24 @@ def pair_binned(
     distance of an atom); ``kind`` 1 sums ``q erfc(alpha r) / r``, the real-space part
     of the Ewald potential (pairs within the overlap distance left out).
     """
-    nx, ny, nz = shape[0], shape[1], shape[2]
     half = 0.5 * bin_size
     rgather = np.sqrt(cutoff2) + half * np.sqrt(3.0)
-    rg2 = rgather * rgather
-    reach = int(np.ceil(rgather / bin_size))
     n_atoms = atoms.shape[0]
     cx_ = np.empty(n_atoms)
     cy_ = np.empty(n_atoms)
     cz_ = np.empty(n_atoms)
+    ci_ = np.empty(n_atoms, dtype=np.int64)
     ce_ = np.empty(n_atoms)
     cs_ = np.empty(n_atoms)
     for q in range(first, last):
-        ix, iy, iz = pbin[q, 0], pbin[q, 1], pbin[q, 2]
-        cx = origin[0] + (ix + 0.5) * bin_size
-        cy = origin[1] + (iy + 0.5) * bin_size
-        cz = origin[2] + (iz + 0.5) * bin_size
-        m = 0
-        z0 = max(iz - reach, 0)
-        z1 = min(iz + reach + 1, nz)
-        if z0 < z1:
-            for bx in range(max(ix - reach, 0), min(ix + reach + 1, nx)):
-                for by in range(max(iy - reach, 0), min(iy + reach + 1, ny)):
-                    base = (bx * ny + by) * nz
-                    for k in range(bin_start[base + z0], bin_start[base + z1]):
-                        dx = atoms[k, 0] - cx
-                        dy = atoms[k, 1] - cy
-                        dz = atoms[k, 2] - cz
-                        if dx * dx + dy * dy + dz * dz <= rg2:
-                            cx_[m] = atoms[k, 0]
-                            cy_[m] = atoms[k, 1]
-                            cz_[m] = atoms[k, 2]
-                            ce_[m] = eps4[k]
-                            cs_[m] = sig2[k]
-                            m += 1
+        cx = origin[0] + (pbin[q, 0] + 0.5) * bin_size
+        cy = origin[1] + (pbin[q, 1] + 0.5) * bin_size
+        cz = origin[2] + (pbin[q, 2] + 0.5) * bin_size
+        m = _gather(atoms, bin_start, shape, origin, bin_size, cx, cy, cz, rgather, which,
+                    cx_, cy_, cz_, ci_)
+        for k in range(m):
+            ce_[k] = eps4[ci_[k]]
+            cs_[k] = sig2[ci_[k]]
         for p in range(pstart[q], pstart[q + 1]):
             px, py, pz = points[p, 0], points[p, 1], points[p, 2]
             e = 0.0

@@ -437,11 +437,11 @@ def pair_sum(
 
     pos, which = _images(structure, cutoff)
     cells = _CellList(pos, which, points, cutoff / 4.0)  # best of cutoff/3..cutoff/6
-    av = np.ascontiguousarray(np.asarray(a, dtype=np.float64)[cells.which])
-    bv = np.ascontiguousarray(np.asarray(b, dtype=np.float64)[cells.which])
-    args = (cells.points, cells.pstart, cells.pbin, cells.atoms, av, bv, cells.start,
-            cells.shape, cells.origin, cells.bin_size, cutoff**2, overlap**2, int(kind),
-            float(alpha))
+    av = np.ascontiguousarray(a, dtype=np.float64)
+    bv = np.ascontiguousarray(b, dtype=np.float64)
+    args = (cells.points, cells.pstart, cells.pbin, cells.atoms, cells.which, av, bv,
+            cells.start, cells.shape, cells.origin, cells.bin_size, cutoff**2, overlap**2,
+            int(kind), float(alpha))
     out = np.empty(len(cells.points), dtype=np.float64)
     cells.run(lambda first, last: pair_binned(*args, first, last, out), threads)
     return cells.unsort(out)
