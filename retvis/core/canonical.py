@@ -121,7 +121,7 @@ def automorphisms(lattice: NDArray[np.float64]) -> NDArray[np.int64]:
     ms = _unimodular()
     # metric of the new basis M^-1 L: M^-1 G M^-T; for the candidates M^-1 runs over the
     # same set, so test M G M^T
-    gm = np.einsum("kij,jl,kml->kim", ms, g, ms)
+    gm = (ms @ g) @ ms.transpose(0, 2, 1)
     scale = np.abs(g).max()
     ok = np.abs(gm - g).max(axis=(1, 2)) <= METRIC_TOLERANCE * scale
     found = ms[ok]
@@ -147,12 +147,19 @@ def reduced_structure(structure: Structure) -> Structure:
     lattice, frac = _niggli(structure.lattice, structure.frac)
     if lattice is structure.lattice:
         return structure
-    return Structure(structure.name, lattice, frac, structure.species, structure.path,
-                     structure.digest)
+    return Structure(
+        structure.name, lattice, frac, structure.species, structure.path, structure.digest
+    )
 
 
 def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
-    """spglib's conventional standard cell: lattice, fractions, types, input index, symbol, note."""
+    """spglib's conventional standard cell: lattice, fractions, types, input index, symbol, note.
+
+    One symmetry search (``get_symmetry_dataset``) gives everything: the standard lattice
+    with its idealised metric, the input's own positions carried into the standard setting
+    by the transformation ``(P, p)`` (:func:`_input_positions`), the operations of the
+    standard setting from spglib's database, and the orbits, for :func:`symmetrize`.
+    """
     import spglib
 
     cell = (structure.lattice, structure.frac, numbers)
@@ -176,71 +183,124 @@ def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
             ),
         )
     lat = np.asarray(data.std_lattice, dtype=np.float64)  # idealised metric
-    # the input's own positions in the standard setting (spglib's idealised positions
-    # depend on the input setting at the level of the file's noise); symmetrised below
-    _, frac, types = spglib.standardize_cell(
-        cell, to_primitive=False, no_idealize=True, symprec=SYMPREC
-    )
-    frac = np.asarray(frac, dtype=np.float64)
-    types = np.asarray(types, dtype=np.int32)
-    if not np.array_equal(types, np.asarray(data.std_types)):
-        frac, types = (
-            np.asarray(data.std_positions, dtype=np.float64),
-            np.asarray(data.std_types, dtype=np.int32),
-        )
+    types = np.asarray(data.std_types, dtype=np.int32)
     # std atom -> primitive atom -> first input atom mapped to it
     prim_of_input = np.asarray(data.mapping_to_primitive)
-    first = {}
-    for j, p in enumerate(prim_of_input):
-        first.setdefault(int(p), j)
-    index = np.array([first[int(p)] for p in data.std_mapping_to_primitive], dtype=np.int64)
+    prim_of_std = np.asarray(data.std_mapping_to_primitive)
+    first = np.full(prim_of_input.max() + 1, -1, dtype=np.int64)
+    first[prim_of_input[::-1]] = np.arange(len(prim_of_input))[::-1]
+    index = first[prim_of_std]
+    # the input's own positions in the standard setting (spglib's idealised positions
+    # depend on the input setting at the level of the file's noise); symmetrised below
+    frac = _input_positions(structure.frac, data, lat)
+    ops = spglib.get_symmetry_from_database(data.hall_number)
+    rot, trans = np.asarray(ops["rotations"], float), np.asarray(ops["translations"], float)
     if data.number <= 2:
+        lat_std = lat
         lat, frac = _niggli(lat, frac)
-    frac = symmetrize(lat, frac, types)
+        # the operations (identity, inversion) in the reduced basis, whose rows are f T
+        t = lat_std @ np.linalg.inv(lat)
+        t_inv = np.linalg.inv(t)
+        rot = np.einsum("ji,kjl,ml->kim", t, rot, t_inv)  # T^T R T^-T, on columns
+        trans = trans @ t
+    orbits = np.asarray(data.crystallographic_orbits)[index]
+    frac = symmetrize(lat, frac, types, (rot, trans), orbits)
     return lat, frac, types, index, f"{data.international} ({data.number})", ""
 
 
-def symmetrize(lattice, frac, types) -> NDArray[np.float64]:
-    """Fractional coordinates projected onto the cell's symmetry (spglib, ``SYMPREC``).
+def _input_positions(frac_in: NDArray[np.float64], data, lattice) -> NDArray[np.float64]:
+    """The input atoms' positions in the standard cell of ``data``, one per standard atom.
+
+    Each input atom ``x`` sits at ``P x + p`` in the standard setting. A standard atom is
+    that point up to a lattice or centring translation (the differences between the
+    standard atoms of one primitive atom); each standard atom takes the mean offset of all
+    input atoms of its primitive atom (several when the input is a supercell) from its
+    idealised position.
+    """
+    std = np.asarray(data.std_positions, dtype=np.float64)
+    prim_in = np.asarray(data.mapping_to_primitive)
+    prim_std = np.asarray(data.std_mapping_to_primitive)
+    y = frac_in @ np.asarray(data.transformation_matrix, float).T + np.asarray(
+        data.origin_shift, float
+    )
+    group0 = np.flatnonzero(prim_std == prim_std[0])
+    cents = std[group0] - std[0]
+    cents -= np.round(cents)  # centring translations, (C, 3), the zero vector included
+    # every (standard atom, input atom of the same primitive atom) pair
+    order = np.argsort(prim_in, kind="stable")
+    counts = np.bincount(prim_in, minlength=prim_std.max() + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    per = counts[prim_std]
+    pair_std = np.repeat(np.arange(len(std)), per)
+    offset = np.arange(len(pair_std)) - np.repeat(np.cumsum(per) - per, per)
+    pair_in = order[starts[prim_std[pair_std]] + offset]
+    d = (y[pair_in] - std[pair_std])[:, None, :] - cents[None]  # (pairs, C, 3)
+    d -= np.round(d)
+    pick = np.argmin(np.einsum("pcj,jk->pck", d, lattice).__pow__(2).sum(-1), axis=1)
+    d = d[np.arange(len(d)), pick]
+    mean = np.stack([np.bincount(pair_std, d[:, k], minlength=len(std)) for k in range(3)], 1)
+    return std + mean / per[:, None]
+
+
+def symmetrize(lattice, frac, types, ops, orbits=None) -> NDArray[np.float64]:
+    """Fractional coordinates projected onto the cell's symmetry.
 
     Each atom becomes the average of the images that every operation of the space group
-    maps onto it. spglib's idealisation places special positions exactly, but a general
-    position keeps the file's noise (about 1e-4 Å in CoRE MOF): without this the
-    equivalent anchors of step 3 would differ by that much, and so would the grids of
-    two settings. Returns ``frac`` unchanged if an operation does not map the atoms onto
-    themselves within the tolerance.
+    (``ops``: rotations (K, 3, 3) and translations (K, 3) acting on fractional column
+    vectors) maps onto it. spglib's idealisation places special positions exactly, but a
+    general position keeps the file's noise (about 1e-4 Å in CoRE MOF): without this the
+    equivalent anchors of step 3 would differ by that much, and so would the grids of two
+    settings. The average is taken for one atom of each orbit (``orbits``: a label per
+    atom; found from the operations when not given or not consistent with them) and
+    carried to the rest of its orbit by the operations, which gives the same projection
+    as averaging every atom. Returns ``frac`` unchanged if an operation does not map the
+    atoms onto atoms of the same type within the tolerance.
     """
-    import spglib
     from scipy.spatial import cKDTree
 
-    ops = spglib.get_symmetry((lattice, frac, types), symprec=SYMPREC)
-    if ops is None or len(ops["rotations"]) <= 1:
+    rot, trans = (np.asarray(a, dtype=np.float64) for a in ops)
+    if len(rot) <= 1:
         return frac
     f = frac - np.floor(frac)
     f[f >= 1.0] = 0.0
     tree = cKDTree(f, boxsize=1.0)
     tol = 3 * SYMPREC / float(np.linalg.norm(lattice, axis=1).min())
-    rot, trans = np.asarray(ops["rotations"], float), np.asarray(ops["translations"])
-    acc = np.zeros_like(f)
-    n = len(f)
-    per = max(1, 2_000_000 // (3 * n))  # operations per block (bounded memory)
-    for start in range(0, len(rot), per):
-        img = (
-            np.einsum("nj,kij->kni", f, rot[start : start + per]) + trans[start : start + per, None]
-        )
+
+    def mapped(which):
+        """Images of atoms ``which`` under every operation, and the atom at each."""
+        img = np.einsum("kij,rj->kri", rot, f[which]) + trans[:, None]  # (K, R, 3)
         wrapped = img - np.floor(img)
         wrapped[wrapped >= 1.0] = 0.0
         dist, j = tree.query(wrapped.reshape(-1, 3))
-        j = j.reshape(len(img), n)
-        if (
-            dist.max() > tol
-            or (types[j] != types[None]).any()
-            or (np.sort(j, axis=1) != np.arange(n)).any()
-        ):
-            return frac  # not a symmetry of these atoms within the tolerance
-        diff = img - f[j]
-        np.add.at(acc, j.ravel(), (f[j] + (diff - np.round(diff))).reshape(-1, 3))
-    return acc / len(ops["rotations"])
+        j = j.reshape(len(rot), len(which))
+        ok = dist.max() <= tol and (types[j] == types[which][None]).all()
+        return img, j, ok
+
+    for attempt in ("given", "found"):
+        if attempt == "found" or orbits is None:
+            _, j_all, ok = mapped(np.arange(len(f)))
+            if not ok:
+                return frac  # not a symmetry of these atoms within the tolerance
+            orbits = j_all.min(axis=0)  # the smallest atom index each atom reaches
+        orbits = np.asarray(orbits)
+        _, reps = np.unique(orbits, return_index=True)
+        img, j, ok = mapped(reps)
+        if ok and (orbits[j] == orbits[reps][None]).all():
+            break
+    else:
+        return frac
+    # x_r - mean over h of R_h^-1 (h(x_r) - x_h(r)), the latter unwrapped next to h(x_r)
+    delta = img - f[j]
+    delta -= np.round(delta)
+    mean = f[reps] - np.einsum("kij,krj->kri", np.linalg.inv(rot), delta).mean(axis=0)
+    # each atom of an orbit: the first operation's image of its representative's mean
+    out = np.full_like(f, np.nan)
+    moved = np.einsum("kij,rj->kri", rot, mean) + trans[:, None]
+    flat_j, flat_m = j[::-1].reshape(-1), moved[::-1].reshape(-1, 3)  # first op wins
+    out[flat_j] = flat_m - np.round(flat_m - f[flat_j])
+    if np.isnan(out).any():
+        return frac
+    return out
 
 
 def _keys(frac: NDArray[np.float64], scale: int) -> NDArray[np.int64]:
@@ -259,7 +319,8 @@ def _codes(types: NDArray, frac: NDArray[np.float64]) -> NDArray[np.int64]:
 def _lexmin(rows: NDArray[np.int64]) -> NDArray[np.int64]:
     """Indices of the lexicographically smallest rows of a 2D array (all ties)."""
     idx = np.arange(len(rows))
-    for col in range(rows.shape[1]):
+    # only the columns where some candidate differs from the first can separate them
+    for col in np.flatnonzero((rows != rows[:1]).any(axis=0)):
         v = rows[idx, col]
         idx = idx[v == v.min()]
         if len(idx) == 1:

@@ -111,3 +111,39 @@ def test_old_specs_read_as_the_cell_they_were_computed_on():
     assert GridSpec.from_dict(GridSpec().to_dict()) == GridSpec()
     assert GridSpec.seed().cell == "as-read"
     assert "cell" not in GridSpec(cell="as-read").to_dict()
+
+
+@pytest.mark.parametrize("name", ["FIJDIM11_clean", "XAGCIS_clean"])
+def test_projection_once_per_orbit_is_the_full_group_average(name):
+    """symmetrize averages one atom per orbit and carries it round the orbit; that must be
+    the average over every atom (the reference), whatever orbit labels it is given."""
+    import spglib
+
+    from benchmarks.canonical import full_average
+    from retvis.core.canonical import SYMPREC, atomic_numbers, symmetrize
+
+    s = read_structure(DEMO / f"{name}.cif", min_distance=0)
+    d = spglib.get_symmetry_dataset((s.lattice, s.frac, atomic_numbers(s.species)), symprec=SYMPREC)
+    lat, types = np.asarray(d.std_lattice), np.asarray(d.std_types)
+    rng = np.random.default_rng(0)
+    # idealised positions plus noise of 2e-3 Å: far from symmetric, within tolerance
+    noisy = np.asarray(d.std_positions) + rng.normal(0, 2e-3, (len(types), 3)) @ np.linalg.inv(lat)
+    ops = spglib.get_symmetry_from_database(d.hall_number)
+    ref = full_average(lat, noisy, types, ops["rotations"], ops["translations"])
+    assert ref is not noisy
+    good = np.asarray(d.crystallographic_orbits)[_first_input_atom(d)]
+    for orbits in (good, np.arange(len(types)), None):
+        got = symmetrize(lat, noisy, types, (ops["rotations"], ops["translations"]), orbits)
+        diff = got - ref
+        diff -= np.round(diff)
+        assert np.abs(diff @ lat).max() < 1e-9
+    # not a symmetry of these atoms: unchanged
+    moved = noisy.copy()
+    moved[0] += 0.2
+    assert symmetrize(lat, moved, types, (ops["rotations"], ops["translations"]), good) is moved
+
+
+def _first_input_atom(d) -> np.ndarray:
+    prim = np.asarray(d.mapping_to_primitive)
+    first = {int(p): j for j, p in reversed(list(enumerate(prim)))}
+    return np.array([first[int(p)] for p in d.std_mapping_to_primitive])
