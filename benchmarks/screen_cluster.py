@@ -2,8 +2,8 @@
 
     python3 benchmarks/screen_cluster.py [--n 300] [--model NAME_OR_PATH] [--project 2 16 64]
 
-Screens N CoRE MOF 2019-ASR CIFs (a seeded random sample, from /work/coremof when
-present, else extracted from the core-mof package) with ``retvis.screen.screen``:
+Screens N CoRE MOF 2019-ASR CIFs (a seeded random sample, extracted from the
+core-mof package) with ``retvis.screen.screen``:
 in this process (no Dask), and on a LocalCluster of 1 and 2 worker processes (one
 thread each). Prints, per setting, the wall time including the cluster's start, the
 steady rate (files after the first finished chunk over the time after it) and the
@@ -87,11 +87,20 @@ def pick_model(arg: str | None, tmp: Path) -> tuple[str, str]:
 
 
 def sample(n: int, seed: int) -> list[Path]:
-    src = Path("/work/coremof")
-    if not (src.is_dir() and len(os.listdir(src)) >= CORE_MOF):
-        src = extract()
+    src = extract()
     files = sorted(src.glob("*.cif"))
     return sorted(random.Random(seed).sample(files, min(n, len(files))))
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its ended children (the workers)."""
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def fmt_time(s: float) -> str:
@@ -115,10 +124,13 @@ def main() -> int:
         print(f"{len(files)} CoRE MOF 2019-ASR CIFs, model: {label}, chunk {args.chunk}")
         print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
         rates = {}
-        print(f"{'workers':>8} {'wall s':>8} {'files/s':>8} {'steady/s':>9} {'ok':>5} {'fail':>5}")
+        print(
+            f"{'workers':>8} {'wall s':>8} {'CPU s':>8} {'CPU ms/file':>11} {'files/s':>8} "
+            f"{'steady/s':>9} {'ok':>5} {'fail':>5}"
+        )
         for w in args.workers:
             marks: list[tuple[float, int]] = []
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu()
             s = screen(
                 files,
                 model,
@@ -127,12 +139,13 @@ def main() -> int:
                 chunk=args.chunk,
                 progress=lambda done, total, m=marks: m.append((time.perf_counter(), done)),
             )
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
             (t1, d1), (t2, d2) = marks[0], marks[-1]
             steady = (d2 - d1) / (t2 - t1) if t2 > t1 else float("nan")
             rates[w] = steady
             print(
-                f"{w if w else 'in-proc':>8} {wall:8.1f} {s.screened / wall:8.2f} "
+                f"{w if w else 'in-proc':>8} {wall:8.1f} {cpu:8.1f} {1e3 * cpu / s.screened:11.1f} "
+                f"{s.screened / wall:8.2f} "
                 f"{steady:9.2f} {s.ok:5d} {s.failed:5d}"
             )
         w_max = max(rates)

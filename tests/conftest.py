@@ -12,7 +12,6 @@ it is *not* an adsorption uptake.
 from __future__ import annotations
 
 import contextlib
-
 import csv
 import importlib.util
 import json
@@ -28,7 +27,6 @@ from retvis.core.structure import read_structure
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "resources" / "demo"
-SHARED = REPO.parent / "shared"
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
 

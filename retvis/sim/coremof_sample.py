@@ -9,15 +9,14 @@ The guests share one sample order (same seed), so the CO2 structures are the fir
 ones of the CH4 run. Defaults are METHOD.md section 6: CH4 at 298 K and 5.8 bar; CO2
 at 298 K and 0.15 bar with EQeq framework charges and Ewald sums.
 
-Examples (the long runs)::
+Examples (the long runs; the tables go to RetVis' data folder unless ``--out`` says)::
 
-    python3 -m retvis.sim.coremof_sample --coremof /work/coremof \
-        --out /work/labels/ch4_298K_5.8bar.csv --run
-    python3 -m retvis.sim.coremof_sample --guest CO2 --timeout 1800 \
-        --out /work/labels/co2_298K_0.15bar.csv --run
+    python3 -m retvis.sim.coremof_sample --run
+    python3 -m retvis.sim.coremof_sample --guest CO2 --timeout 1800 --run
 
-``--source curated-cofs`` samples the experimental COFs of ``shared/data/curated-cofs``
-the same way (dataset ``<guest>_<T>K_<p>bar_cofs``): labels to measure how a model
+CoRE MOF comes from the ``core-mof`` package (extracted once into the user cache).
+``--source curated-cofs --folder DIR`` samples the experimental COFs of the CURATED COFs
+database (its ``cifs/`` folder, https://github.com/danieleongari/CURATED-COFs) the same way (dataset ``<guest>_<T>K_<p>bar_cofs``): labels to measure how a model
 trained on MOFs transfers to COFs, never training data of the shipped models.
 """
 
@@ -37,11 +36,10 @@ import numpy as np
 
 from retvis.core.structure import read_structure
 from retvis.errors import RetvisError
+from retvis.paths import data_dir, resources_dir
 from retvis.sim.gcmc import GUESTS, Protocol
 from retvis.sim.labels import raspalib_version
 from retvis.sim.units import parse_pressure
-
-REPO = Path(__file__).resolve().parents[2]  # the checkout (run from a source tree)
 
 
 def _version(pkg: str) -> str:
@@ -51,22 +49,20 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
-#: Where the CIFs come from: default folder, dataset-name suffix, description, metadata.
+#: Where the CIFs come from: dataset-name suffix, description, metadata.
 SOURCES = {
     "coremof": {
-        "folder": Path("/work/coremof"),
         "suffix": "",
         "what": "CoRE MOF 2019-ASR structures",
         "database": "CoRE MOF 2019-ASR (all-solvent-removed)",
         "package": lambda: f"core-mof {_version('core-mof')} (CoRE_MOF/data/2019-ASR.tar.xz)",
     },
     "curated-cofs": {
-        "folder": REPO.parent / "shared" / "data" / "curated-cofs" / "cifs",
         "suffix": "_cofs",
         "what": "experimental COFs of CURATED COFs (as published, not DFT-optimized)",
         "database": "CURATED COFs (Ongari, Yakutovich, Talirz, Smit, ACS Cent. Sci. 2019, "
         "5, 1663; 2020 update), MIT license",
-        "package": lambda: "shared/data/curated-cofs (cifs/, cof-frameworks.csv)",
+        "package": lambda: "CURATED COFs cifs/ (github.com/danieleongari/CURATED-COFs)",
     },
 }
 
@@ -95,19 +91,21 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--source", choices=sorted(SOURCES), default="coremof")
     p.add_argument(
-        "--folder", "--coremof", type=Path, dest="folder", help="CIF folder (default per source)"
+        "--folder",
+        "--coremof",
+        type=Path,
+        dest="folder",
+        help="CIF folder (default: the core-mof package's CoRE MOF 2019-ASR)",
     )
     p.add_argument(
-        "--holdout", type=Path, default=REPO / "resources" / "datasets" / "holdout_names.txt"
+        "--holdout", type=Path, default=resources_dir() / "datasets" / "holdout_names.txt"
     )
     p.add_argument("--guest", choices=sorted(GUESTS), default="CH4")
     p.add_argument(
         "--pressure", help="default 5.8bar for CH4, 0.15bar for CO2 (METHOD.md section 6)"
     )
-    p.add_argument("--out", type=Path, help="labels CSV (default /work/labels/<dataset>.csv)")
-    p.add_argument(
-        "--meta", type=Path, help="metadata (default resources/datasets/<dataset>.meta.json)"
-    )
+    p.add_argument("--out", type=Path, help="labels CSV (default DATA/labels/<dataset>.csv)")
+    p.add_argument("--meta", type=Path, help="metadata (default beside --out, .meta.json)")
     p.add_argument("--seed", type=int, default=2024, help="sampling seed (numpy default_rng)")
     p.add_argument("--max-atoms", type=int, default=1000)
     p.add_argument("--timeout", type=float, default=900.0, help="CPU-time limit per structure, s")
@@ -119,11 +117,16 @@ def main(argv=None) -> int:
     # METHOD.md section 6: CO2 with EQeq framework charges and Ewald electrostatics
     protocol = Protocol(guest=args.guest, pressure=pressure, charges=guest.charged)
     source = SOURCES[args.source]
-    args.folder = args.folder or source["folder"]
+    if args.folder is None and args.source == "curated-cofs":
+        p.error("--source curated-cofs needs --folder: the cifs/ folder of CURATED COFs")
+    if args.folder is None:
+        from retvis.core import coremof
+
+        args.folder = coremof.extract()
     dataset = f"{args.guest.lower()}_{protocol.temperature:g}K_{pressure / 1e5:g}bar"
     dataset += source["suffix"]
-    args.out = args.out or Path("/work/labels") / f"{dataset}.csv"
-    args.meta = args.meta or REPO / "resources" / "datasets" / f"{dataset}.meta.json"
+    args.out = args.out or data_dir() / "labels" / f"{dataset}.csv"
+    args.meta = args.meta or args.out.with_suffix(".meta.json")
 
     holdout = {
         ln.strip()
@@ -221,7 +224,7 @@ def main(argv=None) -> int:
             "n_candidates": len(keep),
             "n_excluded": len(excluded),
             "excluded_by_reason": counts,
-            "holdout_file": "shared/data/holdout_names.txt (never labelled here)",
+            "holdout_file": f"{args.holdout.name} (never labelled here)",
             "file_list": list_path.name,
             "exclusions_file": excl_path.name,
             "timeout_s": args.timeout,
@@ -264,7 +267,6 @@ def main(argv=None) -> int:
     print(f"{len(keep)} candidates, {len(excluded)} excluded {counts}; list {list_path}")
     print(meta["command"])
     if args.run:
-        os.chdir(REPO)
         os.execv(sys.executable, cmd)
     return 0
 
