@@ -1,6 +1,6 @@
 """EQeq framework charges: RetVis' converged-Ewald EQeq against pyeqeq's C++ code.
 
-    python3 benchmarks/charges.py [--n 6] [--coremof /work/coremof] [--seed 0] [CIF ...]
+    python3 benchmarks/charges.py [--n 6] [--coremof DIR] [--seed 0] [CIF ...]
 
 Reference, measured in the same run on the same structures: pyeqeq (the C++ EQeq that
 CO2 labels used until 2026-12) with the image count RetVis gave it, ``m = ceil(90 Å /

@@ -1,10 +1,10 @@
 """Energy-grid speed against the seed algorithm, measured in the same run.
 
-The seed algorithm (METHOD.md section 1, as published in MOXελ): read the CIF with
+The seed algorithm (docs/method.md section 1, as published in MOXελ): read the CIF with
 pymatgen, replicate it ``ceil(2 r_c / w_i)`` times, and for every one of the n^3 grid
 points (``linspace(0, 1, n)`` of the supercell) make a Python call that asks pymatgen for
 the sites within the cutoff and sums the Lennard-Jones energy. The published code adds
-1000 K for a point within 1e-3 Å of an atom; METHOD.md says such a point gets 0, which
+1000 K for a point within 1e-3 Å of an atom; docs/method.md says such a point gets 0, which
 is what both implementations here do.
 
 Both run on one core (the seed's process pool and RetVis' threads both scale with cores;

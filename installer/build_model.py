@@ -21,7 +21,7 @@ Example (from the repository root)::
 
     python3 installer/build_model.py --labels resources/datasets/ch4_298K_5.8bar.csv \\
         --name ch4-coremof --target-name "CH4 uptake, 298 K, 5.8 bar" --units mol/kg \\
-        --work /work/ship3 --threads 2
+        --work ~/retvis-build/ch4 --threads 2
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the median per structure, and leaves every other key of the block as it is.
 
 Example (from the repository root)::
 
-    cp /work/labels/co2_298K_0.15bar.csv resources/datasets/
+    cp ~/.local/share/retvis/labels/co2_298K_0.15bar.csv resources/datasets/
     python3 installer/dataset_status.py resources/datasets/co2_298K_0.15bar.csv
 """
 

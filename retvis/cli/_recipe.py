@@ -38,38 +38,38 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         "--shift",
         action="store_true",
         help="also roll each grid by a random periodic offset (an exact symmetry of a "
-        "periodic grid; not in METHOD.md)",
+        "periodic grid; not in docs/method.md)",
     )
     p.add_argument(
         "--reweight",
         choices=REWEIGHTS,
         default=d.reweight,
         help="weight the loss by the inverse square root of the training labels' density, "
-        "so rare (top-end) labels count more (default: none; not in METHOD.md)",
+        "so rare (top-end) labels count more (default: none; not in docs/method.md)",
     )
     p.add_argument(
         "--per-volume",
         action="store_true",
         help="learn uptake x framework density (per volume, what the grid shows) and divide "
-        "the density out when predicting; needs grids with densities.json (not in METHOD.md)",
+        "the density out when predicting; needs grids with densities.json (not in docs/method.md)",
     )
     p.add_argument(
         "--label-units-loss",
         action="store_true",
         help="with --per-volume: weight each squared error by 1/density², so the loss (and "
-        "the epoch choice) is the error in the label's units (not in METHOD.md)",
+        "the epoch choice) is the error in the label's units (not in docs/method.md)",
     )
     p.add_argument(
         "--no-scale-target",
         action="store_true",
         help="train on the target as it is, not standardized by the training set's mean "
-        "and standard deviation (METHOD.md's way; slow for targets in large units)",
+        "and standard deviation (docs/method.md's way; slow for targets in large units)",
     )
     p.add_argument(
         "--no-calibrate",
         action="store_true",
         help="keep the networks' raw predictions instead of the line y = a + b * prediction "
-        "fitted on the validation split (not in METHOD.md)",
+        "fitted on the validation split (not in docs/method.md)",
     )
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--split", help="reuse this split JSON (e.g. another run's split.json)")

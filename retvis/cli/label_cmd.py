@@ -64,7 +64,7 @@ def register(sub) -> None:
     )
     p.add_argument("--limit", type=int, default=None, help="run at most this many structures")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    g = p.add_argument_group("protocol (defaults: METHOD.md section 6)")
+    g = p.add_argument_group("protocol (defaults: docs/method.md section 6)")
     g.add_argument(
         "--guest", default=d.guest, choices=sorted(GUESTS), help=f"adsorbate (default {d.guest})"
     )

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: Scenes this command draws.
 SHOWS = ("structure", "grid", "features", "saliency")
-#: Layers with feature maps (RetNet, METHOD.md section 2).
+#: Layers with feature maps (RetNet, docs/method.md section 2).
 LAYERS = ("conv1", "conv2", "max1", "conv3", "max2", "conv4", "conv5")
 
 

@@ -5,9 +5,9 @@ For a probe (a spherical guest) at each grid point r, the probe-framework energy
     V(r) = sum_j 4 eps_ij [(sig_ij / r_ij)^12 - (sig_ij / r_ij)^6],   r_ij <= cutoff,
 
 summed over every framework atom j and all its periodic images, with Lorentz-Berthelot
-mixing, and each voxel stores the Boltzmann factor exp(-V / T) (METHOD.md section 1).
+mixing, and each voxel stores the Boltzmann factor exp(-V / T) (docs/method.md section 1).
 
-How it is fast (METHOD.md section 7), while exact:
+How it is fast (docs/method.md section 7), while exact:
 
 1. Energy is periodic, so in the supercell mode every grid point folds onto a regular
    grid of the unit cell: supercell point i of an axis replicated s times sits at
@@ -122,7 +122,7 @@ class GridSpec:
         grid. ``"as-read"``: on the cell as the file writes it (the published seed's
         convention, and models trained before canonical cells existed).
     probe : {"sphere", "CO2"}
-        ``"sphere"`` (default, METHOD.md section 1): a Lennard-Jones sphere of
+        ``"sphere"`` (default, docs/method.md section 1): a Lennard-Jones sphere of
         ``probe_epsilon`` and ``probe_sigma``. ``"CO2"``: the TraPPE CO2 molecule of the
         CO2 labels (:data:`CO2_SITES`), its Boltzmann factor averaged over
         :data:`CO2_AXES` orientations at each point, with the Lennard-Jones energy of

@@ -1,4 +1,4 @@
-"""The guest molecules RetVis knows (METHOD.md section 6): TraPPE CH4 and CO2.
+"""The guest molecules RetVis knows (docs/method.md section 6): TraPPE CH4 and CO2.
 
 One definition for both users: the GCMC labels (:mod:`retvis.sim.gcmc`, with masses,
 critical constants and Monte Carlo moves) and the energy grid's CO2 probe
@@ -71,7 +71,7 @@ class Guest:
 
 _CO_BOND = 1.149  # Å, TraPPE CO2
 
-#: Guests known to RetVis (METHOD.md section 6), by name.
+#: Guests known to RetVis (docs/method.md section 6), by name.
 GUESTS: dict[str, Guest] = {
     "CH4": Guest(
         "CH4",

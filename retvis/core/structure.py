@@ -576,6 +576,6 @@ def read_structure_pymatgen(path: str | Path) -> Structure:
 def supercell_factors(structure: Structure, cutoff: float) -> tuple[int, int, int]:
     """Replications along a, b, c so every perpendicular width is at least ``2 * cutoff``.
 
-    ``ceil(2 * cutoff / w_i)`` as in METHOD.md section 1 (the minimum image convention).
+    ``ceil(2 * cutoff / w_i)`` as in docs/method.md section 1 (the minimum image convention).
     """
     return tuple(int(math.ceil(2.0 * cutoff / w)) for w in structure.widths)

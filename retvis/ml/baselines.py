@@ -1,4 +1,4 @@
-"""The baseline of METHOD.md section 4: a Random Forest on Zeo++ geometric descriptors.
+"""The baseline of docs/method.md section 4: a Random Forest on Zeo++ geometric descriptors.
 
 scikit-learn's ``RandomForestRegressor`` with its defaults; rows with any non-finite
 descriptor or label are dropped (and counted). Descriptors come from

@@ -20,7 +20,7 @@ REWEIGHTS: tuple[str, ...] = ("none", "sqrt-inv")
 
 @dataclass
 class TrainConfig:
-    """Every setting of a training run; the defaults are the thesis's (METHOD.md section 3).
+    """Every setting of a training run; the defaults are the thesis's (docs/method.md section 3).
 
     Attributes
     ----------
@@ -32,20 +32,20 @@ class TrainConfig:
     shift : also roll each sample by a random whole number of voxels along each axis.
         A supercell grid (``endpoint=False``) is periodic, so a roll is the framework
         translated by a fraction of the grid, an exact symmetry the network does not
-        otherwise learn (its dense head sees positions). Not in METHOD.md; off by default:
+        otherwise learn (its dense head sees positions). Not in docs/method.md; off by default:
         on the 614-label CH4 split it did not help (test R² 0.860 against 0.863,
         validation 0.806 against 0.825, ensembles of 3).
     reweight : loss weights from the training labels' density: ``"none"`` (plain MSE)
         or ``"sqrt-inv"`` (inverse square root of the density, so the sparse top of an
         uptake range counts more; :func:`retvis.ml.data.label_weights`). Not in
-        METHOD.md; off by default: on the 614-label CH4 split (ensembles of 3) it moved
+        docs/method.md; off by default: on the 614-label CH4 split (ensembles of 3) it moved
         error from the top to the middle (mean residual of the 12 validation and test
         labels above the training 90th percentile -0.92 -> -0.70 mol/kg, MAE of the rest
         0.48 -> 0.55) for no net gain (test R² 0.861 against 0.863).
     per_volume : learn the label times each framework's density (mol/kg x g/cm³ = mol/L
         for an uptake), a per-volume quantity the grid shows directly, and divide the
         density out again when predicting. Needs grids with ``densities.json``. Not in
-        METHOD.md. On the 614-label CH4 split (ensembles of 3) it raised test R² from
+        docs/method.md. On the 614-label CH4 split (ensembles of 3) it raised test R² from
         0.863 to 0.911 and validation R² from 0.825 to 0.934 (pooled +0.072, paired
         bootstrap 95 % interval [+0.031, +0.123]).
     scale_target : train the network on the target standardized by the training set's
@@ -56,14 +56,14 @@ class TrainConfig:
         CH4 split it reached validation R² 0.14 after 14 epochs against 0.83 after 8 in
         mol/L. On the shipped recipe's mol/L target it changes nothing measurable (614-
         label split, ensembles of 3: test R² 0.912 against 0.911, validation 0.931
-        against 0.934, pooled -0.000 [-0.007, +0.008]). Not in METHOD.md (which only sets
+        against 0.934, pooled -0.000 [-0.007, +0.008]). Not in docs/method.md (which only sets
         the output bias to the mean); a run saved before this setting resumes without it.
     label_units_loss : with ``per_volume``, weight each sample's squared error (and the
         validation loss that picks the epoch) by 1 / density², so that the network,
         which still learns per volume, is fitted and selected on the squared error of
         the label itself (mol/kg), the error R² is measured in. Light frameworks, whose
         per-volume errors the division by density magnifies, then count more. Not in
-        METHOD.md; off by default: on the shipped 960-label split (763 train, ensembles of
+        docs/method.md; off by default: on the shipped 960-label split (763 train, ensembles of
         3, same seeds) test R² 0.866 against 0.873, validation 0.897 against 0.895, pooled
         -0.002 [-0.013, +0.010], and the top end (labels above 6 mol/kg) just as
         under-predicted (mean -1.18 against -1.20 mol/kg).
@@ -72,7 +72,7 @@ class TrainConfig:
         prediction the saved model makes (``card["calibration"]``): a network trained with
         dropout and augmentation, averaged over an ensemble, predicts too close to the
         mean. Skipped (recorded) with fewer than :data:`MIN_CALIBRATION` validation
-        structures or a slope that is not positive. Not in METHOD.md. Measured on the
+        structures or a slope that is not positive. Not in docs/method.md. Measured on the
         shipped 960-label CH4 split, two ensembles of 3, fitted on one of validation and
         test and scored on the other: slopes 1.14-1.17, R² +0.030, +0.030, +0.017, +0.021;
         shipped model's test R² 0.873 -> 0.903.
@@ -91,7 +91,7 @@ class TrainConfig:
         negative; a target that can (an adsorption enthalpy, a log) needs it. Recorded
         in the model's target, so evaluation reads its labels the same way.
     input_scale : "auto" (log for CO2-probe grids, else linear), "linear" (the
-        Boltzmann factor, METHOD.md) or "log" (its logarithm), before standardization.
+        Boltzmann factor, docs/method.md) or "log" (its logarithm), before standardization.
     init_from : model or run folder (or a named model) to fine-tune from.
     freeze_conv : with ``init_from``, train only the fully connected head.
     refit_batchnorm : with ``init_from``, re-estimate the batch-norm statistics on the

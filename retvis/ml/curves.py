@@ -2,7 +2,7 @@
 
 One split (seeded) is made once; for each size, both models train on the same seeded
 subset of its training names and are scored on the same test names, with bootstrap
-intervals (METHOD.md sections 3-5).
+intervals (docs/method.md sections 3-5).
 """
 
 from __future__ import annotations

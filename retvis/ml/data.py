@@ -28,7 +28,7 @@ from ..core.labels import Labels, read_label_table
 from ..errors import DataError, SpecError
 from .config import REWEIGHTS
 
-#: Names of the four augmentations of METHOD.md section 3, drawn with equal probability.
+#: Names of the four augmentations of docs/method.md section 3, drawn with equal probability.
 AUGMENTATIONS: tuple[str, ...] = ("identity", "rotate", "flip", "transpose")
 
 
@@ -318,7 +318,7 @@ def load_split(path: str | Path) -> dict:
 
 
 # --------------------------------------------------------------------------- standardization
-#: Input scales: the Boltzmann factor itself (METHOD.md), or its logarithm.
+#: Input scales: the Boltzmann factor itself (docs/method.md), or its logarithm.
 INPUT_SCALES = ("linear", "log")
 #: Boltzmann factors below this count as this on the log scale (0 at atoms: ln -> -13.8).
 LOG_FLOOR = 1e-6
@@ -394,7 +394,7 @@ def augment(x: NDArray, rng: np.random.Generator) -> NDArray:
     """One random augmentation of a cubic grid, each of the four with equal probability.
 
     Identity; a 90° rotation in a random plane (xy, xz or yz) and random sense; a flip
-    along a random axis; a transpose of a random pair of axes (METHOD.md section 3).
+    along a random axis; a transpose of a random pair of axes (docs/method.md section 3).
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 Metrics: R², MAE, RMSE, Spearman's rho and top-k recall (the fraction of the true top
 5 % that is also in the predicted top 5 %, the screening question). Each comes with a
 95 % percentile bootstrap interval over the evaluated set (10,000 resamples by default,
-METHOD.md section 3), computed vectorized in chunks of resamples.
+docs/method.md section 3), computed vectorized in chunks of resamples.
 
 Plots use Matplotlib's object API with the Agg canvas: no global backend is changed.
 """

@@ -1,4 +1,4 @@
-"""RetNet, the 3D CNN of METHOD.md section 2, with named layers and hooks.
+"""RetNet, the 3D CNN of docs/method.md section 2, with named layers and hooks.
 
 Every layer a user can look at has a stable name (``conv1`` ... ``conv5``, ``max1``,
 ``max2``, ``fc``), and feature maps are taken with forward hooks on those names, never
@@ -36,7 +36,7 @@ def map_shapes(n: int = 25) -> dict[str, tuple[int, int, int, int]]:
     Returns
     -------
     dict
-        Layer name -> (C, d, d, d); for n = 25 these are the sizes of METHOD.md section 2.
+        Layer name -> (C, d, d, d); for n = 25 these are the sizes of docs/method.md section 2.
     """
     d1 = n  # circular padding 1, kernel 3
     d2 = d1 - 2

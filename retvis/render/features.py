@@ -26,7 +26,7 @@ from .camera import frame_camera
 from .geometry import GridFrame
 from .style import add_colorbar, ink, lookup_table
 
-#: RetNet's layers in forward order, and the operation producing each (METHOD.md §2):
+#: RetNet's layers in forward order, and the operation producing each (docs/method.md §2):
 #: ("same", k) keeps the size (circular padding), ("valid", k) trims k - 1 voxels,
 #: ("pool", k) halves with stride k.
 LAYER_OPS: dict[str, tuple[str, int]] = {

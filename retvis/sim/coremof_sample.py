@@ -6,7 +6,7 @@ dataset metadata, then runs (or prints) the ``retvis label`` command. Rerunning 
 script with the same arguments resumes where the table stops.
 
 The guests share one sample order (same seed), so the CO2 structures are the first
-ones of the CH4 run. Defaults are METHOD.md section 6: CH4 at 298 K and 5.8 bar; CO2
+ones of the CH4 run. Defaults are docs/method.md section 6: CH4 at 298 K and 5.8 bar; CO2
 at 298 K and 0.15 bar with EQeq framework charges and Ewald sums.
 
 Examples (the long runs; the tables go to RetVis' data folder unless ``--out`` says)::
@@ -66,7 +66,7 @@ SOURCES = {
     },
 }
 
-#: METHOD.md section 6: the standard pressure of each guest.
+#: docs/method.md section 6: the standard pressure of each guest.
 DEFAULT_PRESSURE = {"CH4": "5.8bar", "CO2": "0.15bar"}
 
 
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--guest", choices=sorted(GUESTS), default="CH4")
     p.add_argument(
-        "--pressure", help="default 5.8bar for CH4, 0.15bar for CO2 (METHOD.md section 6)"
+        "--pressure", help="default 5.8bar for CH4, 0.15bar for CO2 (docs/method.md section 6)"
     )
     p.add_argument("--out", type=Path, help="labels CSV (default DATA/labels/<dataset>.csv)")
     p.add_argument("--meta", type=Path, help="metadata (default beside --out, .meta.json)")
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     guest = GUESTS[args.guest]
     pressure = parse_pressure(args.pressure or DEFAULT_PRESSURE[args.guest])
-    # METHOD.md section 6: CO2 with EQeq framework charges and Ewald electrostatics
+    # docs/method.md section 6: CO2 with EQeq framework charges and Ewald electrostatics
     protocol = Protocol(guest=args.guest, pressure=pressure, charges=guest.charged)
     source = SOURCES[args.source]
     if args.folder is None and args.source == "curated-cofs":
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
         "target_units": "mol/kg (absolute uptake)",
         "description": f"GCMC {args.guest} uptake at {protocol.temperature:g} K and "
         f"{pressure / 1e5:g} bar of a random sample of {source['what']} "
-        "(METHOD.md section 6).",
+        "(docs/method.md section 6).",
         "protocol": protocol.to_dict(),
         "protocol_identity": protocol.identity(),
         "simulation": {

@@ -1,7 +1,7 @@
 """One grand-canonical Monte Carlo (GCMC) uptake simulation with RASPA3, or one Widom
 insertion run (the Henry coefficient), built the same way.
 
-The protocol is METHOD.md section 6: a rigid framework with UFF Lennard-Jones
+The protocol is docs/method.md section 6: a rigid framework with UFF Lennard-Jones
 parameters (the table of :mod:`retvis.core.forcefield`), Lorentz-Berthelot mixing,
 potentials truncated (not shifted) at the cutoff with analytic tail corrections, a
 supercell by the minimum image convention, TraPPE guests and Peng-Robinson fugacities.
@@ -84,7 +84,7 @@ def _identity_hash(p) -> str:
 
 @dataclass(frozen=True)
 class Protocol:
-    """Everything that decides a GCMC label (defaults: METHOD.md section 6, CH4).
+    """Everything that decides a GCMC label (defaults: docs/method.md section 6, CH4).
 
     Attributes
     ----------

@@ -1,6 +1,6 @@
 """A plain, obviously-correct energy grid: every point, every atom, every image.
 
-Used only by tests. Follows METHOD.md section 1 literally: grid points at the
+Used only by tests. Follows docs/method.md section 1 literally: grid points at the
 fractional coordinates of the supercell, Lennard-Jones sum over all periodic images
 within the cutoff, Lorentz-Berthelot mixing, exp(-V/T), 0 for a point within 1e-3 Å of
 an atom, float64 throughout.

@@ -7,7 +7,7 @@ import torch
 from retvis.errors import SpecError
 from retvis.ml.retnet import MAP_LAYERS, RetNet, build_retnet, map_shapes
 
-# METHOD.md section 2, input 1 x 25^3
+# docs/method.md section 2, input 1 x 25^3
 EXPECTED = {
     "conv1": (12, 25, 25, 25),
     "conv2": (24, 23, 23, 23),

@@ -174,7 +174,7 @@ def test_cancel_keeps_the_best_checkpoint_and_resume_continues(demo_set, tmp_pat
 
 def test_the_target_is_scaled_so_its_units_do_not_change_what_is_learned(demo_set, tmp_path):
     """The same labels in units 1000 times smaller train the same networks (to rounding)
-    and predict 1000 times the values; METHOD.md's unscaled training does not."""
+    and predict 1000 times the values; docs/method.md's unscaled training does not."""
     lines = (demo_set / "labels.csv").read_text().splitlines()
     big = tmp_path / "big.csv"
     big.write_text(

@@ -85,7 +85,7 @@ class GcmcDialog(QDialog):
         self.stop_button.clicked.connect(self.stop)
         self.progress = QProgressBar()
         self.progress.setRange(0, len(self.files))
-        self.status = QLabel("RASPA3 Monte Carlo, TraPPE guest, UFF framework (METHOD.md §6).")
+        self.status = QLabel("RASPA3 Monte Carlo, TraPPE guest, UFF framework (docs/method.md §6).")
         self.status.setWordWrap(True)
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(2000)

@@ -64,7 +64,7 @@ class SettingsDialog(QDialog):
         for key, text in PROBE_NAMES.items():
             self.probe.addItem(text, key)
         self.probe.setToolTip(
-            "Lennard-Jones sphere (METHOD.md, the shipped models), or TraPPE CO2 averaged "
+            "Lennard-Jones sphere (docs/method.md, the shipped models), or TraPPE CO2 averaged "
             "over orientations with EQeq framework charges (for CO2; needs pyeqeq's data)"
         )
         self.probe.currentIndexChanged.connect(self._probe_changed)

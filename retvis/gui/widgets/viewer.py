@@ -31,7 +31,7 @@ from .. import scenes
 log = logging.getLogger(__name__)
 
 MODES = ("Structure", "Energy grid", "Feature maps", "Saliency")
-#: RetNet layers whose outputs can be shown (METHOD.md section 2), in network order.
+#: RetNet layers whose outputs can be shown (docs/method.md section 2), in network order.
 DEFAULT_LAYERS = ("conv1", "conv2", "max1", "conv3", "max2", "conv4", "conv5")
 #: Pause in resizing (ms) after which the feature gallery is laid out again for the new
 #: size (only redrawn when the layout changes).
