@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StructureError
-from .cache import sha256_file
+from .cache import sha256_file, user_mode
 from .structure import MAX_FILE_BYTES
 
 #: Most bytes of CIFs one archive may expand to (CoRE MOF 2019's 12,020 CIFs are
@@ -73,7 +73,7 @@ def _copy_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path,
                         f"member expands more than {MAX_RATIO}x its compressed size "
                         f"({member.compress_size} bytes): a zip bomb")
                 out.write(chunk)
-        os.chmod(tmp, 0o644)
+        user_mode(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

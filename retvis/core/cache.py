@@ -28,8 +28,31 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def umask() -> int:
+    """The process's file-mode creation mask, read without changing it where the system
+    says it (Linux: ``/proc/self/status``), else set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def user_mode(path: str | os.PathLike[str]) -> None:
+    """Give a file made by :func:`tempfile.mkstemp` (mode 0600) the mode ``open()`` would
+    have given it: 0666 less the user's umask, so a group on a shared cluster can read
+    what RetVis writes when the user's umask says so."""
+    os.chmod(path, 0o666 & ~umask())
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename), with the mode
+    a plain ``open()`` would give it (:func:`user_mode`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -37,6 +60,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        user_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

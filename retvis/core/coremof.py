@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import DataError
+from .cache import umask
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def extract(dest: str | os.PathLike[str] | None = None, name: str = "2019-ASR") 
                     shutil.copyfileobj(fh, out)
                 count += 1
         (tmp / MARKER).write_text(f"{stamp} {count}\n", encoding="ascii")
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's folder is 0700
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
