@@ -39,6 +39,13 @@ class RetvisError(Exception):
         return (type(self), (self.reason, self.path))
 
 
+class UsageError(RetvisError):
+    """A command was given something it cannot work with (a missing input, an output
+    path of the wrong kind); found before any work starts. Exit status 2."""
+
+    kind = "usage"
+
+
 class StructureError(RetvisError):
     """A file could not be turned into a usable crystal structure."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 
 from .. import __version__
@@ -38,11 +39,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Screen porous materials for gas adsorption with energy grids and RetNet.",
     )
     parser.add_argument("--version", action="version", version=f"retvis {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         importlib.import_module(f"{__name__}.{module}").register(sub)
+    for p in sub.choices.values():  # help texts come from docstrings: print them plain
+        p.description = plain_text(p.description)
+        for action in p._actions:
+            action.help = plain_text(action.help)
     return parser
+
+
+_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|obj|exc|ref):`~?([^`]+)`")
+
+
+def plain_text(text: str | None) -> str | None:
+    """reStructuredText markup of a docstring as plain terminal text: ``code`` and
+    :role:`target` become their words."""
+    if not text:
+        return text
+    text = _ROLE.sub(
+        lambda m: m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1), text
+    )
+    return text.replace("``", "")
 
 
 def main(argv: list[str] | None = None) -> int:

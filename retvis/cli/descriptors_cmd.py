@@ -39,11 +39,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.batch import collect_cifs
     from ..sim.descriptors import iter_descriptors, read_descriptor_rows, write_descriptor_csv
-    from ._common import progress_bar
+    from ._common import input_files, output_file, progress_bar
 
-    files = collect_cifs(args.paths)
+    output_file(args.out, "descriptors.csv")
+    files = input_files(args.paths)
     kept = read_descriptor_rows(args.out) if args.out.is_file() else []
     if args.retry_failed:
         kept = [r for r in kept if r.status == "ok"]

@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.batch import collect_cifs, estimate_batch_bytes, iter_grids
+from ..core.batch import estimate_batch_bytes, iter_grids
 from ..core.cache import GridCache, atomic_write_bytes
-from ..errors import LimitError, RetvisError
+from ..errors import LimitError
 from ._common import (
     add_grid_options,
     add_structure_limits,
     grid_spec_from_args,
+    input_files,
+    output_folder,
     progress_bar,
     write_csv,
 )
@@ -49,10 +51,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     spec = grid_spec_from_args(args)
-    files = collect_cifs(args.paths)
-    if not files:
-        raise RetvisError(f"no CIF files in {', '.join(map(str, args.paths))}")
-    out: Path = args.out
+    out: Path = output_folder(args.out)
+    files = input_files(args.paths)
     out.mkdir(parents=True, exist_ok=True)
     n = spec.n
     tmp = out / ".voxels.npy.partial"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.batch import collect_cifs, iter_grids
+from ..core.batch import iter_grids
 from ..core.cache import GridCache
 from ..core.canonical import join_notes, same_crystal_notes
 from ..paths import DEFAULT_MODEL
-from ._common import progress_bar, write_csv
+from ._common import input_files, output_file, progress_bar, write_csv
 
 
 def register(sub) -> None:
@@ -40,9 +40,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..ml.weights import load_model, notes_summary
 
+    output_file(args.out, "ranking.csv")
+    files = input_files(args.paths)
     model = load_model(args.model, device=args.device)
     model.spec.require_available(f"model '{Path(model.card['path']).name}'")
-    files = collect_cifs(args.paths)
     cache = None if args.no_cache else GridCache()
     outcomes = []
     bar = progress_bar(len(files), "grids", disable=args.quiet)
@@ -90,12 +91,25 @@ def run(args) -> int:
     rows.sort(key=lambda r: r[0])
     for o in outcomes:
         if o.status != "ok":
-            rows.append(["", o.name, "", "", units, o.status, o.reason, "", "", "",
-                         str(o.path), ""])
+            rows.append(
+                ["", o.name, "", "", units, o.status, o.reason, "", "", "", str(o.path), ""]
+            )
     write_csv(
         args.out,
-        ["rank", "name", "prediction", "ensemble_std", "units", "status", "reason", "formula",
-         "density_g_cm3", "crystal", "path", "note"],
+        [
+            "rank",
+            "name",
+            "prediction",
+            "ensemble_std",
+            "units",
+            "status",
+            "reason",
+            "formula",
+            "density_g_cm3",
+            "crystal",
+            "path",
+            "note",
+        ],
         rows,
     )
     summary = notes_summary(notes)

@@ -19,7 +19,7 @@ from ..core.cache import GridCache
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.structure import Structure, read_structure
 from ..errors import SpecError, WeightsError
-from ._common import add_grid_options, grid_spec_from_args
+from ._common import add_grid_options, grid_spec_from_args, output_file
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ def run(args) -> int:
     size = scene.parse_size(args.size)
     if args.out.suffix.lower() != ".png":
         raise SpecError(f"the output must be a .png file, got {args.out.name!r}")
+    output_file(args.out, "render.png")
     structure = read_structure(args.cif)
     plotter = None
     try:

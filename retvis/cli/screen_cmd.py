@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import RetvisError
 from ..ml.config import INFERENCE_BATCH
 from ..paths import DEFAULT_MODEL
-from ._common import add_structure_limits, progress_bar
+from ._common import add_structure_limits, input_files, output_file, output_folder, progress_bar
 
 
 def register(sub) -> None:
@@ -56,8 +56,12 @@ def register(sub) -> None:
         "--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:8786)"
     )
     p.add_argument("--chunk", type=int, default=64, help="files per task (default 64)")
-    p.add_argument("--batch-size", type=int, default=INFERENCE_BATCH,
-                   help=f"grids per forward pass (default {INFERENCE_BATCH})")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=INFERENCE_BATCH,
+        help=f"grids per forward pass (default {INFERENCE_BATCH})",
+    )
     p.add_argument("--rank", type=Path, metavar="CSV", help="write a CSV ranked by prediction")
     p.add_argument(
         "--failures", type=Path, metavar="CSV", help="failures table (default <out>.failures.csv)"
@@ -83,6 +87,11 @@ def run(args) -> int:
         paths.append(extract())
     if not paths:
         raise RetvisError("give CIF files or folders, or --core-mof")
+    output_folder(args.out)
+    for table, example in ((args.rank, "ranked.csv"), (args.failures, "failures.csv")):
+        if table is not None:
+            output_file(table, example)
+    input_files(paths)  # a missing path or no CIF at all: before a cluster starts
     bar = progress_bar(0, "screen", disable=args.quiet)
 
     def on_start(todo: int, by_path: int, by_digest: int) -> None:
@@ -135,4 +144,4 @@ def run(args) -> int:
         print(f"{n} materials ranked in {args.rank}")
         if summary:
             print(summary)
-    return 0 if not s.chunk_failures else 1
+    return 0 if not (s.chunk_failures or s.failed) else 1

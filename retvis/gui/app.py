@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def run(
     quit_after : float, optional
         Quit after this many seconds (demos, smoke tests).
     """
+    why = no_display()
+    if why:
+        print(f"retvis app: error: {why}", file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -77,6 +82,21 @@ def run(
 
         QTimer.singleShot(int(quit_after * 1000), finish)
     return app.exec()
+
+
+def no_display(environ=None) -> str:
+    """Why the app cannot open a window here ("" when it can): on Linux, Qt aborts the
+    process without a display server, so the app says so first and names what works."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):
+        return ""
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    return (
+        "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+        "On a server, run it under a virtual display (xvfb-run -a retvis app ...), or use "
+        "the command line: retvis predict, retvis render"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

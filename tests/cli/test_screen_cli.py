@@ -41,7 +41,7 @@ def test_two_worker_cluster_matches_one_process(in_process, trained_model, tmp_p
     rank = tmp_path / "ranked.csv"
     argv = ["screen", *INPUTS, "--model", str(trained_model), "-o", str(out), "--workers", "2"]
     rc = main([*argv, "--chunk", "5", "--rank", str(rank), "-q"])
-    assert rc == 0
+    assert rc == 1  # 2 inputs failed
     text = capsys.readouterr().out
     assert "22 screened" in text and "20 ok, 2 failed" in text
     assert len(list(out.glob("part-*.parquet"))) == 5  # one part per chunk of 5

@@ -1,0 +1,100 @@
+"""One command-line convention (docs/cli.md): exit 0 when every input is done, 1 when some
+inputs failed (each with its reason), 2 for a usage mistake; a mistake in the paths is
+found before any work starts; help texts read as plain text."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from retvis.cli import COMMANDS, build_parser, main
+from tests.conftest import REPO, demo
+
+
+def _run(argv, capsys):
+    rc = main(argv)
+    return rc, capsys.readouterr().err
+
+
+def test_every_sub_command_prints_plain_help(capsys):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == set(COMMANDS)
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        text = capsys.readouterr().out
+        assert "``" not in text and ":func:`" not in text and ":class:`" not in text, name
+        assert "-o" in text or name == "app", name
+
+
+def test_an_output_folder_where_a_file_belongs_is_refused_before_any_work(tmp_path, capsys):
+    folder = tmp_path / "ranking.csv"
+    folder.mkdir()
+    t0 = time.perf_counter()
+    rc, err = _run(["predict", str(demo("PEKKAS_clean")), "-o", str(folder)], capsys)
+    assert rc == 2 and "is a folder" in err and "give a file name" in err
+    assert time.perf_counter() - t0 < 5  # before the model and any grid
+    assert list(folder.iterdir()) == []
+    for argv in (
+        ["descriptors", str(demo("PEKKAS_clean")), "-o", str(folder)],
+        ["render", str(demo("PEKKAS_clean")), "-o", str(tmp_path)],
+        ["screen", str(demo("PEKKAS_clean")), "-o", str(tmp_path / "r"), "--rank", str(folder)],
+    ):
+        if argv[0] == "render":
+            argv[-1] = str(_png_folder(tmp_path))
+        rc, err = _run(argv, capsys)
+        assert rc == 2 and "is a folder" in err, (argv[0], err)
+
+
+def _png_folder(tmp_path):
+    d = tmp_path / "scene.png"
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def test_a_file_where_an_output_folder_belongs_is_refused(tmp_path, capsys):
+    afile = tmp_path / "grids"
+    afile.write_text("not a folder")
+    for argv in (
+        ["grid", str(demo("PEKKAS_clean")), "-o", str(afile)],
+        ["screen", str(demo("PEKKAS_clean")), "-o", str(afile), "--workers", "0"],
+    ):
+        rc, err = _run(argv, capsys)
+        assert rc == 2 and "is a file" in err, (argv[0], err)
+    assert afile.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("command", ["predict", "grid", "descriptors", "screen"])
+def test_no_input_or_a_path_that_is_not_there_is_a_usage_error(command, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = ["-o", str(tmp_path / ("out.csv" if command in ("predict", "descriptors") else "out"))]
+    extra = ["--workers", "0"] if command == "screen" else []
+    rc, err = _run([command, str(empty), *out, *extra], capsys)
+    assert rc == 2 and "no CIF files" in err, err
+    rc, err = _run([command, str(demo("PEKKAS_clean")), str(tmp_path / "typo"), *out, *extra],
+                   capsys)
+    assert rc == 2 and "no such file or folder" in err and "typo" in err, err
+
+
+def test_screen_exits_1_when_some_inputs_failed(tmp_path, capsys):
+    bad = tmp_path / "bad.cif"
+    bad.write_text("data_x\n_cell_length_a 10\n")
+    rc, _ = _run(["screen", str(demo("PEKKAS_clean")), str(bad), "-o", str(tmp_path / "r"),
+                  "--workers", "0", "-q"], capsys)
+    assert rc == 1
+
+
+def test_the_app_without_a_display_says_so_and_exits_2():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "retvis", "app", "--demo"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "no display" in r.stderr and "xvfb-run" in r.stderr
