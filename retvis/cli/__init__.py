@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "descriptors": "descriptors_cmd",
     "render": "render_cmd",
     "screen": "screen_cmd",
+    "targets": "targets_cmd",
+    "pretrain": "pretrain_cmd",
     "app": "app_cmd",
 }
 

@@ -30,12 +30,20 @@ import numpy as np
 import torch
 
 from ..core.cache import atomic_write_bytes
+from ..core.grid import GridSpec
 from ..errors import DataError, WeightsError
 from . import data as D
 from .config import TrainConfig
 from .metrics import loss_plot, parity_plot, point_metrics, r2_score
 from .retnet import RetNet, build_retnet
-from .weights import fit_calibration, label_quantiles, library_versions, load_model, save_model
+from .weights import (
+    fit_calibration,
+    is_backbone,
+    label_quantiles,
+    library_versions,
+    load_model,
+    save_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +188,22 @@ def train_run(
     data_hash = ds.digest()
     source = None
     if cfg.init_from:
-        source = load_model(cfg.init_from)
+        source = load_model(cfg.init_from, backbone=True)
         if source.n != vs.n:
             raise DataError(
                 f"--init-from model expects n = {source.n} grids, the voxels have n = {vs.n}"
+            )
+        if (
+            is_backbone(source.card)
+            and vs.spec
+            and (
+                GridSpec.from_dict(vs.spec).to_dict()
+                != GridSpec.from_dict(source.card["gridspec"]).to_dict()
+            )
+        ):
+            raise DataError(
+                f"the backbone '{cfg.init_from}' reads grids of {source.card['gridspec']}; these "
+                f"voxels are {vs.spec}: compute them with the backbone's grid settings"
             )
     train_rows, y_train = ds.select(split["train"])
     val_rows, y_val = ds.select(split["val"])
@@ -393,11 +413,16 @@ def _fold_target_scaling(net: RetNet, tscale: dict) -> RetNet:
     return net
 
 
-def _start_from(net: RetNet, src: RetNet, tscale: dict) -> RetNet:
+def _start_from(net: RetNet, src: RetNet, tscale: dict, backbone: bool = False) -> RetNet:
     """Load a source model's member into ``net`` for fine-tuning. The source predicts the
     target itself (its own scaling folded in); its output layer is mapped onto this run's
     scaled target, ``(w·f + b - mean) / sd``, so training starts from the source's
-    predictions."""
+    predictions. A backbone gives every layer but its output layer (one output per
+    pretraining target), which starts new: He weights, bias 0 (the scaled target's mean)."""
+    if backbone:
+        state = {k: v for k, v in src.state_dict().items() if not k.startswith("fc.out.")}
+        net.load_state_dict(state, strict=False)
+        return net
     net.load_state_dict(src.state_dict())
     with torch.no_grad():
         net.fc.out.weight.div_(tscale["sd"])
@@ -432,7 +457,7 @@ def _train_member(
     mu, sd = tscale["mean"], tscale["sd"]
     y_train, y_val = (y_train - mu) / sd, (y_val - mu) / sd
     if source is not None:
-        _start_from(net, source.members[k % len(source.members)], tscale)
+        _start_from(net, source.members[k % len(source.members)], tscale, is_backbone(source.card))
         if cfg.freeze_conv:
             net.freeze_conv(True)
         if not cfg.refit_batchnorm:

@@ -103,13 +103,26 @@ def save_model(folder: str | Path, members: list[RetNet], card: dict) -> Path:
     full = {
         "format": MODEL_FORMAT,
         "format_version": FORMAT_VERSION,
-        "architecture": {"name": "RetNet", "n": members[0].n, "dropout": members[0].dropout_p},
+        "architecture": _architecture(members[0]),
         "members": entries,
         "versions": library_versions(),
         **card,
     }
     atomic_write_bytes(folder / CARD_NAME, json.dumps(full, indent=1).encode())
     return folder
+
+
+def _architecture(net: RetNet) -> dict:
+    arch = {"name": "RetNet", "n": net.n, "dropout": net.dropout_p}
+    outputs = net.fc.out.out_features
+    if outputs != 1:  # a multi-task backbone (retvis.ml.pretrain)
+        arch["outputs"] = outputs
+    return arch
+
+
+def is_backbone(card: dict) -> bool:
+    """A pretrained backbone (``retvis pretrain``): a start for training, not a predictor."""
+    return card.get("kind") == "backbone"
 
 
 def user_models_dir() -> Path:
@@ -119,18 +132,26 @@ def user_models_dir() -> Path:
     return data_dir() / "models"
 
 
-def available_models() -> dict[str, Path]:
+def available_models(backbones: bool = False) -> dict[str, Path]:
     """Named models: name -> folder; shipped (resources/models) and the user's
-    (``data_dir()/models``); a user model named like a shipped one takes precedence."""
+    (``data_dir()/models``); a user model named like a shipped one takes precedence.
+    Pretrained backbones are listed only with ``backbones``."""
     from ..paths import models_dir
 
     out: dict[str, Path] = {}
     for root in (models_dir(), user_models_dir()):
         if root.is_dir():
             for d in sorted(root.iterdir()):
-                if (d / CARD_NAME).is_file():
+                if (d / CARD_NAME).is_file() and (backbones or not _card_is_backbone(d)):
                     out[d.name] = d
     return out
+
+
+def _card_is_backbone(folder: Path) -> bool:
+    try:
+        return is_backbone(json.loads((folder / CARD_NAME).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return False  # unreadable: listed, and refused with its reason when loaded
 
 
 def resolve_model(path_or_name: str | Path) -> Path:
@@ -142,6 +163,9 @@ def resolve_model(path_or_name: str | Path) -> Path:
         Nothing found; the message lists the named models.
     """
     p = Path(path_or_name)
+    models = available_models(backbones=True)
+    if str(path_or_name) in models and len(p.parts) == 1 and not str(path_or_name).startswith("."):
+        return models[str(path_or_name)]  # a bare name is the named model, not a local folder
     if p.is_file() and p.name == CARD_NAME:
         return p.parent
     if p.is_dir():
@@ -150,9 +174,6 @@ def resolve_model(path_or_name: str | Path) -> Path:
         if (p / "model" / CARD_NAME).is_file():  # a training run folder
             return p / "model"
         raise WeightsError(f"no {CARD_NAME} in this folder (nor in its model/ subfolder)", p)
-    models = available_models()
-    if str(path_or_name) in models:
-        return models[str(path_or_name)]
     raise WeightsError(
         f"no model file or named model '{path_or_name}'; named models: "
         f"{sorted(models) or 'none installed'}"
@@ -178,8 +199,9 @@ def read_card(folder: str | Path) -> dict:
         )
     version = card.get("format_version", 0)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise WeightsError(f"model metadata: format_version must be an integer, got "
-                           f"{version!r}", path)
+        raise WeightsError(
+            f"model metadata: format_version must be an integer, got {version!r}", path
+        )
     if version > FORMAT_VERSION:
         raise WeightsError(
             f"model format {card['format_version']} is newer than this RetVis "
@@ -226,6 +248,9 @@ def _check_card(card: dict, folder: Path, path: Path) -> None:
     dropout = arch.get("dropout", 0.3)
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         bad(f"architecture dropout must be in [0, 1), got {dropout!r}")
+    outputs = arch.get("outputs", 1)
+    if not isinstance(outputs, int) or isinstance(outputs, bool) or not 1 <= outputs <= 256:
+        bad(f"architecture outputs must be an integer in [1, 256], got {outputs!r}")
     members = card["members"]
     if not isinstance(members, list) or len(members) > MAX_MEMBERS:
         bad(f"members must be a list of at most {MAX_MEMBERS}")
@@ -240,8 +265,7 @@ def _check_card(card: dict, folder: Path, path: Path) -> None:
     st = card.get("standardization")
     if st is not None:
         vals = [st.get(k) for k in ("mean", "std")] if isinstance(st, dict) else [None]
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals) or \
-                vals[1] <= 0:
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals) or vals[1] <= 0:
             bad(f"standardization needs a finite mean and a positive std, got {st!r}"[:200])
     gs = card.get("gridspec")
     if gs is not None:
@@ -275,6 +299,9 @@ def load_member(folder: Path, entry: dict, arch: dict, device: str = "cpu") -> R
             f"not a weights file torch can read safely ({type(exc).__name__}: {exc})", path
         ) from exc
     net = RetNet(int(arch["n"]), float(arch.get("dropout", 0.3)))
+    outputs = int(arch.get("outputs", 1))
+    if outputs != 1:
+        net.fc.out = torch.nn.Linear(net.fc.out.in_features, outputs)
     try:
         net.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, AttributeError) as exc:
@@ -643,8 +670,11 @@ class Predictor:
         return (total / len(self._fused) / scale * b).float().numpy()
 
 
-def load_model(path_or_name: str | Path, device: str = "cpu") -> Predictor:
+def load_model(path_or_name: str | Path, device: str = "cpu", backbone: bool = False) -> Predictor:
     """Load a model folder (or a run folder, or a named model) into a :class:`Predictor`.
+
+    A pretrained backbone (:func:`is_backbone`) loads only with ``backbone`` (as the start
+    of a training run): it predicts its pretraining targets, not a user's quantity.
 
     Named models are looked up in ``resources/models/<name>/`` then in the user's
     ``data_dir()/models/<name>/``.
@@ -660,6 +690,12 @@ def load_model(path_or_name: str | Path, device: str = "cpu") -> Predictor:
         raise SpecError(f"device must be 'cpu' or 'cuda', got {device!r}")
     folder = resolve_model(path_or_name)
     card = read_card(folder)
+    if is_backbone(card) and not backbone:
+        raise WeightsError(
+            f"'{folder.name}' is a pretrained backbone, not a model that predicts a quantity;"
+            f" start a model from it with retvis train --init-from {folder.name}",
+            folder,
+        )
     arch = card["architecture"]
     if not isinstance(arch.get("n"), int) or arch["n"] < 14:
         raise WeightsError(f"bad architecture grid size {arch.get('n')!r}", folder)

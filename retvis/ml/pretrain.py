@@ -1,0 +1,229 @@
+"""A multi-task RetNet backbone: one network, one output per pretraining target.
+
+RetNet's layers up to the 20-number fingerprint are shared; the last linear layer has
+one output per target (``Head.out`` with T outputs). Each target is standardised with
+its training mean and standard deviation; the loss is the mean squared error over the
+targets a structure has (a missing target, NaN, is masked out, not a zero). The voxels
+are standardised and augmented as in :mod:`retvis.ml.train` (docs/method.md section 3).
+
+The result is a model folder whose card says ``"kind": "backbone"``: it does not
+predict anything a user asked for, so it is not offered for prediction; ``retvis train
+--init-from`` starts a model from it (every layer but the output, which is new).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from ..errors import DataError
+from . import data as D
+from .retnet import FINGERPRINT_SIZE, RetNet, build_retnet
+from .weights import save_model
+
+#: ``kind`` of a backbone's model card.
+BACKBONE = "backbone"
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Settings of a pretraining run (the thesis' optimiser and schedule)."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_step: int = 10
+    lr_gamma: float = 0.5
+    dropout: float = 0.3
+    val_fraction: float = 0.1
+    augment: bool = True
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2:
+            raise DataError("epochs must be >= 1 and batch size >= 2")
+        if not 0 < self.val_fraction < 0.5:
+            raise DataError("val_fraction must be in (0, 0.5)")
+
+
+def multitask_retnet(n: int, outputs: int, dropout: float, seed: int) -> RetNet:
+    """A RetNet whose output layer has ``outputs`` targets (He-initialised, bias 0)."""
+    net = build_retnet(n, dropout, seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 1)
+        net.fc.out = nn.Linear(FINGERPRINT_SIZE, outputs)
+        nn.init.kaiming_normal_(net.fc.out.weight, a=0.01, nonlinearity="leaky_relu")
+        nn.init.zeros_(net.fc.out.bias)
+    return net
+
+
+def _masked_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    seen = torch.isfinite(y)
+    diff = torch.where(seen, pred - torch.nan_to_num(y), torch.zeros_like(pred))
+    return (diff**2).sum() / seen.sum().clamp(min=1)
+
+
+def _predict(net, grids, rows, std, batch_size, device) -> NDArray[np.float64]:
+    net.eval()
+    out = []
+    dummy = np.zeros(len(rows))
+    with torch.inference_mode():
+        for xb, _, _ in D.iter_batches(grids, rows, dummy, batch_size, std):
+            out.append(net(torch.from_numpy(xb).to(device)).double().cpu().numpy())
+    return np.concatenate(out).reshape(len(rows), -1)
+
+
+def pretrain(
+    grids: NDArray[np.float32],
+    targets: NDArray[np.float64],
+    target_names: list[str],
+    units: dict[str, str],
+    out: str | Path,
+    cfg: PretrainConfig,
+    gridspec: dict,
+    progress: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """Train the backbone; resumable from ``out/checkpoint.pt``; returns the card.
+
+    ``grids`` (N, n, n, n) are Boltzmann factors of ``gridspec``; ``targets`` (N, T) has
+    NaN where a structure lacks a target.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n_rows, n = len(grids), grids.shape[1]
+    if targets.shape != (n_rows, len(target_names)):
+        raise DataError(
+            f"targets {targets.shape} do not match {n_rows} grids and {len(target_names)} names"
+        )
+    rng = np.random.default_rng(cfg.seed)
+    order = rng.permutation(n_rows)
+    n_val = max(1, int(round(cfg.val_fraction * n_rows)))
+    val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+    std = D.standardization(grids, train_rows)
+    y_train = targets[train_rows]
+    mu, sd = np.nanmean(y_train, axis=0), np.nanstd(y_train, axis=0)
+    if not (np.isfinite(mu).all() and (sd > 0).all()):
+        raise DataError("a target has no finite spread in the training rows")
+    scaled = ((targets - mu) / sd).astype(np.float32)
+
+    device = cfg.device
+    net = multitask_retnet(n, len(target_names), cfg.dropout, cfg.seed)
+    net.to(device=device, memory_format=torch.channels_last_3d)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    ckpt, best_path = out / "checkpoint.pt", out / "best.pt"
+    history: list[dict] = []
+    best = {"val_loss": math.inf, "epoch": 0}
+    start = 1
+    if ckpt.is_file():
+        ck = torch.load(ckpt, map_location=device, weights_only=True)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        history, best = json.loads(ck["history"]), json.loads(ck["best"])
+        start = int(ck["epoch"]) + 1
+        rng = np.random.default_rng([cfg.seed, start])
+    for epoch in range(start, cfg.epochs + 1):
+        if should_stop is not None and should_stop():
+            break
+        t0, c0 = time.perf_counter(), time.process_time()
+        net.train()
+        total = count = 0.0
+        for xb, _, pos in D.iter_batches(
+            grids,
+            train_rows,
+            np.zeros(len(train_rows)),
+            cfg.batch_size,
+            std,
+            rng=rng,
+            shuffle=True,
+            augmented=cfg.augment,
+        ):
+            if len(pos) < 2:
+                continue  # batch norm needs two samples
+            x = torch.from_numpy(xb).to(device).contiguous(memory_format=torch.channels_last_3d)
+            y = torch.from_numpy(scaled[train_rows[pos]]).to(device)
+            opt.zero_grad(set_to_none=True)
+            loss = _masked_mse(net(x), y)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(pos)
+            count += len(pos)
+        sched.step()
+        pred = _predict(net, grids, val_rows, std, 256, device)
+        val_loss = float(
+            _masked_mse(
+                torch.from_numpy(pred), torch.from_numpy(scaled[val_rows].astype(np.float64))
+            )
+        )
+        row = {
+            "epoch": epoch,
+            "train_loss": total / max(count, 1),
+            "val_loss": val_loss,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "cpu_seconds": round(time.process_time() - c0, 1),
+        }
+        history.append(row)
+        if val_loss < best["val_loss"]:
+            best = {"val_loss": val_loss, "epoch": epoch}
+            torch.save(net.state_dict(), best_path)
+        torch.save(
+            {
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "epoch": epoch,
+                "history": json.dumps(history),
+                "best": json.dumps(best),
+            },
+            ckpt,
+        )
+        if progress is not None:
+            progress(row)
+    if not best_path.is_file():
+        raise DataError("pretraining stopped before its first epoch ended", out)
+    net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
+    pred = _predict(net, grids, val_rows, std, 256, device) * sd + mu
+    per_target = {}
+    for t, name in enumerate(target_names):
+        y, p = targets[val_rows, t], pred[:, t]
+        ok = np.isfinite(y)
+        r2 = 1 - np.sum((y[ok] - p[ok]) ** 2) / np.sum((y[ok] - y[ok].mean()) ** 2)
+        per_target[name] = {
+            "units": units.get(name, ""),
+            "val_r2": round(float(r2), 4),
+            "n_val": int(ok.sum()),
+            "n_train": int(np.isfinite(y_train[:, t]).sum()),
+            "mean": float(mu[t]),
+            "sd": float(sd[t]),
+        }
+    card = {
+        "kind": BACKBONE,
+        "description": "RetVis backbone: RetNet pretrained on targets RetVis computes itself "
+        "(docs/pretraining.md); a start for retvis train --init-from, not a predictor.",
+        "standardization": std.to_dict(),
+        "gridspec": gridspec,
+        "target": {"name": "pretraining targets (standardised)", "units": "1"},
+        "pretraining": {
+            "targets": per_target,
+            "n_train": len(train_rows),
+            "n_val": len(val_rows),
+            "best_epoch": best["epoch"],
+            "history": history,
+            "config": asdict(cfg),
+            "cpu_seconds": round(sum(h["cpu_seconds"] for h in history), 1),
+        },
+    }
+    save_model(out / "model", [net.cpu()], dict(card))
+    return card
