@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     spec = GridSpec(probe="CO2")
     m = spec.n
-    print(f"{'structure':22s} {'atoms':>5s} {'points':>6s} {'direct s':>8s} {'grid s':>7s} "
-          f"{'ratio':>6s} {'max |dV| K':>10s} {'max dB/B':>9s} {'inf diff':>8s}")
+    print(
+        f"{'structure':22s} {'atoms':>5s} {'points':>6s} {'direct s':>8s} {'grid s':>7s} "
+        f"{'ratio':>6s} {'max |dV| K':>10s} {'max dB/B':>9s} {'inf diff':>8s}"
+    )
     rows = []
     warmed = False
     for f in _sample(args):
@@ -104,27 +106,38 @@ def main(argv: list[str] | None = None) -> int:
             b_old, b_new = np.exp(-old / spec.temperature), np.exp(-new / spec.temperature)
         big = b_old > 1e-3
         d_b = float((np.abs(b_new[big] - b_old[big]) / b_old[big]).max()) if big.any() else 0.0
-        inf_diff = int((reach & ~np.isfinite(new)).sum()
-                       + (np.isfinite(new) & (np.abs(new) < REACH_K) & ~np.isfinite(old)).sum())
+        inf_diff = int(
+            (reach & ~np.isfinite(new)).sum()
+            + (np.isfinite(new) & (np.abs(new) < REACH_K) & ~np.isfinite(old)).sum()
+        )
         skipped = np.isfinite(old) & ~np.isfinite(new)
         lowest = float(old[skipped].min()) if skipped.any() else float("inf")
         rows.append((t2 - t1, t1 - t0, d_v, d_b, inf_diff, lowest))
-        print(f"{s.name[:22]:22s} {s.n_atoms:5d} {len(points):6d} {t2 - t1:8.3f} {t1 - t0:7.3f} "
-              f"{(t2 - t1) / (t1 - t0):5.1f}x {d_v:10.3f} {d_b:9.2e} {inf_diff:8d}", flush=True)
+        print(
+            f"{s.name[:22]:22s} {s.n_atoms:5d} {len(points):6d} {t2 - t1:8.3f} {t1 - t0:7.3f} "
+            f"{(t2 - t1) / (t1 - t0):5.1f}x {d_v:10.3f} {d_b:9.2e} {inf_diff:8d}",
+            flush=True,
+        )
     if not rows:
         print("no structures")
         return 1
     old_t, new_t, d_v, d_b, inf_diff, lowest = (list(c) for c in zip(*rows, strict=True))
     print(f"\n{len(rows)} structures under {MAX_ATOMS} atoms, CPU seconds on one thread")
-    print(f"median: direct {statistics.median(old_t) * 1e3:.0f} ms, grid "
-          f"{statistics.median(new_t) * 1e3:.0f} ms, ratio "
-          f"{statistics.median(o / n for o, n in zip(old_t, new_t, strict=True)):.1f}x "
-          f"(total {sum(old_t):.1f} s / {sum(new_t):.1f} s = {sum(old_t) / sum(new_t):.1f}x)")
-    print(f"largest |dV| where |V| < {REACH_K:.0f} K: {max(d_v):.3f} K (tolerance "
-          f"{TOLERANCE_K} K); largest dB/B where B > 1e-3: {max(d_b):.2e} (tolerance 1e-2); "
-          f"points blocked in one and not the other: {sum(inf_diff)}")
-    print(f"lowest direct energy at a point the grid path blocks: {min(lowest):.0f} K "
-          f"(Boltzmann factor {np.exp(-min(lowest) / spec.temperature):.1e})")
+    print(
+        f"median: direct {statistics.median(old_t) * 1e3:.0f} ms, grid "
+        f"{statistics.median(new_t) * 1e3:.0f} ms, ratio "
+        f"{statistics.median(o / n for o, n in zip(old_t, new_t, strict=True)):.1f}x "
+        f"(total {sum(old_t):.1f} s / {sum(new_t):.1f} s = {sum(old_t) / sum(new_t):.1f}x)"
+    )
+    print(
+        f"largest |dV| where |V| < {REACH_K:.0f} K: {max(d_v):.3f} K (tolerance "
+        f"{TOLERANCE_K} K); largest dB/B where B > 1e-3: {max(d_b):.2e} (tolerance 1e-2); "
+        f"points blocked in one and not the other: {sum(inf_diff)}"
+    )
+    print(
+        f"lowest direct energy at a point the grid path blocks: {min(lowest):.0f} K "
+        f"(Boltzmann factor {np.exp(-min(lowest) / spec.temperature):.1e})"
+    )
     return 0
 
 

@@ -239,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     ts.update(
         labels=_rel(args.labels),
         voxels="grids of the labelled CIFs (retvis grid, this model's gridspec: "
-        + ("the canonical cell of each crystal" if card["gridspec"].get("cell") == "canonical"
-           else "the cell as each file writes it")
+        + (
+            "the canonical cell of each crystal"
+            if card["gridspec"].get("cell") == "canonical"
+            else "the cell as each file writes it"
+        )
         + ")",
         holdout_excluded="resources/datasets/holdout_names.txt" if excl else None,
         n_labels_at_training=len(rows),

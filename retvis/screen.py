@@ -105,8 +105,9 @@ def _sha256(path: Path) -> str:
 
 def _row(path: str, **kw) -> dict:
     row = dict.fromkeys(COLUMNS)
-    row.update(name=Path(path).stem, path=path, digest="", crystal="", reason="", kind="",
-               formula="")
+    row.update(
+        name=Path(path).stem, path=path, digest="", crystal="", reason="", kind="", formula=""
+    )
     row.update(kw)
     return row
 
@@ -286,8 +287,7 @@ def set_aside(path: Path, why: str) -> Path:
     if dest.exists():
         dest = dest.with_name(f"{dest.stem}-{secrets.token_hex(3)}{dest.suffix}")
     os.replace(path, dest)
-    log.warning("%s is damaged (%s): moved to %s; its files are screened again", path, why,
-                dest)
+    log.warning("%s is damaged (%s): moved to %s; its files are screened again", path, why, dest)
     return dest
 
 
@@ -338,9 +338,12 @@ def read_meta(out: Path) -> dict | None:
         return None
     except (OSError, ValueError) as exc:
         raise DataError(f"{META_NAME} is damaged ({exc})", out) from None
-    if (not isinstance(old, dict) or old.get("format") != "retvis-screen"
-            or not isinstance(old.get("model"), dict)
-            or not isinstance(old["model"].get("card_sha256"), str)):
+    if (
+        not isinstance(old, dict)
+        or old.get("format") != "retvis-screen"
+        or not isinstance(old.get("model"), dict)
+        or not isinstance(old["model"].get("card_sha256"), str)
+    ):
         raise DataError(f"{META_NAME} is damaged (not a screen output's record)", out)
     return old
 
@@ -620,8 +623,7 @@ def write_ranking(out: Path, path: Path) -> tuple[int, str]:
          r["n_atoms"], r["crystal"], r["path"], note]
         for k, (r, note) in enumerate(zip(ok, notes, strict=True))
     ]  # fmt: skip
-    header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "crystal", "path",
-              "note"]
+    header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "crystal", "path", "note"]
     write_csv(path, header, rows)
     return len(rows), notes_summary(notes)
 
@@ -642,4 +644,3 @@ def reason_prefix(reason: str) -> str:
 
     text = reason.split(" (")[0].split(": ")[0]
     return re.sub(r"\d+(\.\d+)?", "#", text).strip()
-

@@ -66,8 +66,11 @@ def memory_cap(extra: int):
     machine (the libraries already loaded keep what they reserved)."""
     import resource
 
-    size = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
-                if line.startswith("VmSize:"))
+    size = next(
+        int(line.split()[1]) * 1024
+        for line in open("/proc/self/status")
+        if line.startswith("VmSize:")
+    )
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (size + extra, hard))
     try:
@@ -113,7 +116,7 @@ def demo_set(tmp_path_factory) -> Path:
         w.writerow(["name", "value"])
         for n in names:
             w.writerow([n, table[n]["AV_VF"]])
-    from retvis.sim.descriptors import DESCRIPTORS
+    from retvis.core.descriptor_table import DESCRIPTORS
 
     with open(out / "descriptors.csv", "w", newline="") as fh:
         w = csv.writer(fh)

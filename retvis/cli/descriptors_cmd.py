@@ -39,7 +39,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..sim.descriptors import iter_descriptors, read_descriptor_rows, write_descriptor_csv
+    from ..core.descriptor_table import read_descriptor_rows, write_descriptor_csv
+    from ..sim.descriptors import iter_descriptors
     from ._common import input_files, output_file, progress_bar
 
     output_file(args.out, "descriptors.csv")

@@ -8,8 +8,9 @@ import numba
 import numpy as np
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy",
-            fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(
+    nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"}
+)
 def pair_binned(
     points,  # (M, 3) float64, Cartesian, sorted by point bin, Å
     pstart,  # (B + 1,) int64, offsets of each occupied point bin in ``points``
@@ -54,8 +55,22 @@ def pair_binned(
         cx = origin[0] + (pbin[q, 0] + 0.5) * bin_size
         cy = origin[1] + (pbin[q, 1] + 0.5) * bin_size
         cz = origin[2] + (pbin[q, 2] + 0.5) * bin_size
-        m = _gather(atoms, bin_start, shape, origin, bin_size, cx, cy, cz, rgather, which,
-                    cx_, cy_, cz_, ci_)
+        m = _gather(
+            atoms,
+            bin_start,
+            shape,
+            origin,
+            bin_size,
+            cx,
+            cy,
+            cz,
+            rgather,
+            which,
+            cx_,
+            cy_,
+            cz_,
+            ci_,
+        )
         for k in range(m):
             ce_[k] = eps4[ci_[k]]
             cs_[k] = sig2[ci_[k]]
@@ -84,16 +99,20 @@ def pair_binned(
                     # branch-free, so the loop vectorises like the Lennard-Jones one
                     x = alpha * r
                     t = 1.0 / (1.0 + 0.3275911 * x)
-                    poly = t * (0.254829592 + t * (-0.284496736 + t * (
-                        1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+                    poly = t * (
+                        0.254829592
+                        + t
+                        * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+                    )
                     keep = (r2 > overlap2) & (r2 <= cutoff2)
                     e += ce_[k] * poly * np.exp(-x * x) / r if keep else 0.0
             out[p] = np.inf if n_close > 0 else e
     return out
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy",
-            fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(
+    nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"}
+)
 def lj_scatter(
     frac,  # (N, 3) float64, fractional coordinates of the unit cell's atoms in [0, 1)
     eps4,  # (N,) float64, 4 * eps_ij, K
@@ -170,20 +189,28 @@ def lj_scatter(
 _F4 = np.float32
 #: Coefficients of exp(-z) (Taylor, degree 8) and of Abramowitz & Stegun's erfc 7.1.26.
 _EXP = tuple(_F4(1.0 / math.factorial(i)) for i in range(9))
-_AS = tuple(_F4(c) for c in (0.3275911, 0.254829592, -0.284496736, 1.421413741,
-                             -1.453152027, 1.061405429))
+_AS = tuple(
+    _F4(c) for c in (0.3275911, 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+)
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always",
-            fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+    inline="always",
+    fastmath={"reassoc", "contract", "nsz", "arcp"},
+)
 def _exp_neg32(y):
     """exp(-y), single precision, for 0 <= y <= 20 to a relative 1e-6: exp(-y / 32) by its
     Taylor polynomial, squared five times. Branch-free, so loops that call it vectorise
     (numba's ``np.exp`` is a scalar library call without Intel's SVML)."""
     c = _EXP
     z = y * _F4(1.0 / 32.0)
-    e = c[0] - z * (c[1] - z * (c[2] - z * (c[3] - z * (c[4] - z * (
-        c[5] - z * (c[6] - z * (c[7] - z * c[8])))))))
+    e = c[0] - z * (
+        c[1]
+        - z * (c[2] - z * (c[3] - z * (c[4] - z * (c[5] - z * (c[6] - z * (c[7] - z * c[8]))))))
+    )
     e = e * e
     e = e * e
     e = e * e
@@ -191,8 +218,13 @@ def _exp_neg32(y):
     return e * e
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always",
-            fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+    inline="always",
+    fastmath={"reassoc", "contract", "nsz", "arcp"},
+)
 def _erfc_over_r32(r2, alpha, overlap2):
     """erfc(alpha r) / r, single precision, by Abramowitz & Stegun 7.1.26 (absolute
     error < 1.5e-7 in erfc)."""
@@ -204,10 +236,12 @@ def _erfc_over_r32(r2, alpha, overlap2):
     return poly * _exp_neg32(x * x) / r
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy",
-            fastmath={"reassoc", "contract", "nsz", "arcp"})
-def _gather(atoms, bin_start, shape, origin, bin_size, cx, cy, cz, radius, which,
-            bx_, by_, bz_, bi_):
+@numba.njit(
+    nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"}
+)
+def _gather(
+    atoms, bin_start, shape, origin, bin_size, cx, cy, cz, radius, which, bx_, by_, bz_, bi_
+):
     """The atoms within ``radius`` of (cx, cy, cz), with their unit-cell index, copied
     into the buffers; returns their count."""
     nx, ny, nz = shape[0], shape[1], shape[2]
@@ -237,8 +271,9 @@ def _gather(atoms, bin_start, shape, origin, bin_size, cx, cy, cz, radius, which
     return m
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy",
-            fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(
+    nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"}
+)
 def co2_points(
     points,  # (M, 3) float64, Cartesian probe centres (the carbon), sorted by bin, Å
     pstart,  # (B + 1,) int64, offsets of each occupied point bin in ``points``
@@ -321,8 +356,22 @@ def co2_points(
             d = (points[p, 0] - cx) ** 2 + (points[p, 1] - cy) ** 2 + (points[p, 2] - cz) ** 2
             spread = max(spread, d)
         spread = np.sqrt(spread) + bond + 1e-3
-        nb = _gather(atoms, bin_start, shape, origin, bin_size, cx, cy, cz, cutoff + spread,
-                     which, gx, gy, gz, gi)
+        nb = _gather(
+            atoms,
+            bin_start,
+            shape,
+            origin,
+            bin_size,
+            cx,
+            cy,
+            cz,
+            cutoff + spread,
+            which,
+            gx,
+            gy,
+            gz,
+            gi,
+        )
         for k in range(nb):
             bx[k] = gx[k] - cx
             by[k] = gy[k] - cy

@@ -48,8 +48,7 @@ class Extracted:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _copy_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path,
-                 budget: int) -> int:
+def _copy_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: int) -> int:
     """Stream one member to ``target`` atomically; returns the bytes written.
 
     Raises ValueError with the reason when a limit is passed (the partial file removed);
@@ -67,11 +66,11 @@ def _copy_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path,
                     if limit == budget:
                         raise ValueError("the archive expands beyond its budget")
                     if limit == MAX_FILE_BYTES:
-                        raise ValueError(
-                            f"member is larger than {MAX_FILE_BYTES / 2**20:.0f} MiB")
+                        raise ValueError(f"member is larger than {MAX_FILE_BYTES / 2**20:.0f} MiB")
                     raise ValueError(
                         f"member expands more than {MAX_RATIO}x its compressed size "
-                        f"({member.compress_size} bytes): a zip bomb")
+                        f"({member.compress_size} bytes): a zip bomb"
+                    )
                 out.write(chunk)
         user_mode(tmp)
         os.replace(tmp, target)
@@ -119,8 +118,9 @@ def extract_cifs(archive: Path, root: Path, max_bytes: int | None = None) -> Ext
     spent = 0
     fresh = not dest.exists()
     with zf:
-        members = [m for m in zf.infolist()
-                   if not m.is_dir() and m.filename.lower().endswith(".cif")]
+        members = [
+            m for m in zf.infolist() if not m.is_dir() and m.filename.lower().endswith(".cif")
+        ]
         for i, m in enumerate(members):
             where = m.filename
             rel = Path(m.filename)
@@ -136,10 +136,12 @@ def extract_cifs(archive: Path, root: Path, max_bytes: int | None = None) -> Ext
             except ValueError as exc:
                 out.failures.append((where, str(exc)))
                 if "budget" in str(exc):
-                    reason = (f"the archive expands beyond {max_bytes / 2**30:.1f} GiB "
-                              "(the smaller of the limit and half the free disk)")
+                    reason = (
+                        f"the archive expands beyond {max_bytes / 2**30:.1f} GiB "
+                        "(the smaller of the limit and half the free disk)"
+                    )
                     out.failures[-1] = (where, reason)
-                    out.failures += [(r.filename, reason) for r in members[i + 1:]]
+                    out.failures += [(r.filename, reason) for r in members[i + 1 :]]
                     break
             except RuntimeError as exc:  # encrypted
                 out.failures.append((where, f"cannot be read: {exc}"))

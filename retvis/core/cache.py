@@ -107,8 +107,11 @@ class GridCache:
         except (OSError, ValueError, KeyError, EOFError, TypeError):
             path.unlink(missing_ok=True)  # corrupt entry: recompute
             return None
-        if (boltz.shape != (spec.n,) * 3 or not np.isfinite(boltz).all()
-                or (spec.cell == "canonical" and "crystal" not in meta)):
+        if (
+            boltz.shape != (spec.n,) * 3
+            or not np.isfinite(boltz).all()
+            or (spec.cell == "canonical" and "crystal" not in meta)
+        ):
             # foreign, overflowed before compute_grid refused it, or without its crystal
             path.unlink(missing_ok=True)
             return None
@@ -120,8 +123,14 @@ class GridCache:
 
         path = self._path(self.key(digest, grid.spec))
         buf = io.BytesIO()
-        np.savez(buf, boltzmann=grid.boltzmann, box=grid.box, origin=grid.origin,
-                 supercell=np.array(grid.supercell), density=np.float64(grid.density),
-                 meta=np.array(json.dumps(grid.meta, sort_keys=True)))
+        np.savez(
+            buf,
+            boltzmann=grid.boltzmann,
+            box=grid.box,
+            origin=grid.origin,
+            supercell=np.array(grid.supercell),
+            density=np.float64(grid.density),
+            meta=np.array(json.dumps(grid.meta, sort_keys=True)),
+        )
         atomic_write_bytes(path, buf.getvalue())
         return path

@@ -334,10 +334,10 @@ def environment(lattice, frac, types, which, radius: float = 6.0) -> NDArray[np.
     significant digits. Equal for symmetry-equivalent atoms."""
     from scipy.spatial import cKDTree
 
-    from .grid import _images  # noqa: PLC0415 (grid imports this module)
+    from .pairs import images
 
     cell = Structure("env", lattice, frac, ("X",) * len(frac))
-    pos, owner = _images(cell, radius)
+    pos, owner = images(cell, radius)
     tree = cKDTree(pos)
     centres = frac[which] @ lattice
     out = np.empty(len(which))

@@ -151,7 +151,7 @@ def _ewald_matrix(
     from scipy.spatial import cKDTree
     from scipy.special import erfc
 
-    from .grid import _images
+    from .pairs import images
 
     n = structure.n_atoms
     lattice, cart, vol = structure.lattice, structure.cart, structure.volume
@@ -161,7 +161,7 @@ def _ewald_matrix(
     rc = max(16.0, math.sqrt(log_tol) / a_min + 1.0, EWALD_MATRIX_CUTOFF * vol ** (1 / 3))
     alpha = math.sqrt(log_tol) / rc
     out = np.zeros((n, n))
-    pos, which = _images(structure, rc)
+    pos, which = images(structure, rc)
     tree = cKDTree(pos)
     a_of = np.sqrt(hardness / K_COULOMB)  # a_ij = a_of[i] a_of[j]
     block = max(1, 4_000_000 // max(1, int(len(pos) * min(1.0, 4.2 * rc**3 / vol / 27))))
@@ -332,8 +332,9 @@ def ewald_reciprocal_grid(
     flat = offsets.reshape(-1, 3)
     lead = np.array([next((x for x in row if abs(x) > 1e-12), 0.0) for row in flat])
     sign = np.where(lead < 0, -1.0, 1.0)
-    _, first, group = np.unique(np.round(flat * sign[:, None], 9), axis=0,
-                                return_index=True, return_inverse=True)
+    _, first, group = np.unique(
+        np.round(flat * sign[:, None], 9), axis=0, return_index=True, return_inverse=True
+    )
     group = group.reshape(-1)
     theta = (flat[first] * sign[first, None]) @ recip.T  # (U, 3)
     tables = [np.exp(1j * theta[:, i, None] * h[i]) for i in range(3)]
@@ -361,7 +362,8 @@ def ewald_reciprocal_grid(
             sk += (a1[b, :, None] * ph2[b, None, :]).reshape(len(q[b]), -1).T @ ph3[b]
         kv, k2, hkl = kv[inside], k2[inside], hkl[inside]
         coef = sk.reshape(-1)[inside] * (
-            4 * np.pi / structure.volume * np.exp(-k2 / (4 * alpha * alpha)) / k2)
+            4 * np.pi / structure.volume * np.exp(-k2 / (4 * alpha * alpha)) / k2
+        )
         # (C, k): each combination's sites as one factor per k-vector
         phase = tables[0][:, hkl[:, 0] + half[0]]
         phase *= tables[1][:, hkl[:, 1] + half[1]]
@@ -387,7 +389,7 @@ def ewald_potential(
     """The periodic electrostatic potential of the framework's charges at points.
 
     Ewald summation with the splitting chosen so that ``erfc(alpha cutoff) = tol``: the
-    real-space part by the grid engine's cell list (:func:`retvis.core.grid.pair_sum`),
+    real-space part by the grid engine's cell list (:func:`retvis.core.pairs.pair_sum`),
     the reciprocal part exactly on an FFT grid of the unit cell (the structure factor
     placed at its Miller indices, one inverse FFT) and from there by cubic B-spline
     interpolation, which is accurate because that part is smooth (the charges smeared
@@ -416,7 +418,7 @@ def ewald_potential(
     """
     from scipy import fft, ndimage
 
-    from .grid import pair_sum
+    from .pairs import pair_sum
 
     q = np.asarray(charges, dtype=np.float64).reshape(-1)
     if q.shape != (structure.n_atoms,):

@@ -41,6 +41,7 @@ from ..errors import LimitError, SpecError
 from .canonical import CANONICAL_VERSION, canonicalize, reduced_structure
 from .forcefield import load_forcefield, mix
 from .guests import GUESTS
+from .pairs import CellList, images, pair_sum
 from .structure import Structure, supercell_factors
 
 #: Bump when the engine's numbers change; part of every cache key.
@@ -61,8 +62,15 @@ CO2_BOND = max(abs(s.position[2]) for s in GUESTS["CO2"].sites)
 #: Orientations of the CO2 probe's axis: the 13 directions to a cube's faces, edges and
 #: corners (a linear molecule's axis and its reverse are the same orientation).
 CO2_AXES = np.array(
-    [(x, y, z) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)
-     if (x, y, z) > (0, 0, 0)], dtype=np.float64)
+    [
+        (x, y, z)
+        for x in (-1, 0, 1)
+        for y in (-1, 0, 1)
+        for z in (-1, 0, 1)
+        if (x, y, z) > (0, 0, 0)
+    ],
+    dtype=np.float64,
+)
 CO2_AXES /= np.linalg.norm(CO2_AXES, axis=1)[:, None]
 #: Real-space cutoff of the CO2 grid's Ewald sum: ``max(a, b V^(1/6))`` Å for a unit
 #: cell of V Å^3. The reciprocal part is exact on the grid, so this only splits the work
@@ -292,30 +300,6 @@ def _axis_fractions(n: int, endpoint: bool) -> NDArray[np.float64]:
     return np.arange(n, dtype=np.float64) / (n - 1 if endpoint else n)
 
 
-def _images(structure: Structure, cutoff: float):
-    """Atoms and periodic images that can lie within ``cutoff`` of the unit cell.
-
-    Returns Cartesian positions (K, 3) and the index of the original atom (K,).
-    An image whose fractional coordinate along axis i lies outside
-    ``[-cutoff / w_i, 1 + cutoff / w_i]`` is farther than ``cutoff`` from every point of
-    the cell (planes of constant fraction are ``w_i`` apart per unit), so it is dropped.
-    """
-    w = structure.widths
-    pad = cutoff / w + 1e-9
-    m = np.ceil(pad).astype(int)
-    frac = structure.frac
-    idx = np.arange(len(frac))
-    # replicate axis by axis, pruning as we go (keeps the candidate set small)
-    for axis in range(3):
-        shifts = np.arange(-m[axis], m[axis] + 1)
-        f = np.repeat(frac, len(shifts), axis=0)
-        f[:, axis] += np.tile(shifts, len(frac))
-        i = np.repeat(idx, len(shifts))
-        keep = (f[:, axis] >= -pad[axis]) & (f[:, axis] <= 1 + pad[axis])
-        frac, idx = f[keep], i[keep]
-    return frac @ structure.lattice, idx
-
-
 def _probe_atom_parameters(
     structure: Structure, spec: GridSpec
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -393,8 +377,13 @@ def _co2_energies(structure, points, spec, threads, charges):
     offsets = CO2_BOND * CO2_AXES
     # every site position (carbons, then the two oxygens of each axis), folded into the
     # unit cell once: the cell list wants points inside it
-    sites = np.concatenate([points, (points[:, None] + offsets).reshape(-1, 3),
-                            (points[:, None] - offsets).reshape(-1, 3)])
+    sites = np.concatenate(
+        [
+            points,
+            (points[:, None] + offsets).reshape(-1, 3),
+            (points[:, None] - offsets).reshape(-1, 3),
+        ]
+    )
     frac = sites @ np.linalg.inv(structure.lattice)
     sites = (frac - np.floor(frac)) @ structure.lattice
 
@@ -407,90 +396,16 @@ def _co2_energies(structure, points, spec, threads, charges):
     u_o = lj("O", sites[n:]).reshape(2, n, k)
     phi = ewald_potential(structure, charges, sites, threads=threads)
     phi_c, phi_o = phi[:n], phi[n:].reshape(2, n, k)
-    u = u_c[:, None] + u_o[0] + u_o[1] + COULOMB_K * (
-        CO2_SITES["C"][2] * phi_c[:, None] + CO2_SITES["O"][2] * (phi_o[0] + phi_o[1])
+    u = (
+        u_c[:, None]
+        + u_o[0]
+        + u_o[1]
+        + COULOMB_K
+        * (CO2_SITES["C"][2] * phi_c[:, None] + CO2_SITES["O"][2] * (phi_o[0] + phi_o[1]))
     )
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         w = np.where(np.isfinite(u), np.exp(-u / spec.temperature), 0.0).mean(axis=1)
         return np.where(w > 0, -spec.temperature * np.log(w), np.inf)
-
-
-def pair_sum(
-    structure: Structure,
-    points: NDArray[np.float64],
-    a: NDArray[np.float64],
-    b: NDArray[np.float64],
-    cutoff: float,
-    overlap: float,
-    kind: int,
-    alpha: float = 0.0,
-    threads: int = 1,
-) -> NDArray[np.float64]:
-    """A pair sum over the atoms (all periodic images) within ``cutoff`` of each point.
-
-    ``kind`` 0: the Lennard-Jones energy with per-atom ``a = 4 eps`` and ``b = sig^2``
-    (K, ``inf`` within ``overlap`` of an atom); ``kind`` 1: the real-space Ewald
-    potential with per-atom charges ``a`` (e/Å; ``b`` unused). See
-    :func:`retvis.core._kernels.pair_binned`.
-    """
-    from ._kernels import pair_binned
-
-    pos, which = _images(structure, cutoff)
-    cells = _CellList(pos, which, points, cutoff / 4.0)  # best of cutoff/3..cutoff/6
-    av = np.ascontiguousarray(a, dtype=np.float64)
-    bv = np.ascontiguousarray(b, dtype=np.float64)
-    args = (cells.points, cells.pstart, cells.pbin, cells.atoms, cells.which, av, bv,
-            cells.start, cells.shape, cells.origin, cells.bin_size, cutoff**2, overlap**2,
-            int(kind), float(alpha))
-    out = np.empty(len(cells.points), dtype=np.float64)
-    cells.run(lambda first, last: pair_binned(*args, first, last, out), threads)
-    return cells.unsort(out)
-
-
-class _CellList:
-    """Image atoms and points sorted into the same cubic bins, for the compiled pair
-    kernels: atoms by bin (``start`` offsets per bin), points grouped by occupied bin
-    (``pstart`` offsets, ``pbin`` integer coordinates)."""
-
-    def __init__(self, pos, which, points, bin_size: float):
-        points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
-        lo = np.minimum(pos.min(axis=0), points.min(axis=0)) - 1e-6
-        hi = np.maximum(pos.max(axis=0), points.max(axis=0)) + 1e-6
-        shape = np.maximum(np.ceil((hi - lo) / bin_size).astype(np.int64), 1)
-
-        def bins(x):
-            b = np.minimum(np.floor((x - lo) / bin_size).astype(np.int64), shape - 1)
-            return b, (b[:, 0] * shape[1] + b[:, 1]) * shape[2] + b[:, 2]
-
-        _, flat = bins(pos)
-        order = np.argsort(flat, kind="stable")
-        self.start = np.zeros(int(np.prod(shape)) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(flat, minlength=len(self.start) - 1), out=self.start[1:])
-        self.atoms = np.ascontiguousarray(pos[order])
-        self.which = np.ascontiguousarray(which[order])
-        pb, pflat = bins(points)
-        self.porder = np.argsort(pflat, kind="stable")
-        _, first = np.unique(pflat[self.porder], return_index=True)
-        self.pstart = np.append(first, len(points)).astype(np.int64)
-        self.pbin = np.ascontiguousarray(pb[self.porder][first])
-        self.points = np.ascontiguousarray(points[self.porder])
-        self.shape, self.origin, self.bin_size = shape, lo, float(bin_size)
-
-    def run(self, work, threads: int) -> None:
-        """``work(first, last)`` over the point bins, split over ``threads`` threads."""
-        n_bins = len(self.pbin)
-        if threads <= 1 or n_bins < 4 * threads:
-            work(0, n_bins)
-            return
-        edges = np.linspace(0, n_bins, threads + 1).astype(int)
-        with ThreadPoolExecutor(threads) as ex:
-            list(ex.map(lambda i: work(edges[i], edges[i + 1]), range(threads)))
-
-    def unsort(self, values: NDArray) -> NDArray:
-        """Per-point values in the points' original order."""
-        out = np.empty_like(values)
-        out[self.porder] = values
-        return out
 
 
 def co2_grid_energies(
@@ -549,23 +464,42 @@ def co2_grid_energies(
     alpha, kmax = ewald_splitting(CO2_EWALD_TOLERANCE, real_cutoff)
     n_orient = len(offsets)
     recip = ewald_reciprocal_grid(
-        structure, charges, m,
+        structure,
+        charges,
+        m,
         np.broadcast_to(site_q[[0, 1, 1]], (n_orient, 3)),
         np.stack([np.zeros_like(offsets), offsets, -offsets], axis=1),
-        alpha, kmax,
+        alpha,
+        kmax,
     )
     ia, ib, ic = (np.asarray(i, dtype=np.int64) for i in index)
     recip = recip[:, ia][:, :, ib][:, :, :, ic].reshape(n_orient, -1).T
     frac = np.stack(np.meshgrid(ia / m, ib / m, ic / m, indexing="ij"), axis=-1)
     points = frac.reshape(-1, 3) @ structure.lattice
-    pos, which = _images(structure, spec.cutoff + CO2_BOND)
-    cells = _CellList(pos, which, points, 2.5)  # best of 1.5-4 Å on CoRE MOFs
+    pos, which = images(structure, spec.cutoff + CO2_BOND)
+    cells = CellList(pos, which, points, 2.5)  # best of 1.5-4 Å on CoRE MOFs
     sorted_recip = np.ascontiguousarray(recip[cells.porder])
     out = np.empty(len(points))
-    args = (cells.points, cells.pstart, cells.atoms, cells.which, params, cells.start,
-            cells.shape, cells.origin, cells.bin_size, spec.cutoff, real_cutoff, alpha,
-            offsets, site_q, sorted_recip, spec.temperature, CO2_BLOCKED,
-            spec.overlap_distance**2)
+    args = (
+        cells.points,
+        cells.pstart,
+        cells.atoms,
+        cells.which,
+        params,
+        cells.start,
+        cells.shape,
+        cells.origin,
+        cells.bin_size,
+        spec.cutoff,
+        real_cutoff,
+        alpha,
+        offsets,
+        site_q,
+        sorted_recip,
+        spec.temperature,
+        CO2_BLOCKED,
+        spec.overlap_distance**2,
+    )
     cells.run(lambda first, last: co2_points(*args, first, last, out), threads)
     return cells.unsort(out).reshape(len(ia), len(ib), len(ic))
 
@@ -599,8 +533,15 @@ def unit_cell_energies(
     eps, sig = _probe_atom_parameters(structure, spec)
     eps4 = np.ascontiguousarray(4.0 * eps)
     sig2 = np.ascontiguousarray(sig**2)
-    args = (np.ascontiguousarray(structure.frac), eps4, sig2, structure.lattice,
-            np.ascontiguousarray(structure.widths), spec.cutoff**2, spec.overlap_distance**2)
+    args = (
+        np.ascontiguousarray(structure.frac),
+        eps4,
+        sig2,
+        structure.lattice,
+        np.ascontiguousarray(structure.widths),
+        spec.cutoff**2,
+        spec.overlap_distance**2,
+    )
     n_atoms = structure.n_atoms
     threads = max(1, min(threads, n_atoms // 16))
     edges = np.linspace(0, n_atoms, threads + 1).astype(int)
@@ -682,8 +623,7 @@ def compute_grid(
         if m < 1:
             raise LimitError(f"grid of {n} points per axis is too small")
         # point i of an axis replicated s times sits at unit-cell fraction (i*s mod m)/m
-        folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True)
-                 for k in s]
+        folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True) for k in s]
         distinct = int(np.prod([len(u) for u, _ in folds]))
         if spec.probe == "CO2" and work is structure:
             e = co2_grid_energies(structure, m, [u for u, _ in folds], spec, threads, charges)
@@ -692,8 +632,7 @@ def compute_grid(
             # few distinct points (the seed convention often folds 8-fold): gather at them
             fa, fb, fc = (u / m for u, _ in folds)
             frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
-            e = probe_energies(work, _fold(work, frac @ structure.lattice), spec, threads,
-                               charges)
+            e = probe_energies(work, _fold(work, frac @ structure.lattice), spec, threads, charges)
             e = e.reshape(len(fa), len(fb), len(fc))[np.ix_(*(inv for _, inv in folds))]
         else:
             unit = unit_cell_energies(structure, (m, m, m), spec, threads)
@@ -708,8 +647,9 @@ def compute_grid(
         frac -= np.floor(frac)
         key = np.round(frac * 2**32).astype(np.int64) % 2**32
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        e = probe_energies(work, _fold(work, frac[first] @ structure.lattice), spec, threads,
-                           charges)
+        e = probe_energies(
+            work, _fold(work, frac[first] @ structure.lattice), spec, threads, charges
+        )
         e = e[inverse.ravel()].reshape(n, n, n)
         box = np.eye(3) * spec.box_length
         origin = np.full(3, -spec.box_length / 2)
@@ -733,7 +673,7 @@ def compute_grid(
 
 
 def _image_count(structure: Structure, reach: float) -> float:
-    """Periodic images per atom within ``reach`` of the cell (what :func:`_images` makes)."""
+    """Periodic images per atom within ``reach`` of the cell (what :func:`retvis.core.pairs.images` makes)."""
     return float(np.prod(1.0 + 2.0 * reach / structure.widths))
 
 

@@ -177,12 +177,18 @@ def _inspect(path: Path) -> None:
         if not tables:
             return
         if "meta" not in tables or "materials" not in tables:
-            raise ProjectError("an SQLite database without RetVis' tables: not a RetVis "
-                               "project (left unopened and unchanged)", path)
+            raise ProjectError(
+                "an SQLite database without RetVis' tables: not a RetVis "
+                "project (left unopened and unchanged)",
+                path,
+            )
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None:
-            raise ProjectError("its meta table has no schema version: not a RetVis project "
-                               "(left unopened and unchanged)", path)
+            raise ProjectError(
+                "its meta table has no schema version: not a RetVis project "
+                "(left unopened and unchanged)",
+                path,
+            )
         try:
             version = int(row[0])
         except (TypeError, ValueError):
@@ -195,20 +201,24 @@ def _inspect(path: Path) -> None:
         if version not in _SCHEMA_COLUMNS:
             raise ProjectError(f"unknown schema version {version}", path)
         have = {r[1] for r in db.execute("PRAGMA table_info(materials)")}
-        missing = [c for c in _SCHEMA_COLUMNS[version] + ["position", "updated"]
-                   if c not in have]
+        missing = [c for c in _SCHEMA_COLUMNS[version] + ["position", "updated"] if c not in have]
         if missing:
             raise ProjectError(
                 f"the materials table lacks column(s) {', '.join(missing)}: damaged or "
-                "not written by RetVis", path)
+                "not written by RetVis",
+                path,
+            )
     except sqlite3.DatabaseError as exc:
         raise ProjectError(f"the file is damaged ({exc})", path) from None
     finally:
         db.close()
 
 
-_NUMBERS = {f.name: (int if f.name == "n_atoms" else float)
-            for f in fields(MaterialRecord) if f.name in _SQL_TYPES}
+_NUMBERS = {
+    f.name: (int if f.name == "n_atoms" else float)
+    for f in fields(MaterialRecord)
+    if f.name in _SQL_TYPES
+}
 
 
 def _record(row: tuple, path: Path) -> MaterialRecord:
@@ -219,13 +229,17 @@ def _record(row: tuple, path: Path) -> MaterialRecord:
         if kind is None:
             ok, want = isinstance(v, str) or (v is None and c != "digest"), "text"
         else:
-            ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
-                               and (kind is float or float(v).is_integer()))
+            ok = v is None or (
+                isinstance(v, (int, float))
+                and not isinstance(v, bool)
+                and (kind is float or float(v).is_integer())
+            )
             want = "number" if kind is float else "whole number"
         if not ok:
             raise ProjectError(
-                f"material {row[0]!r}: column {c} holds {v!r}, not a {want}; the file is "
-                "damaged", path)
+                f"material {row[0]!r}: column {c} holds {v!r}, not a {want}; the file is damaged",
+                path,
+            )
         values[c] = ("" if v is None else v) if kind is None else (v if v is None else kind(v))
     return MaterialRecord(**values)
 
@@ -312,8 +326,7 @@ class Project:
     def records(self) -> list[MaterialRecord]:
         """All materials, in the order they were added."""
         try:
-            cur = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM materials ORDER BY position")
+            cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM materials ORDER BY position")
             return [_record(row, self.path) for row in cur]
         except sqlite3.DatabaseError as exc:
             raise ProjectError(f"the file is damaged ({exc})", self.path) from None

@@ -298,11 +298,6 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.act_gcmc)
         self.run_menu.addAction(self.act_train)
-        from .widgets.gcmc_dialog import label_command_available
-
-        if not label_command_available():
-            self.act_gcmc.setEnabled(False)
-            self.act_gcmc.setStatusTip("Needs the `retvis label` command (the sim package)")
         m = mb.addMenu("&View")
         m.addAction(self.act_viewer)
         m = mb.addMenu("&Help")

@@ -355,7 +355,9 @@ class MaterialsModel(QAbstractTableModel):
         notes = same_crystal_notes([r.name for r in rows], [r.crystal for r in rows])
         same = {r.digest: n for r, n in zip(rows, notes, strict=True) if n}
         if same != self._same:
-            changed = {d for d in same.keys() | self._same.keys() if same.get(d) != self._same.get(d)}
+            changed = {
+                d for d in same.keys() | self._same.keys() if same.get(d) != self._same.get(d)
+            }
             self._same = same
             c = COL["name"]
             for d in changed:
@@ -440,27 +442,25 @@ def records_to_table(
 ) -> str:
     """Rows as CSV (or TSV) text with a header, numbers unformatted, text quoted and
     spreadsheet-safe (:mod:`retvis.core.csvout`)."""
-    header = (
-        [
-            "name",
-            "formula",
-            "atoms",
-            "volume_A3",
-            "status",
-            "uptake_mol_kg",
-            "uptake_std_mol_kg",
-            "rank",
-            "label_mol_kg",
-            "label_source",
-            "model",
-            "error_kind",
-            "error",
-            "path",
-            "digest",
-            "crystal",
-            "note",
-        ]
-    )
+    header = [
+        "name",
+        "formula",
+        "atoms",
+        "volume_A3",
+        "status",
+        "uptake_mol_kg",
+        "uptake_std_mol_kg",
+        "rank",
+        "label_mol_kg",
+        "label_source",
+        "model",
+        "error_kind",
+        "error",
+        "path",
+        "digest",
+        "crystal",
+        "note",
+    ]
     rows = [
         [
             r.name,
@@ -484,4 +484,3 @@ def records_to_table(
         for r in records
     ]
     return table_text(header, rows, delimiter)
-

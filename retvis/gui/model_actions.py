@@ -116,7 +116,9 @@ class ModelActions:
         # and rows that failed for a reason of those settings (a structure EQeq cannot
         # charge fails the CO2 probe, not the sphere): they may succeed now
         failed = [k for k, s in self._failed_spec.items() if s != spec]
-        recs += [r for r in map(self.model.record, failed) if r is not None and r.status == "failed"]
+        recs += [
+            r for r in map(self.model.record, failed) if r is not None and r.status == "failed"
+        ]
         if recs:
             self._submit(recs)
             self.status_label.setText(

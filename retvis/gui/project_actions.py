@@ -27,9 +27,7 @@ class ProjectActions:
         if self.project is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             self.project = Project(data_dir() / "autosave" / f"untitled-{stamp}{PROJECT_SUFFIX}")
-            self.project.set_meta(
-                "grid_spec", json.dumps(self.grid_spec.to_dict(), sort_keys=True)
-            )
+            self.project.set_meta("grid_spec", json.dumps(self.grid_spec.to_dict(), sort_keys=True))
             self._update_title()
         return self.project
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core.descriptor_table import DESCRIPTORS
 from ..errors import DataError
-from ..sim.descriptors import DESCRIPTORS
 
 
 class RandomForestBaseline:
@@ -102,7 +102,7 @@ def fit_rf_on_split(
     Parameters
     ----------
     table : dict
-        Name -> descriptors (:func:`retvis.sim.descriptors.read_descriptor_csv`).
+        Name -> descriptors (:func:`retvis.core.descriptor_table.read_descriptor_csv`).
     names, y : list of str, NDArray
         Labelled materials and labels.
     split : dict

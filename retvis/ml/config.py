@@ -148,15 +148,11 @@ class TrainConfig:
                 f"gamma {self.lr_gamma}"
             )
         if self.reweight not in REWEIGHTS:
-            raise SpecError(
-                f"unknown reweighting {self.reweight!r}; valid: {', '.join(REWEIGHTS)}"
-            )
+            raise SpecError(f"unknown reweighting {self.reweight!r}; valid: {', '.join(REWEIGHTS)}")
         if self.label_units_loss and not self.per_volume:
             raise SpecError("--label-units-loss needs --per-volume (it weights by density)")
         if self.input_scale not in ("auto", "linear", "log"):
-            raise SpecError(
-                f"input scale must be auto, linear or log, got {self.input_scale!r}"
-            )
+            raise SpecError(f"input scale must be auto, linear or log, got {self.input_scale!r}")
         if self.freeze_conv and not self.init_from:
             raise SpecError("--freeze-conv needs --init-from (a trained model)")
         if self.refit_batchnorm and not self.init_from:

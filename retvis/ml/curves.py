@@ -93,7 +93,7 @@ def learning_curve(
     x_test, d_test = vs.take(test_rows)
     table = None
     if descriptors_csv:
-        from ..sim.descriptors import read_descriptor_csv
+        from ..core.descriptor_table import read_descriptor_csv
 
         table = read_descriptor_csv(descriptors_csv)
     result: dict = {

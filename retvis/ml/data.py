@@ -357,9 +357,7 @@ class Standardization:
     def apply(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         """Standardize Boltzmann factors (any shape), float32 out."""
         x = self.scaled(np.asarray(x, dtype=np.float32))
-        return ((x - np.float32(self.mean)) / np.float32(self.std)).astype(
-            np.float32, copy=False
-        )
+        return ((x - np.float32(self.mean)) / np.float32(self.std)).astype(np.float32, copy=False)
 
 
 def standardization(

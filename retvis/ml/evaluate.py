@@ -110,7 +110,7 @@ def evaluate_run(
         "out": str(out),
     }
     if descriptors_csv:
-        from ..sim.descriptors import read_descriptor_csv
+        from ..core.descriptor_table import read_descriptor_csv
         from .baselines import fit_rf_on_split
 
         table = read_descriptor_csv(descriptors_csv)

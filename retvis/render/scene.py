@@ -110,7 +110,10 @@ def show_grid(
     actors = None
     if atoms:
         actors = add_structure(
-            plotter, grid_cell(structure, grid.spec), box=grid.box, origin=grid.origin,
+            plotter,
+            grid_cell(structure, grid.spec),
+            box=grid.box,
+            origin=grid.origin,
             **structure_kwargs,
         )
     layer = add_energy_grid(plotter, grid, volume=volume, iso_levels=iso_levels, slices=slices)
@@ -131,8 +134,9 @@ def show_saliency(
 
     ``kwargs`` go to :func:`~retvis.render.saliency.add_saliency`.
     """
-    actors = add_structure(plotter, grid_cell(structure, grid.spec), box=grid.box,
-                           origin=grid.origin)
+    actors = add_structure(
+        plotter, grid_cell(structure, grid.spec), box=grid.box, origin=grid.origin
+    )
     layer = add_saliency(plotter, saliency, GridFrame.of(grid), **kwargs)
     frame_camera(plotter, grid.box, grid.origin)
     actors.fit_bond_width(plotter)

@@ -98,7 +98,6 @@ def image_cells(structure: Structure, length: float = IMAGE_LENGTH) -> int:
     return max(2, min(MAX_CELLS, math.ceil(length / float(min(structure.widths)))))
 
 
-
 def eqeq_charges(structure: Structure, cells: int | None = None) -> NDArray[np.float64]:
     """EQeq partial charges of every atom of the unit cell.
 

@@ -78,23 +78,44 @@ def test_no_input_or_a_path_that_is_not_there_is_a_usage_error(command, tmp_path
     extra = ["--workers", "0"] if command == "screen" else []
     rc, err = _run([command, str(empty), *out, *extra], capsys)
     assert rc == 2 and "no CIF files" in err, err
-    rc, err = _run([command, str(demo("PEKKAS_clean")), str(tmp_path / "typo"), *out, *extra],
-                   capsys)
+    rc, err = _run(
+        [command, str(demo("PEKKAS_clean")), str(tmp_path / "typo"), *out, *extra], capsys
+    )
     assert rc == 2 and "no such file or folder" in err and "typo" in err, err
 
 
 def test_screen_exits_1_when_some_inputs_failed(tmp_path, capsys):
     bad = tmp_path / "bad.cif"
     bad.write_text("data_x\n_cell_length_a 10\n")
-    rc, _ = _run(["screen", str(demo("PEKKAS_clean")), str(bad), "-o", str(tmp_path / "r"),
-                  "--workers", "0", "-q"], capsys)
+    rc, _ = _run(
+        [
+            "screen",
+            str(demo("PEKKAS_clean")),
+            str(bad),
+            "-o",
+            str(tmp_path / "r"),
+            "--workers",
+            "0",
+            "-q",
+        ],
+        capsys,
+    )
     assert rc == 1
 
 
 def test_the_app_without_a_display_says_so_and_exits_2():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    r = subprocess.run([sys.executable, "-m", "retvis", "app", "--demo"], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=120)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "retvis", "app", "--demo"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2, r.stderr
     assert "no display" in r.stderr and "xvfb-run" in r.stderr

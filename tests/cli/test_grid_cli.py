@@ -13,8 +13,21 @@ def test_grid_cli_writes_published_layout_and_failures(tmp_path):
     bad = tmp_path / "notacif.cif"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     out = tmp_path / "out"
-    rc = main(["grid", str(demo("PEKKAS_clean")), str(demo("VOGTIV_clean_h")), str(bad),
-               "-o", str(out), "--n", "12", "-j", "2", "-q"])
+    rc = main(
+        [
+            "grid",
+            str(demo("PEKKAS_clean")),
+            str(demo("VOGTIV_clean_h")),
+            str(bad),
+            "-o",
+            str(out),
+            "--n",
+            "12",
+            "-j",
+            "2",
+            "-q",
+        ]
+    )
     assert rc == 1  # some inputs failed
     v = np.load(out / "voxels.npy")
     names = json.loads((out / "names.json").read_text())

@@ -130,8 +130,9 @@ def test_predict_and_screen_name_one_crystal_in_two_settings(tmp_path):
         warnings.simplefilter("ignore")
         s = PS.from_file(str(demo("EDUSIF_clean")))
     conv = tmp_path / "MOF5_conventional.cif"
-    CifWriter(SpacegroupAnalyzer(s, symprec=0.01).get_conventional_standard_structure()
-              ).write_file(str(conv))
+    CifWriter(SpacegroupAnalyzer(s, symprec=0.01).get_conventional_standard_structure()).write_file(
+        str(conv)
+    )
     files = [str(demo("EDUSIF_clean")), str(conv), str(demo("PEKKAS_clean"))]
     out = tmp_path / "ranking.csv"
     assert main(["predict", *files, "-o", str(out), "-q", "--no-cache"]) == 0
@@ -146,8 +147,9 @@ def test_predict_and_screen_name_one_crystal_in_two_settings(tmp_path):
 
     res = tmp_path / "res.parquet"
     ranked = tmp_path / "ranked.csv"
-    assert main(["screen", *files, "-o", str(res), "--workers", "0", "--rank", str(ranked),
-                 "-q"]) == 0
+    assert (
+        main(["screen", *files, "-o", str(res), "--workers", "0", "--rank", str(ranked), "-q"]) == 0
+    )
     ranked_rows = {r["name"]: r for r in csv.DictReader(ranked.open())}
     assert ranked_rows["EDUSIF_clean"]["crystal"] == a["crystal"]
     assert "same crystal as MOF5_conventional" in ranked_rows["EDUSIF_clean"]["note"]

@@ -137,8 +137,24 @@ def test_a_damaged_part_is_set_aside_and_its_files_screened_again(
     assert victim.name in caplog.text and "damaged" in caplog.text
     assert (out / "_damaged" / victim.name).is_file() and not victim.exists()
     rank = tmp_path / "rank.csv"
-    assert main(["screen", str(DEMO), *map(str, BAD), "--model", str(trained_model), "-o",
-                 str(out), "--workers", "0", "--rank", str(rank)]) == 0
+    assert (
+        main(
+            [
+                "screen",
+                str(DEMO),
+                *map(str, BAD),
+                "--model",
+                str(trained_model),
+                "-o",
+                str(out),
+                "--workers",
+                "0",
+                "--rank",
+                str(rank),
+            ]
+        )
+        == 0
+    )
     assert sorted(_by_path(out)) == sorted(_by_path(in_process))
     assert len(rank.read_text().splitlines()) == 21  # header + the 20 ok
 

@@ -73,8 +73,7 @@ def test_a_bad_member_is_a_failure_and_the_rest_is_extracted(tmp_path):
 def test_a_zip_bomb_is_stopped_after_megabytes_and_leaves_nothing(tmp_path):
     """64 MiB of one repeated byte compresses about 1000x: refused by the ratio bound
     after a few MiB, with no file (partial or whole) left in the cache."""
-    bomb = _zip(tmp_path / "bomb.zip", [("x.cif", b"A" * (64 * 2**20))],
-                zipfile.ZIP_DEFLATED)
+    bomb = _zip(tmp_path / "bomb.zip", [("x.cif", b"A" * (64 * 2**20))], zipfile.ZIP_DEFLATED)
     assert bomb.stat().st_size < 2**20
     got = extract_cifs(bomb, tmp_path / "cache")
     assert len(got.failures) == 1 and f"more than {MAX_RATIO}x" in got.failures[0][1]

@@ -47,8 +47,10 @@ def test_batch_records_failures_and_keeps_going(tmp_path, demo_cifs):
     bad.write_bytes(b"")
     files = [demo_cifs[0], bad, demo_cifs[1], tmp_path / "missing.cif"]
     seen = []
-    outs = sorted(iter_grids(files, GridSpec(n=10), jobs=2,
-                             progress=lambda d, t: seen.append((d, t))), key=lambda o: o.index)
+    outs = sorted(
+        iter_grids(files, GridSpec(n=10), jobs=2, progress=lambda d, t: seen.append((d, t))),
+        key=lambda o: o.index,
+    )
     assert [o.status for o in outs] == ["ok", "failed", "ok", "failed"]
     assert outs[1].reason == "file is empty"
     assert outs[3].reason == "file not found"

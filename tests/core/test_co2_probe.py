@@ -61,8 +61,15 @@ def test_the_potential_matches_a_direct_ewald_sum_in_a_triclinic_cell():
     q = rng.normal(size=s.n_atoms)
     q -= q.mean()
     points = rng.random((40, 3)) @ s.lattice
-    far = np.array([np.linalg.norm(((s.frac - f + 0.5) % 1 - 0.5) @ s.lattice, axis=1).min()
-                    for f in points @ np.linalg.inv(s.lattice)]) > 0.5
+    far = (
+        np.array(
+            [
+                np.linalg.norm(((s.frac - f + 0.5) % 1 - 0.5) @ s.lattice, axis=1).min()
+                for f in points @ np.linalg.inv(s.lattice)
+            ]
+        )
+        > 0.5
+    )
     ref = _direct_potential(s, q, points)
     got = ewald_potential(s, q, points)
     scale = np.abs(ref).max()
@@ -82,8 +89,11 @@ def test_co2_probe_is_the_orientational_average_of_three_sites():
     w = np.zeros(len(points))
     for axis in CO2_AXES:
         u = 0.0
-        for site, at in (("C", points), ("O", points + CO2_BOND * axis),
-                         ("O", points - CO2_BOND * axis)):
+        for site, at in (
+            ("C", points),
+            ("O", points + CO2_BOND * axis),
+            ("O", points - CO2_BOND * axis),
+        ):
             eps, sig, charge = CO2_SITES[site]
             sphere = spec.replace(probe="sphere", probe_epsilon=eps, probe_sigma=sig)
             frac = at @ np.linalg.inv(s.lattice)
@@ -209,8 +219,9 @@ def test_the_reciprocal_grid_is_the_fourier_sum_at_displaced_grid_points():
 
     rec = 2 * np.pi * np.linalg.inv(s.lattice).T
     half = np.ceil(kmax * np.linalg.norm(s.lattice, axis=1) / (2 * np.pi)).astype(int)
-    hkl = np.stack(np.meshgrid(*(np.arange(-x, x + 1) for x in half), indexing="ij"),
-                   -1).reshape(-1, 3)
+    hkl = np.stack(np.meshgrid(*(np.arange(-x, x + 1) for x in half), indexing="ij"), -1).reshape(
+        -1, 3
+    )
     k = hkl @ rec
     k2 = (k * k).sum(axis=1)
     keep = (k2 > 0) & (k2 <= kmax**2)

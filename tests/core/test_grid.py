@@ -24,9 +24,11 @@ def _assert_close_where_meaningful(got, ref, rtol=1e-6):
 
 
 @pytest.mark.parametrize("name", SMALL)
-@pytest.mark.parametrize("spec", [GridSpec.seed(n=12), GridSpec(n=12),
-                                  GridSpec(n=10, mode="cubic", box_length=16.0)],
-                         ids=["seed", "periodic", "cubic"])
+@pytest.mark.parametrize(
+    "spec",
+    [GridSpec.seed(n=12), GridSpec(n=12), GridSpec(n=10, mode="cubic", box_length=16.0)],
+    ids=["seed", "periodic", "cubic"],
+)
 def test_grid_matches_plain_reference(name, spec):
     s = read_structure(demo(name))
     got = compute_grid(s, spec).boltzmann
@@ -106,7 +108,9 @@ def test_lattice_translation_and_permutation_leave_grid_unchanged(shift, seed):
     ref = compute_grid(_base, spec).boltzmann
     perm = np.random.default_rng(seed).permutation(_base.n_atoms)
     moved = Structure(
-        "moved", _base.lattice, _base.frac[perm] + np.array(shift, float),
+        "moved",
+        _base.lattice,
+        _base.frac[perm] + np.array(shift, float),
         [_base.species[i] for i in perm],
     )
     np.testing.assert_allclose(compute_grid(moved, spec).boltzmann, ref, rtol=1e-5, atol=1e-7)
@@ -152,5 +156,6 @@ def test_a_strongly_skewed_cell_costs_what_its_reduced_cell_costs(probe):
             frac = got.points().reshape(-1, 3)[::37] @ np.linalg.inv(s.lattice)
             sphere = spec.replace(cell="as-read")
             ref = probe_energies(s, (frac - np.floor(frac)) @ s.lattice, sphere, charges=q)
-            np.testing.assert_allclose(got.boltzmann.reshape(-1)[::37], np.exp(-ref / 298.0),
-                                       rtol=2e-3, atol=1e-7)
+            np.testing.assert_allclose(
+                got.boltzmann.reshape(-1)[::37], np.exp(-ref / 298.0), rtol=2e-3, atol=1e-7
+            )

@@ -17,18 +17,42 @@ def test_round_trip_keeps_order_and_fields(tmp_path):
     path = tmp_path / "p.retvis"
     with Project(path) as p:
         p.save([_rec(3), _rec(1, status="failed", kind="structure", reason="no unit cell")])
-        p.save([_rec(2, status="ok", formula="C2H4", n_atoms=6, volume=123.5, pred_mean=1.5,
-                     pred_std=0.25, pred_model="m", label=1.25, label_source="gcmc.csv",
-                     seconds=0.5)])
+        p.save(
+            [
+                _rec(
+                    2,
+                    status="ok",
+                    formula="C2H4",
+                    n_atoms=6,
+                    volume=123.5,
+                    pred_mean=1.5,
+                    pred_std=0.25,
+                    pred_model="m",
+                    label=1.25,
+                    label_source="gcmc.csv",
+                    seconds=0.5,
+                )
+            ]
+        )
         p.set_meta("grid_spec", '{"n": 25}')
         p.record_model("m", "abc123", {"target": "CH4"})
     with Project(path) as p:
         recs = p.records()
         assert [r.name for r in recs] == ["mat3", "mat1", "mat2"]
         assert recs[1].reason == "no unit cell" and recs[1].status == "failed"
-        assert recs[2] == _rec(2, status="ok", formula="C2H4", n_atoms=6, volume=123.5,
-                               pred_mean=1.5, pred_std=0.25, pred_model="m", label=1.25,
-                               label_source="gcmc.csv", seconds=0.5)
+        assert recs[2] == _rec(
+            2,
+            status="ok",
+            formula="C2H4",
+            n_atoms=6,
+            volume=123.5,
+            pred_mean=1.5,
+            pred_std=0.25,
+            pred_model="m",
+            label=1.25,
+            label_source="gcmc.csv",
+            seconds=0.5,
+        )
         assert p.get_meta("grid_spec") == '{"n": 25}'
         assert p.models()[0]["card"] == {"target": "CH4"}
         assert len(p) == 3
@@ -81,10 +105,23 @@ def test_a_schema_1_project_opens_with_the_crystal_column(tmp_path):
     path = tmp_path / "old.retvis"
     db = sqlite3.connect(str(path))
     cols = ["digest TEXT PRIMARY KEY"]
-    cols += [f"{c} TEXT" for c in ("name", "path", "status", "kind", "reason",
-                                  "formula", "pred_model", "pred_note", "label_source")]
-    cols += [f"{c} REAL" for c in ("n_atoms", "volume", "pred_mean", "pred_std", "label",
-                                   "seconds")]
+    cols += [
+        f"{c} TEXT"
+        for c in (
+            "name",
+            "path",
+            "status",
+            "kind",
+            "reason",
+            "formula",
+            "pred_model",
+            "pred_note",
+            "label_source",
+        )
+    ]
+    cols += [
+        f"{c} REAL" for c in ("n_atoms", "volume", "pred_mean", "pred_std", "label", "seconds")
+    ]
     db.executescript(
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         f"CREATE TABLE materials ({', '.join(cols)}, position INTEGER NOT NULL, "
@@ -108,8 +145,14 @@ def test_a_schema_1_project_opens_with_the_crystal_column(tmp_path):
 
 def _project_with_rows(path, n=3):
     with Project(path) as p:
-        p.save([MaterialRecord(f"d{i}", f"m{i}", f"/x/m{i}.cif", "ok", n_atoms=10 + i,
-                               pred_mean=1.5 * i) for i in range(n)])
+        p.save(
+            [
+                MaterialRecord(
+                    f"d{i}", f"m{i}", f"/x/m{i}.cif", "ok", n_atoms=10 + i, pred_mean=1.5 * i
+                )
+                for i in range(n)
+            ]
+        )
     return path
 
 
@@ -125,8 +168,9 @@ def test_a_foreign_sqlite_database_is_refused_and_left_unchanged(tmp_path):
     """A database with a table named materials (and nothing of RetVis): refused with
     the file named, not converted to WAL, no tables added, not a byte changed."""
     f = tmp_path / "other.retvis"
-    _sql(f, "CREATE TABLE materials (id INTEGER, what TEXT)",
-         "INSERT INTO materials VALUES (1, 'x')")
+    _sql(
+        f, "CREATE TABLE materials (id INTEGER, what TEXT)", "INSERT INTO materials VALUES (1, 'x')"
+    )
     before = f.read_bytes()
     with pytest.raises(ProjectError, match=r"^other\.retvis: an SQLite database without"):
         Project(f)
@@ -138,10 +182,14 @@ def test_a_foreign_sqlite_database_is_refused_and_left_unchanged(tmp_path):
     ("damage", "message"),
     [
         ("UPDATE meta SET value = 'two' WHERE key = 'schema'", "schema version is 'two'"),
-        ("UPDATE materials SET pred_mean = 'lots' WHERE digest = 'd1'",
-         "material 'd1': column pred_mean holds 'lots'"),
-        ("UPDATE materials SET n_atoms = 2.5 WHERE digest = 'd2'",
-         "material 'd2': column n_atoms holds 2.5"),
+        (
+            "UPDATE materials SET pred_mean = 'lots' WHERE digest = 'd1'",
+            "material 'd1': column pred_mean holds 'lots'",
+        ),
+        (
+            "UPDATE materials SET n_atoms = 2.5 WHERE digest = 'd2'",
+            "material 'd2': column n_atoms holds 2.5",
+        ),
         ("ALTER TABLE materials DROP COLUMN label", "lacks column(s) label"),
         ("DELETE FROM meta", "no schema version"),
     ],

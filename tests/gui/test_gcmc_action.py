@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 
 def test_gcmc_labels_the_selected_row(qtbot, make_window, drop, all_finished, demo_dir):
-    from retvis.gui.widgets.gcmc_dialog import label_command_available
     from retvis.paths import data_dir
     from retvis.sim.gcmc import Protocol
     from retvis.sim.labels import LabelTable
 
-    if not label_command_available():
-        pytest.skip("no `retvis label` command in this RetVis (the sim package)")
     win = make_window()
     drop(win, [demo_dir / "PEKKAS_clean.cif"])  # 39 atoms: seconds with few cycles
     qtbot.waitUntil(lambda: all_finished(win, 1), timeout=60_000)

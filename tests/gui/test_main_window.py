@@ -275,8 +275,9 @@ def test_one_crystal_in_two_settings_is_marked_in_both_rows(
         warnings.simplefilter("ignore")
         s = PS.from_file(str(src))
     conv = tmp_path / "MOF5_conventional.cif"
-    CifWriter(SpacegroupAnalyzer(s, symprec=0.01).get_conventional_standard_structure()
-              ).write_file(str(conv))
+    CifWriter(SpacegroupAnalyzer(s, symprec=0.01).get_conventional_standard_structure()).write_file(
+        str(conv)
+    )
     win = make_window(workers=2)
     drop(win, [src, conv, demo("PEKKAS_clean")])
     qtbot.waitUntil(lambda: all_finished(win, 3), timeout=60_000)
@@ -290,8 +291,10 @@ def test_one_crystal_in_two_settings_is_marked_in_both_rows(
         assert f"same crystal as {other}" in win.model.data(idx, Qt.ItemDataRole.ToolTipRole)
     pek = win.model.index(win.model.row_of(recs["PEKKAS_clean"].digest), COL["name"])
     assert win.model.data(pek) == "PEKKAS_clean"
-    qtbot.waitUntil(lambda: all(win.model.record(r.digest).pred_mean is not None
-                                for r in (a, b)), timeout=120_000)
+    qtbot.waitUntil(
+        lambda: all(win.model.record(r.digest).pred_mean is not None for r in (a, b)),
+        timeout=120_000,
+    )
     pa, pb = (win.model.record(r.digest).pred_mean for r in (a, b))
     assert pa == pytest.approx(pb, rel=5e-3)
     table = records_to_table(win.model, win.model.records())

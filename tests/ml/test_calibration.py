@@ -62,7 +62,9 @@ def test_training_fits_the_calibration_on_validation_and_the_model_applies_it(
     model = load_model(final["model"])
     split = json.loads((tmp_path / "run" / "split.json").read_text())
     vs = D.open_voxels(rotated_set)
-    labels = {r["name"]: float(r["value"]) for r in csv.DictReader(open(rotated_set / "labels.csv"))}
+    labels = {
+        r["name"]: float(r["value"]) for r in csv.DictReader(open(rotated_set / "labels.csv"))
+    }
     x, _ = vs.take([vs.index()[n] for n in split["val"]])
     y = np.array([labels[n] for n in split["val"]])
     mean, std = model.predict(x)
@@ -121,7 +123,9 @@ def test_evaluate_calibrate_fits_an_older_model_once_from_its_raw_predictions(
     split = json.loads((run / "split.json").read_text())
     vs = D.open_voxels(rotated_set)
     x, _ = vs.take([vs.index()[n] for n in split["val"]])
-    labels = {r["name"]: float(r["value"]) for r in csv.DictReader(open(rotated_set / "labels.csv"))}
+    labels = {
+        r["name"]: float(r["value"]) for r in csv.DictReader(open(rotated_set / "labels.csv"))
+    }
     y = np.array([labels[n] for n in split["val"]])
     raw, _ = load_model(run).predict(x)
     want = fit_calibration(y, raw)
@@ -131,6 +135,8 @@ def test_evaluate_calibrate_fits_an_older_model_once_from_its_raw_predictions(
         cal = read_card(run / "model")["calibration"]
         assert cal["a"] == pytest.approx(want["a"], rel=1e-6, abs=1e-9)
         assert cal["b"] == pytest.approx(want["b"], rel=1e-6)
-    np.testing.assert_allclose(load_model(run).predict(x)[0], want["a"] + want["b"] * raw, rtol=1e-6)
+    np.testing.assert_allclose(
+        load_model(run).predict(x)[0], want["a"] + want["b"] * raw, rtol=1e-6
+    )
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert out[0]["event"] == "calibration" and out[1]["event"] == "evaluation"

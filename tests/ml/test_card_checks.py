@@ -27,6 +27,7 @@ def _set(path, value):
         for k in path[:-1]:
             d = d[k]
         d[path[-1]] = value
+
     return change
 
 
@@ -39,8 +40,7 @@ def _set(path, value):
         (_set(("architecture", "n"), 10**9), "architecture n must be an integer"),
         (_set(("architecture", "n"), "25"), "architecture n must be an integer"),
         (_set(("architecture", "dropout"), 7), "dropout must be in"),
-        (_set(("members",), [{"file": "member_0.pt", "sha256": "0" * 64}] * 500),
-         "at most 32"),
+        (_set(("members",), [{"file": "member_0.pt", "sha256": "0" * 64}] * 500), "at most 32"),
         (_set(("format_version",), "2"), "format_version must be an integer"),
         (_set(("standardization", "std"), float("nan")), "standardization needs"),
         (_set(("standardization",), {"mean": 1.0, "std": -1.0}), "standardization needs"),

@@ -223,7 +223,12 @@ def test_learning_curve_trains_every_point_with_the_train_recipe(demo_set, tmp_p
     assert main(_lc_args(demo_set, out, "6", *extra)) == 0
     cfg = json.loads((out / "retnet_6" / "config.json").read_text())["config"]
     assert cfg["per_volume"] and cfg["label_units_loss"] and not cfg["scale_target"]
-    assert (cfg["reweight"], cfg["lr"], cfg["lr_step"], cfg["dropout"]) == ("sqrt-inv", 0.002, 3, 0.1)
+    assert (cfg["reweight"], cfg["lr"], cfg["lr_step"], cfg["dropout"]) == (
+        "sqrt-inv",
+        0.002,
+        3,
+        0.1,
+    )
     assert cfg["train_size"] == 6
 
 

@@ -89,8 +89,12 @@ def test_a_periodic_shift_is_the_grid_of_the_translated_framework():
     assert not np.array_equal(rolled, g.boltzmann)
     # on the canonical cell (the default) the moved framework is the same crystal: the
     # same grid, so a model needs no shift augmentation to be origin-independent
-    np.testing.assert_allclose(compute_grid(moved, GridSpec(n=25)).boltzmann,
-                               compute_grid(s, GridSpec(n=25)).boltzmann, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        compute_grid(moved, GridSpec(n=25)).boltzmann,
+        compute_grid(s, GridSpec(n=25)).boltzmann,
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_shifted_batches_hold_rolled_grids(demo_set):

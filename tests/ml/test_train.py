@@ -250,9 +250,7 @@ def test_fine_tuning_starts_from_the_source_predictions(run, demo_set):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_a_fine_tune_keeps_the_source_batchnorm_statistics_unless_refit(
-    run, demo_set, tmp_path
-):
+def test_a_fine_tune_keeps_the_source_batchnorm_statistics_unless_refit(run, demo_set, tmp_path):
     out, _, _ = run
     src = load_model(out).members[0].state_dict()
     stats = [k for k in src if k.endswith(("running_mean", "running_var"))]
@@ -471,9 +469,7 @@ def test_co2_probe_grids_train_on_the_log_scale_and_the_model_keeps_it(demo_set,
     vox = np.load(demo_set / "voxels.npy")
     logs = np.log(np.maximum(vox, 1e-6))
     assert logs.min() < st.mean < logs.max()
-    np.testing.assert_allclose(
-        st.apply(vox[0]), (logs[0] - st.mean) / st.std, rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(st.apply(vox[0]), (logs[0] - st.mean) / st.std, rtol=1e-5, atol=1e-5)
     ig = p.saliency(vox[0], "integrated", steps=64)
     base = np.full_like(vox[0], np.exp(st.mean))  # the baseline: ln B at the mean
     diff = p.predict(vox[:1])[0][0] - p.predict(base[None])[0][0]

@@ -2,13 +2,8 @@
 
 import pytest
 
-from retvis.sim.descriptors import (
-    DESCRIPTORS,
-    iter_descriptors,
-    read_descriptor_csv,
-    write_descriptor_csv,
-    zeo_descriptors,
-)
+from retvis.core.descriptor_table import DESCRIPTORS, read_descriptor_csv, write_descriptor_csv
+from retvis.sim.descriptors import iter_descriptors, zeo_descriptors
 from tests.conftest import core_mof_table, demo
 
 

@@ -33,13 +33,6 @@ from ...paths import data_dir
 from ..training_runner import CliProcess
 
 
-def label_command_available() -> bool:
-    """Whether this RetVis has the ``label`` command (the sim package)."""
-    from ...cli import COMMANDS
-
-    return "label" in COMMANDS
-
-
 class GcmcDialog(QDialog):
     """Run GCMC on a list of CIF files.
 
