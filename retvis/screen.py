@@ -594,7 +594,8 @@ def write_failures(out: Path, path: Path, extra: Sequence[dict] = ()) -> int:
 def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     """Write the screened materials ranked by predicted value, highest first, as CSV.
 
-    Columns: rank, name, prediction, std, formula, n_atoms, crystal, path, note.
+    Columns: rank, name, prediction, ensemble_std, units, formula, n_atoms, crystal, path,
+    note: the names ``retvis predict`` gives the same quantities.
     ``crystal`` is the canonical cell's digest (the same for every file of one crystal);
     ``note`` is the model's own note on a prediction outside what it learned or at the
     sparse top of its training labels (:func:`retvis.ml.weights.domain_notes`, from the
@@ -618,12 +619,14 @@ def write_ranking(out: Path, path: Path) -> tuple[int, str]:
     )
     same = same_crystal_notes([r["name"] for r in ok], [r["crystal"] for r in ok])
     notes = [join_notes(a, b) for a, b in zip(notes, same, strict=True)]
+    units = card.get("target", {}).get("units", "")
     rows = [
-        [k + 1, r["name"], f"{r['prediction']:.6g}", f"{r['std']:.3g}", r["formula"],
+        [k + 1, r["name"], f"{r['prediction']:.6g}", f"{r['std']:.3g}", units, r["formula"],
          r["n_atoms"], r["crystal"], r["path"], note]
         for k, (r, note) in enumerate(zip(ok, notes, strict=True))
     ]  # fmt: skip
-    header = ["rank", "name", "prediction", "std", "formula", "n_atoms", "crystal", "path", "note"]
+    header = ["rank", "name", "prediction", "ensemble_std", "units", "formula", "n_atoms",
+              "crystal", "path", "note"]  # fmt: skip
     write_csv(path, header, rows)
     return len(rows), notes_summary(notes)
 

@@ -82,6 +82,7 @@ def run(args) -> int:
                 "ok",
                 "",
                 o.structure.formula,
+                o.structure.n_atoms,
                 f"{o.grid.density:.4g}",
                 crystals[k],
                 str(o.path),
@@ -92,7 +93,7 @@ def run(args) -> int:
     for o in outcomes:
         if o.status != "ok":
             rows.append(
-                ["", o.name, "", "", units, o.status, o.reason, "", "", "", str(o.path), ""]
+                ["", o.name, "", "", units, o.status, o.reason, "", "", "", "", str(o.path), ""]
             )
     write_csv(
         args.out,
@@ -105,6 +106,7 @@ def run(args) -> int:
             "status",
             "reason",
             "formula",
+            "n_atoms",
             "density_g_cm3",
             "crystal",
             "path",

@@ -119,3 +119,22 @@ def test_the_app_without_a_display_says_so_and_exits_2():
     )
     assert r.returncode == 2, r.stderr
     assert "no display" in r.stderr and "xvfb-run" in r.stderr
+
+
+def test_predict_and_screen_rank_with_the_same_column_names(tmp_path, capsys):
+    files = [str(demo("PEKKAS_clean")), str(demo("SENWAL_clean"))]
+    assert main(["predict", *files, "-o", str(tmp_path / "p.csv"), "-q", "--no-cache"]) == 0
+    assert main(["screen", *files, "-o", str(tmp_path / "s"), "--workers", "0", "-q",
+                 "--rank", str(tmp_path / "s.csv")]) == 0  # fmt: skip
+    import csv
+
+    p = list(csv.DictReader((tmp_path / "p.csv").open()))
+    s = list(csv.DictReader((tmp_path / "s.csv").open()))
+    common = ["rank", "name", "prediction", "ensemble_std", "units", "formula", "n_atoms",
+              "crystal", "path", "note"]  # fmt: skip
+    assert list(s[0]) == common and set(common) <= set(p[0])
+    by_name = {r["name"]: r for r in p}
+    for r in s:
+        q = by_name[r["name"]]
+        for c in ("rank", "ensemble_std", "units", "formula", "n_atoms", "crystal"):
+            assert r[c] == q[c], c
