@@ -309,6 +309,13 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
         if len(doc) == 0:
             raise StructureError("malformed CIF: no data_ block", path)
         raise StructureError("no unit cell: _cell_length_a/b/c and angles are missing", path)
+    if len(blocks) > 1:
+        names = ", ".join(f"data_{b.name}" for b in blocks[:4])
+        raise StructureError(
+            f"{len(blocks)} structures in one file ({names}{' ...' if len(blocks) > 4 else ''}); "
+            "RetVis reads one structure per file: split it into one CIF per data block",
+            path,
+        )
     block = blocks[0]
     missing = [
         t
@@ -385,6 +392,12 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             f"fractional coordinates beyond +-{MAX_FRACTION:g} for site(s) {', '.join(far[:5])}",
             path,
         )
+    impossible = [s for s in small.sites if not 0 <= s.occ <= 1 + (1 - FULL_OCCUPANCY)]
+    if impossible:
+        ex = ", ".join(f"{s.label} ({s.occ:g})" for s in impossible[:3])
+        raise StructureError(
+            f"occupancy outside [0, 1] for {len(impossible)} site(s), e.g. {ex}", path
+        )
     partial = [s for s in small.sites if s.occ < FULL_OCCUPANCY]
     if partial:
         ex = ", ".join(f"{s.label} ({s.occ:g})" for s in partial[:3])
@@ -438,6 +451,15 @@ def _check_symmetry(small, path: Path) -> int:
         raise StructureError(
             f"unknown space group {name!r} and no _symmetry_equiv_pos_as_xyz operations", path
         )
+    if small.spacegroup_number > 1:
+        # only _space_group_IT_number (or _symmetry_Int_Tables_number): the space group's
+        # standard setting, as pymatgen reads it; gemmi alone would keep the listed sites
+        small.determine_and_set_spacegroup("N")
+        if small.spacegroup is None:
+            raise StructureError(
+                f"space group number {small.spacegroup_number} is not one of 1-230", path
+            )
+        return len(small.spacegroup.operations())
     return 1  # no symmetry given at all: P1
 
 
