@@ -104,6 +104,12 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         "(by default the source's are kept)",
     )
     p.add_argument(
+        "--restandardize",
+        action="store_true",
+        help="with --init-from: standardize the voxels on this training set, not as the "
+        "source did (a source trained on grids of other settings)",
+    )
+    p.add_argument(
         "--input-scale",
         choices=("auto", "linear", "log"),
         default=d.input_scale,
@@ -144,5 +150,6 @@ def recipe_from_args(args: argparse.Namespace) -> dict:
         init_from=args.init_from,
         freeze_conv=args.freeze_conv,
         refit_batchnorm=args.refit_batchnorm,
+        restandardize=args.restandardize,
         input_scale=args.input_scale,
     )

@@ -97,6 +97,9 @@ class TrainConfig:
     refit_batchnorm : with ``init_from``, re-estimate the batch-norm statistics on the
         new data. Off by default: a fine-tune keeps the source's statistics (re-estimated
         on a few structures of another kind they wreck its predictions).
+    restandardize : with ``init_from``, standardize the voxels on this training set instead
+        of taking the source's standardization: for a source trained on grids of other
+        settings (a sphere-probe backbone fine-tuned on CO2-probe grids).
     drop_missing : leave out labelled names without a grid instead of failing.
     exclude : path of a names file never to train or test on (e.g. the hold-out list).
     """
@@ -132,6 +135,7 @@ class TrainConfig:
     init_from: str | None = None
     freeze_conv: bool = False
     refit_batchnorm: bool = False
+    restandardize: bool = False
     drop_missing: bool = False
     exclude: str | None = None
     extra: dict = field(default_factory=dict)
@@ -157,6 +161,8 @@ class TrainConfig:
             raise SpecError("--freeze-conv needs --init-from (a trained model)")
         if self.refit_batchnorm and not self.init_from:
             raise SpecError("--refit-batchnorm needs --init-from (a trained model)")
+        if self.restandardize and not self.init_from:
+            raise SpecError("--restandardize needs --init-from (a trained model)")
         import torch
 
         if self.device.startswith("cuda") and not torch.cuda.is_available():

@@ -196,6 +196,7 @@ def train_run(
         if (
             is_backbone(source.card)
             and vs.spec
+            and not cfg.restandardize
             and (
                 GridSpec.from_dict(vs.spec).to_dict()
                 != GridSpec.from_dict(source.card["gridspec"]).to_dict()
@@ -203,13 +204,14 @@ def train_run(
         ):
             raise DataError(
                 f"the backbone '{cfg.init_from}' reads grids of {source.card['gridspec']}; these "
-                f"voxels are {vs.spec}: compute them with the backbone's grid settings"
+                f"voxels are {vs.spec}: compute them with the backbone's grid settings, or "
+                "--restandardize (with --refit-batchnorm) to start from it anyway"
             )
     train_rows, y_train = ds.select(split["train"])
     val_rows, y_val = ds.select(split["val"])
     test_rows, y_test = ds.select(split["test"])
     gridspec = vs.spec or {"n": vs.n}
-    if source is not None:
+    if source is not None and not cfg.restandardize:
         std = source.standardization
     else:
         log = cfg.input_scale == "log" or (
@@ -354,6 +356,7 @@ def train_run(
             "init_from": cfg.init_from,
             "freeze_conv": cfg.freeze_conv,
             "refit_batchnorm": cfg.refit_batchnorm if cfg.init_from else None,
+            "restandardize": cfg.restandardize if cfg.init_from else None,
         },
         "calibration": calibration,
         "metrics": metrics,

@@ -152,6 +152,16 @@ def test_a_backbone_refuses_grids_of_other_settings(backbone, tmp_path):
         ]
     )
     assert rc == 2
+    # asked for explicitly: the voxels standardized on their own training set
+    rc = main(["train", str(vox), str(vox / "labels.csv"), "-o", str(tmp_path / "r2"),
+               "--init-from", str(run), "--epochs", "1", "--restandardize",
+               "--refit-batchnorm"])  # fmt: skip
+    assert rc == 0
+    card = json.loads((tmp_path / "r2" / "model" / "model.json").read_text())
+    assert card["training_set"]["restandardize"] is True
+    assert (
+        card["standardization"] != load_model(run / "model", backbone=True).card["standardization"]
+    )
 
 
 def test_the_shipped_targets_never_hold_a_holdout_or_evaluation_structure():
