@@ -155,3 +155,17 @@ def output_folder(path: Path) -> Path:
         raise UsageError(f"-o {path} is a file; give a folder (it is created if needed)")
     _writable_folder(path, f"-o {path}")
     return path
+
+
+def add_model_option(p: argparse.ArgumentParser) -> None:
+    """``-m/--model NAME_OR_FOLDER``, the same in every command that runs a model."""
+    from ..paths import DEFAULT_MODEL
+
+    p.add_argument(
+        "-m",
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="NAME_OR_FOLDER",
+        help=f"model name or folder (default: the shipped {DEFAULT_MODEL!r}); "
+        "./NAME for a local folder named like a model",
+    )

@@ -14,8 +14,7 @@ import numpy as np
 from ..core.batch import iter_grids
 from ..core.cache import GridCache
 from ..core.canonical import join_notes, same_crystal_notes
-from ..paths import DEFAULT_MODEL
-from ._common import input_files, output_file, progress_bar, write_csv
+from ._common import add_model_option, input_files, output_file, progress_bar, write_csv
 
 
 def register(sub) -> None:
@@ -24,12 +23,7 @@ def register(sub) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="CIF files or folders")
     p.add_argument("-o", "--out", required=True, type=Path, help="ranking CSV")
-    p.add_argument(
-        "-m",
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"model name or folder (default: the shipped {DEFAULT_MODEL!r})",
-    )
+    add_model_option(p)
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count(), help="grid threads")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the grid cache")

@@ -1,8 +1,9 @@
 """``retvis render CIF --show structure|grid|features|saliency -o out.png``: off-screen pictures.
 
 Draws the same scenes as the app (``retvis.render``) into an off-screen plotter and
-writes a PNG. ``features`` and ``saliency`` run a trained RetNet (``--model``) on the
-structure's energy grid, computed with the model's own grid settings.
+writes a PNG. ``features`` and ``saliency`` run a trained RetNet (``--model``, the shipped
+CH4 model by default) on the structure's energy grid, computed with the model's own grid
+settings.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from ..core.batch import grid_for_structure
 from ..core.cache import GridCache
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.structure import Structure, read_structure
-from ..errors import SpecError, WeightsError
-from ._common import add_grid_options, grid_spec_from_args, output_file
+from ..errors import SpecError
+from ._common import add_grid_options, add_model_option, grid_spec_from_args, output_file
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,7 @@ def register(sub) -> None:
         metavar="C",
         help="channels of the feature gallery (default: all, or the 32 most active)",
     )
-    p.add_argument(
-        "--model",
-        metavar="PATH",
-        help="trained RetNet (model folder or name) for features and saliency",
-    )
+    add_model_option(p)  # features and saliency
     p.add_argument("--volume", action="store_true", help="volume-render the grid too (slower)")
     p.add_argument(
         "--iso",
@@ -76,18 +73,6 @@ def register(sub) -> None:
 
 def _grid(structure: Structure, spec: GridSpec, use_cache: bool) -> EnergyGrid:
     return grid_for_structure(structure, spec, GridCache() if use_cache else None)[0]
-
-
-def _load_predictor(model: str | None, show: str):
-    """The trained model for features/saliency, or a WeightsError saying what is missing."""
-    if model is None:
-        raise WeightsError(
-            f"--show {show} needs a trained RetNet: pass --model PATH (a model folder, a "
-            "training run folder or a model name)"
-        )
-    from ..ml.weights import load_model
-
-    return load_model(model)
 
 
 def run(args) -> int:
@@ -119,7 +104,9 @@ def run(args) -> int:
                 slices=tuple(args.slices) if args.slices else "centre",
             )
         else:
-            predictor = _load_predictor(args.model, args.show)
+            from ..ml.weights import load_model
+
+            predictor = load_model(args.model)
             grid = _grid(structure, predictor.spec, not args.no_cache)  # the model's settings
             if args.show == "features":
                 maps = np.asarray(predictor.feature_maps(grid.boltzmann, args.layer))

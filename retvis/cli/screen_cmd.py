@@ -17,8 +17,14 @@ from pathlib import Path
 
 from ..errors import RetvisError
 from ..ml.config import INFERENCE_BATCH
-from ..paths import DEFAULT_MODEL
-from ._common import add_structure_limits, input_files, output_file, output_folder, progress_bar
+from ._common import (
+    add_model_option,
+    add_structure_limits,
+    input_files,
+    output_file,
+    output_folder,
+    progress_bar,
+)
 
 
 def register(sub) -> None:
@@ -34,12 +40,7 @@ def register(sub) -> None:
         help="screen the 12,020 CoRE MOF 2019-ASR CIFs of the core-mof package "
         "(extracted once into the user cache)",
     )
-    p.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        metavar="NAME_OR_PATH",
-        help=f"model name or folder (default: the shipped {DEFAULT_MODEL!r})",
-    )
+    add_model_option(p)
     p.add_argument(
         "-o", "--out", required=True, type=Path, help="output Parquet dataset folder (resumed)"
     )

@@ -1,6 +1,6 @@
-"""One command-line convention (docs/cli.md): exit 0 when every input is done, 1 when some
-inputs failed (each with its reason), 2 for a usage mistake; a mistake in the paths is
-found before any work starts; help texts read as plain text."""
+"""One command-line convention (docs/cli-convention.md): exit 0 when every input is done,
+1 when some inputs failed (each with its reason), 2 for a usage mistake; a mistake in the
+paths is found before any work starts; help texts read as plain text."""
 
 from __future__ import annotations
 
@@ -138,3 +138,18 @@ def test_predict_and_screen_rank_with_the_same_column_names(tmp_path, capsys):
         q = by_name[r["name"]]
         for c in ("rank", "ensemble_std", "units", "formula", "n_atoms", "crystal"):
             assert r[c] == q[c], c
+
+
+def test_every_command_that_runs_a_model_takes_the_same_model_option():
+    from retvis.paths import DEFAULT_MODEL
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    seen = []
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if action.dest == "model":
+                assert action.option_strings == ["-m", "--model"], name
+                assert action.default == DEFAULT_MODEL, name
+                seen.append(name)
+    assert {"predict", "screen", "render"} <= set(seen)

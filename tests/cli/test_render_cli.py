@@ -42,8 +42,9 @@ def test_render_refuses_a_bad_size_and_suffix(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("show", ["features", "saliency"])
-def test_features_and_saliency_need_a_model(tmp_path, capsys, show):
-    rc = main(["render", str(demo("FIQCEN_clean")), "--show", show, "-o", str(tmp_path / "x.png")])
-    assert rc == 2
-    err = capsys.readouterr().err
-    assert "--model" in err and "RetNet" in err
+def test_features_and_saliency_use_the_default_model_like_predict(tmp_path, capsys, show):
+    """Without --model, render runs the shipped model, as predict and screen do."""
+    out = tmp_path / "x.png"
+    rc = main(["render", str(demo("FIQCEN_clean")), "--show", show, "-o", str(out)])
+    assert rc == 0 and out.stat().st_size > 10_000
+    assert show in capsys.readouterr().out
