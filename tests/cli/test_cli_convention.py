@@ -153,3 +153,14 @@ def test_every_command_that_runs_a_model_takes_the_same_model_option():
                 assert action.default == DEFAULT_MODEL, name
                 seen.append(name)
     assert {"predict", "screen", "render"} <= set(seen)
+
+
+def test_a_local_folder_named_like_a_shipped_model_does_not_shadow_it(tmp_path, monkeypatch):
+    from retvis.ml.weights import resolve_model
+    from retvis.paths import DEFAULT_MODEL, models_dir
+
+    (tmp_path / DEFAULT_MODEL).mkdir()  # e.g. a folder of the user's own results
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model(DEFAULT_MODEL) == models_dir() / DEFAULT_MODEL
+    with pytest.raises(Exception, match="no model.json"):
+        resolve_model(f"./{DEFAULT_MODEL}")  # the folder, when asked for by path
