@@ -12,6 +12,7 @@ run's training names and scored on the same names (``rf`` in the JSON, ``parity_
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 
@@ -81,4 +82,12 @@ def run(args) -> int:
     if args.record:
         res["recorded"] = record_evaluation(args.run_dir, res, args.labels)
     print(json.dumps(res), flush=True)
+    r2 = (res.get("metrics") or {}).get("r2")
+    value = r2.get("value") if isinstance(r2, dict) else r2
+    print(
+        f"{res.get('n', '?')} structures ({args.split}): R² "
+        + (f"{value:.3f}" if isinstance(value, float) else "n/a")
+        + f" -> {res.get('out', args.out)}",
+        file=sys.stderr,
+    )
     return 0

@@ -84,4 +84,14 @@ def run(args) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    return 0 if final.get("model") else 3
+    metrics = final.get("metrics") or {}
+    test = (metrics.get("test") or {}).get("r2")
+    if final.get("model"):
+        print(
+            f"model -> {final['model']} ({final.get('status')}); "
+            + (f"test R² {test:.3f}" if test is not None else "no test split"),
+            file=sys.stderr,
+        )
+        return 0
+    print(f"retvis train: no model written ({final.get('status')})", file=sys.stderr)
+    return 1
