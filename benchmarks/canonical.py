@@ -28,7 +28,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"  # one core: before numpy loads
 
 import argparse  # noqa: E402
-import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -99,17 +98,6 @@ def reference_standard_cell(structure, numbers):
     return lat, frac, types, index, f"{data.international} ({data.number})", ""
 
 
-def _sample(args) -> list[Path]:
-    if args.cifs:
-        return list(args.cifs)
-    from retvis.core import coremof
-
-    folder = Path(args.coremof) if args.coremof else coremof.extract()
-    files = sorted(folder.glob("*.cif"))
-    random.Random(args.seed).shuffle(files)
-    return files
-
-
 def _canonical_cell(structure, standard):
     """Lattice, fractions, species order and digest, with ``standard`` as step 1."""
     from retvis.core import canonical
@@ -121,6 +109,7 @@ def _canonical_cell(structure, standard):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.co2_probe import _sample  # the same seeded CoRE MOF draw
     from retvis.core import canonical
     from retvis.core.structure import read_structure
     from retvis.errors import RetvisError

@@ -28,7 +28,7 @@ from torch import nn
 from ..errors import DataError
 from . import data as D
 from .retnet import FINGERPRINT_SIZE, RetNet, build_retnet
-from .weights import save_model
+from .weights import save_model, save_torch
 
 #: ``kind`` of a backbone's model card.
 BACKBONE = "backbone"
@@ -177,8 +177,9 @@ def pretrain(
         history.append(row)
         if val_loss < best["val_loss"]:
             best = {"val_loss": val_loss, "epoch": epoch}
-            torch.save(net.state_dict(), best_path)
-        torch.save(
+            save_torch(best_path, net.state_dict())
+        save_torch(
+            ckpt,
             {
                 "model": net.state_dict(),
                 "optimizer": opt.state_dict(),
@@ -187,7 +188,6 @@ def pretrain(
                 "history": json.dumps(history),
                 "best": json.dumps(best),
             },
-            ckpt,
         )
         if progress is not None:
             progress(row)

@@ -43,6 +43,7 @@ from .weights import (
     library_versions,
     load_model,
     save_model,
+    save_torch,
 )
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,9 @@ def _write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
 
 
-def _save_torch(path: Path, obj) -> None:
-    import io
-
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def _save_weights(path: Path, net: RetNet) -> None:
     """A network's weights alone (the best epoch's file), on the CPU."""
-    _save_torch(path, {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
+    save_torch(path, {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
 
 
 def _to_device(xb: np.ndarray, device: str) -> torch.Tensor:
@@ -594,7 +587,7 @@ def _train_member(
         if last:
             status = "early_stopped" if stop_early and epoch < cfg.epochs else "finished"
         info = member_info()
-        _save_torch(
+        save_torch(
             ckpt_path,
             {
                 "model": net.state_dict(),

@@ -65,6 +65,13 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def save_torch(path: Path, obj) -> None:
+    """``torch.save`` of ``obj`` to ``path``, atomically (a crash leaves the old file)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def save_model(folder: str | Path, members: list[RetNet], card: dict) -> Path:
     """Write a model folder.
 
