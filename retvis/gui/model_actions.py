@@ -353,5 +353,7 @@ def default_model_ref() -> str | None:
         return None
     if (root / DEFAULT_MODEL).is_dir():
         return DEFAULT_MODEL
-    found = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return found[0].name if found else None
+    from ..ml.weights import available_models
+
+    found = sorted(available_models())  # models, not backbones
+    return found[0] if found else None
