@@ -236,7 +236,8 @@ def _input_positions(frac_in: NDArray[np.float64], data, lattice) -> NDArray[np.
     pair_in = order[starts[prim_std[pair_std]] + offset]
     d = (y[pair_in] - std[pair_std])[:, None, :] - cents[None]  # (pairs, C, 3)
     d -= np.round(d)
-    pick = np.argmin(np.einsum("pcj,jk->pck", d, lattice).__pow__(2).sum(-1), axis=1)
+    cart = np.einsum("pcj,jk->pck", d, lattice)
+    pick = np.argmin((cart**2).sum(-1), axis=1)  # the nearest centring copy
     d = d[np.arange(len(d)), pick]
     mean = np.stack([np.bincount(pair_std, d[:, k], minlength=len(std)) for k in range(3)], 1)
     return std + mean / per[:, None]
@@ -266,29 +267,46 @@ def symmetrize(lattice, frac, types, ops, orbits=None) -> NDArray[np.float64]:
     tree = cKDTree(f, boxsize=1.0)
     tol = 3 * SYMPREC / float(np.linalg.norm(lattice, axis=1).min())
 
-    def mapped(which):
-        """Images of atoms ``which`` under every operation, and the atom at each."""
-        img = np.einsum("kij,rj->kri", rot, f[which]) + trans[:, None]  # (K, R, 3)
-        wrapped = img - np.floor(img)
-        wrapped[wrapped >= 1.0] = 0.0
-        dist, j = tree.query(wrapped.reshape(-1, 3))
-        j = j.reshape(len(rot), len(which))
-        ok = dist.max() <= tol and (types[j] == types[which][None]).all()
-        return img, j, ok
+    def images(which, ops_slice):
+        """Images of atoms ``which`` under the operations ``ops_slice``, (k, R, 3)."""
+        return np.einsum("kij,rj->kri", rot[ops_slice], f[which]) + trans[ops_slice, None]
 
-    for attempt in ("given", "found"):
-        if attempt == "found" or orbits is None:
-            _, j_all, ok = mapped(np.arange(len(f)))
-            if not ok:
+    def landing(which):
+        """For blocks of operations (about 2e6 coordinates at a time: bounded memory), the
+        atom each image of ``which`` lands on, or None where one lands on no atom of its
+        own type within the tolerance."""
+        per = max(1, 2_000_000 // (3 * len(which)))
+        for start in range(0, len(rot), per):
+            block = images(which, slice(start, start + per))
+            wrapped = block - np.floor(block)
+            wrapped[wrapped >= 1.0] = 0.0
+            dist, j = tree.query(wrapped.reshape(-1, 3))
+            j = j.reshape(block.shape[:2])
+            yield None if dist.max() > tol or (types[j] != types[which][None]).any() else j
+
+    def representatives(labels):
+        """One atom per orbit and the atoms its images land on, or None if ``labels``
+        are not orbits of these operations."""
+        labels = np.asarray(labels)
+        _, reps = np.unique(labels, return_index=True)
+        blocks = list(landing(reps))
+        if any(j is None for j in blocks):
+            return None
+        j = np.concatenate(blocks)
+        return (reps, j) if (labels[j] == labels[reps][None]).all() else None
+
+    found = representatives(orbits) if orbits is not None else None
+    if found is None:  # the orbits from the operations: the smallest atom each reaches
+        labels = np.arange(len(f))
+        for j in landing(labels):
+            if j is None:
                 return frac  # not a symmetry of these atoms within the tolerance
-            orbits = j_all.min(axis=0)  # the smallest atom index each atom reaches
-        orbits = np.asarray(orbits)
-        _, reps = np.unique(orbits, return_index=True)
-        img, j, ok = mapped(reps)
-        if ok and (orbits[j] == orbits[reps][None]).all():
-            break
-    else:
+            labels = np.minimum(labels, j.min(axis=0))
+        found = representatives(labels)
+    if found is None:
         return frac
+    reps, j = found
+    img = images(reps, slice(None))
     # x_r - mean over h of R_h^-1 (h(x_r) - x_h(r)), the latter unwrapped next to h(x_r)
     delta = img - f[j]
     delta -= np.round(delta)
