@@ -34,13 +34,10 @@ def register(sub) -> None:
 
 def excluded_names() -> set[str]:
     """Hold-out names and the validation and test structures of every shipped model."""
+    from ..ml.data import read_name_list
     from ..paths import models_dir, resources_dir
 
-    names = {
-        ln.strip()
-        for ln in (resources_dir() / "datasets" / "holdout_names.txt").read_text().splitlines()
-        if ln.strip() and not ln.startswith("#")
-    }
+    names = read_name_list(resources_dir() / "datasets" / "holdout_names.txt")
     for split in sorted(models_dir().glob("*/split.json")):
         s = json.loads(split.read_text())
         names |= set(s.get("val", [])) | set(s.get("test", []))

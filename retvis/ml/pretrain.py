@@ -23,15 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import nn
 
 from ..errors import DataError
 from . import data as D
-from .retnet import FINGERPRINT_SIZE, RetNet, build_retnet
-from .weights import save_model, save_torch
-
-#: ``kind`` of a backbone's model card.
-BACKBONE = "backbone"
+from .metrics import r2_score
+from .retnet import build_retnet
+from .weights import BACKBONE, save_model, save_torch
 
 
 @dataclass(frozen=True)
@@ -54,17 +51,6 @@ class PretrainConfig:
             raise DataError("epochs must be >= 1 and batch size >= 2")
         if not 0 < self.val_fraction < 0.5:
             raise DataError("val_fraction must be in (0, 0.5)")
-
-
-def multitask_retnet(n: int, outputs: int, dropout: float, seed: int) -> RetNet:
-    """A RetNet whose output layer has ``outputs`` targets (He-initialised, bias 0)."""
-    net = build_retnet(n, dropout, seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed + 1)
-        net.fc.out = nn.Linear(FINGERPRINT_SIZE, outputs)
-        nn.init.kaiming_normal_(net.fc.out.weight, a=0.01, nonlinearity="leaky_relu")
-        nn.init.zeros_(net.fc.out.bias)
-    return net
 
 
 def _masked_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -118,7 +104,7 @@ def pretrain(
     scaled = ((targets - mu) / sd).astype(np.float32)
 
     device = cfg.device
-    net = multitask_retnet(n, len(target_names), cfg.dropout, cfg.seed)
+    net = build_retnet(n, cfg.dropout, seed=cfg.seed, outputs=len(target_names))
     net.to(device=device, memory_format=torch.channels_last_3d)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
@@ -199,7 +185,7 @@ def pretrain(
     for t, name in enumerate(target_names):
         y, p = targets[val_rows, t], pred[:, t]
         ok = np.isfinite(y)
-        r2 = 1 - np.sum((y[ok] - p[ok]) ** 2) / np.sum((y[ok] - y[ok].mean()) ** 2)
+        r2 = r2_score(y[ok], p[ok])
         per_target[name] = {
             "units": units.get(name, ""),
             "val_r2": round(float(r2), 4),

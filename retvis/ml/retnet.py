@@ -84,10 +84,11 @@ class Head(nn.Module):
     """The fully connected part: Flatten, Dropout, 84, 20 (the fingerprint), 1.
 
     Submodules: ``flatten``, ``dropout``, ``fc1``, ``bn1``, ``act1``, ``fc2``, ``bn2``,
-    ``act2`` (its output is the fingerprint) and ``out`` (a linear model on it).
+    ``act2`` (its output is the fingerprint) and ``out`` (a linear model on it, with
+    ``outputs`` outputs: 1, or one per target of a pretrained backbone).
     """
 
-    def __init__(self, n_in: int, dropout: float = 0.3) -> None:
+    def __init__(self, n_in: int, dropout: float = 0.3, outputs: int = 1) -> None:
         super().__init__()
         self.flatten = nn.Flatten()
         self.dropout = nn.Dropout(dropout)
@@ -97,7 +98,7 @@ class Head(nn.Module):
         self.fc2 = nn.Linear(84, FINGERPRINT_SIZE)
         self.bn2 = nn.BatchNorm1d(FINGERPRINT_SIZE)
         self.act2 = nn.LeakyReLU(NEGATIVE_SLOPE)
-        self.out = nn.Linear(FINGERPRINT_SIZE, 1)
+        self.out = nn.Linear(FINGERPRINT_SIZE, outputs)
 
     def fingerprint(self, x: Tensor) -> Tensor:
         x = self.dropout(self.flatten(x))
@@ -136,6 +137,9 @@ class RetNet(nn.Module):
         Grid points per axis (25 in the thesis).
     dropout : float
         Dropout probability before the first linear layer.
+    outputs : int
+        Outputs of the last layer: 1 (a prediction), or one per target of a multi-task
+        backbone (:mod:`retvis.ml.pretrain`), whose forward pass gives (N, outputs).
 
     Notes
     -----
@@ -143,7 +147,7 @@ class RetNet(nn.Module):
     :meth:`set_output_bias` with ``mean(y_train)`` before training.
     """
 
-    def __init__(self, n: int = 25, dropout: float = 0.3) -> None:
+    def __init__(self, n: int = 25, dropout: float = 0.3, outputs: int = 1) -> None:
         super().__init__()
         shapes = map_shapes(n)
         self.n = n
@@ -156,7 +160,7 @@ class RetNet(nn.Module):
         self.conv4 = ConvBlock(32, 64, 2)
         self.conv5 = ConvBlock(64, 120, 2)
         c, d, _, _ = shapes["conv5"]
-        self.fc = Head(c * d**3, dropout)
+        self.fc = Head(c * d**3, dropout, outputs)
         self.conv_frozen = False
         self.batchnorm_frozen = False
         self.reset_parameters()
@@ -255,10 +259,12 @@ class RetNet(nn.Module):
         return Outputs(pred, fps[0], maps)
 
 
-def build_retnet(n: int = 25, dropout: float = 0.3, seed: int | None = None) -> RetNet:
+def build_retnet(
+    n: int = 25, dropout: float = 0.3, seed: int | None = None, outputs: int = 1
+) -> RetNet:
     """A freshly initialised RetNet; ``seed`` makes the initial weights reproducible."""
     if seed is None:
-        return RetNet(n, dropout)
+        return RetNet(n, dropout, outputs)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return RetNet(n, dropout)
+        return RetNet(n, dropout, outputs)

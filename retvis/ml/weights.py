@@ -127,9 +127,13 @@ def _architecture(net: RetNet) -> dict:
     return arch
 
 
+#: ``kind`` of a pretrained backbone's card (``retvis pretrain``).
+BACKBONE = "backbone"
+
+
 def is_backbone(card: dict) -> bool:
     """A pretrained backbone (``retvis pretrain``): a start for training, not a predictor."""
-    return card.get("kind") == "backbone"
+    return card.get("kind") == BACKBONE
 
 
 def user_models_dir() -> Path:
@@ -156,9 +160,9 @@ def available_models(backbones: bool = False) -> dict[str, Path]:
 
 def _card_is_backbone(folder: Path) -> bool:
     try:
-        return is_backbone(json.loads((folder / CARD_NAME).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return False  # unreadable: listed, and refused with its reason when loaded
+        return is_backbone(read_card(folder))
+    except WeightsError:
+        return False  # a broken card: listed, and refused with its reason when loaded
 
 
 def resolve_model(path_or_name: str | Path) -> Path:
@@ -305,10 +309,7 @@ def load_member(folder: Path, entry: dict, arch: dict, device: str = "cpu") -> R
         raise WeightsError(
             f"not a weights file torch can read safely ({type(exc).__name__}: {exc})", path
         ) from exc
-    net = RetNet(int(arch["n"]), float(arch.get("dropout", 0.3)))
-    outputs = int(arch.get("outputs", 1))
-    if outputs != 1:
-        net.fc.out = torch.nn.Linear(net.fc.out.in_features, outputs)
+    net = RetNet(int(arch["n"]), float(arch.get("dropout", 0.3)), int(arch.get("outputs", 1)))
     try:
         net.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, AttributeError) as exc:

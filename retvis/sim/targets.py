@@ -38,9 +38,7 @@ from ..core.cache import atomic_write_bytes, sha256_file
 from ..core.grid import GridSpec, compute_grid
 from ..core.structure import read_structure
 from ..errors import DataError, RetvisError
-
-#: Gas constant, J/(mol K).
-R = 8.314462618
+from .gcmc import GAS_CONSTANT as R
 
 #: Format of the targets folder (``targets.csv`` and its grid parts).
 FORMAT_VERSION = 1
@@ -97,15 +95,16 @@ def target_columns() -> dict[str, str]:
 COLUMNS = ["name", "status", "reason", "part", "row", "cpu_seconds", "sha256", "path"]
 
 
-def tail_energy(structure, probe: Probe, cutoff: float, forcefield: str = "UFF") -> float:
-    """Lennard-Jones energy of ``probe`` beyond ``cutoff`` in a uniform framework, K."""
+def tail_energy(structure, probe: Probe, spec: GridSpec) -> float:
+    """Lennard-Jones energy of ``probe`` beyond the grid's cutoff in a uniform framework
+    (the force field of ``spec``), K."""
     from ..core.forcefield import load_forcefield, mix
 
-    eps, sig = load_forcefield(forcefield).parameters(structure.species, structure.path)
+    eps, sig = load_forcefield(spec.forcefield).parameters(structure.species, structure.path)
     eps, sig = mix(eps, sig, probe.epsilon, probe.sigma)
-    volume = abs(float(np.linalg.det(structure.lattice)))  # Å³; each atom is rho_j V = 1
-    s3 = (sig / cutoff) ** 3
-    return float(8 / 3 * np.pi * np.sum(eps * sig**3 * (s3**3 / 3 - s3)) / volume)
+    s3 = (sig / spec.cutoff) ** 3
+    # each atom is one of its kind per cell: its number density is 1 / V
+    return float(8 / 3 * np.pi * np.sum(eps * sig**3 * (s3**3 / 3 - s3)) / structure.volume)
 
 
 def henry(
@@ -132,7 +131,7 @@ def structure_targets(path: Path, geometry: dict[str, dict[str, float]], max_ato
         spec = p.spec()
         g = compute_grid(s, spec)
         out[f"log10_kh_{p.name}"], out[f"qst_{p.name}"] = henry(
-            g.boltzmann, p.temperature, g.density, tail_energy(s, p, spec.cutoff)
+            g.boltzmann, p.temperature, g.density, tail_energy(s, p, spec)
         )
     grid = compute_grid(s, GridSpec())
     out["density"] = float(grid.density)
