@@ -92,7 +92,7 @@ def run(args) -> int:
     for table, example in ((args.rank, "ranked.csv"), (args.failures, "failures.csv")):
         if table is not None:
             output_file(table, example)
-    input_files(paths)  # a missing path or no CIF at all: before a cluster starts
+    files = input_files(paths)  # a missing path or no CIF at all: before a cluster starts
     bar = progress_bar(0, "screen", disable=args.quiet)
 
     def on_start(todo: int, by_path: int, by_digest: int) -> None:
@@ -108,7 +108,7 @@ def run(args) -> int:
 
     try:
         s = screen(
-            paths,
+            files,  # the folders walked once, here
             args.model,
             args.out,
             workers=args.workers,
