@@ -445,3 +445,43 @@ def co2_points(
                 w += np.exp(-total / temperature)
             out[p] = -temperature * np.log(w / n_orient) if w > 0.0 else np.inf
     return out
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def spme_spread(index, weight, q, shape):
+    """Charges onto the particle-mesh Ewald mesh: atom i adds ``q_i`` times the product
+    of its three B-spline weights at mesh points ``index[i, axis, :]`` (already wrapped).
+
+    index : (N, 3, p) int64; weight : (N, 3, p) float64; q : (N,) float64.
+    """
+    mesh = np.zeros((shape[0], shape[1], shape[2]))
+    p = index.shape[2]
+    for i in range(index.shape[0]):
+        for a in range(p):
+            wa = q[i] * weight[i, 0, a]
+            ia = index[i, 0, a]
+            for b in range(p):
+                wab = wa * weight[i, 1, b]
+                ib = index[i, 1, b]
+                for c in range(p):
+                    mesh[ia, ib, index[i, 2, c]] += wab * weight[i, 2, c]
+    return mesh
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def spme_gather(index, weight, mesh):
+    """The transpose of :func:`spme_spread`: each atom's B-spline weighted sum of a mesh."""
+    n = index.shape[0]
+    p = index.shape[2]
+    out = np.zeros(n)
+    for i in range(n):
+        total = 0.0
+        for a in range(p):
+            ia = index[i, 0, a]
+            for b in range(p):
+                wab = weight[i, 0, a] * weight[i, 1, b]
+                ib = index[i, 1, b]
+                for c in range(p):
+                    total += wab * weight[i, 2, c] * mesh[ia, ib, index[i, 2, c]]
+        out[i] = total
+    return out

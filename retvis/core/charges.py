@@ -132,6 +132,45 @@ def eqeq_parameters(data_dir: Path | None = None) -> EqeqParameters:
 EWALD_MATRIX_CUTOFF = 0.9
 
 
+def _splitting(hardness: NDArray[np.float64], tol: float, rc: float) -> tuple[float, float]:
+    """Real-space cutoff (Å) and Ewald splitting (1/Å) of EQeq's sums: the cutoff is at
+    least ``rc`` and what the tolerance needs for the orbital-overlap term of the
+    softest pair (and never below 16 Å); ``erfc(alpha cutoff)`` is then the tolerance."""
+    log_tol = -math.log(tol)
+    a_min = float(hardness.min()) / K_COULOMB
+    rc = max(16.0, math.sqrt(log_tol) / a_min + 1.0, rc)
+    return rc, math.sqrt(log_tol) / rc
+
+
+def _real_space_pairs(structure: Structure, hardness: NDArray[np.float64], alpha: float, rc: float):
+    """The real-space terms of EQeq's matrix, a block of rows at a time.
+
+    Yields ``(rows, i, j, value)``: for atoms ``rows``, every image pair within ``rc``
+    (atom i, image of atom j, an atom's own images included, itself not), its
+    ``erfc(alpha r) / r`` plus EQeq's overlap term ``exp(-a^2 r^2) (2a - a^2 r - 1/r)``,
+    ``a = sqrt(J_i J_j) / k``. Pairs come from a k-d tree of the atoms' images; a block
+    holds about 4e6 of them.
+    """
+    from scipy.spatial import cKDTree
+    from scipy.special import erfc
+
+    from .pairs import images
+
+    n, cart, vol = structure.n_atoms, structure.cart, structure.volume
+    pos, which = images(structure, rc)
+    tree = cKDTree(pos)
+    a_of = np.sqrt(hardness / K_COULOMB)  # a_ij = a_of[i] a_of[j]
+    block = max(1, 4_000_000 // max(1, int(len(pos) * min(1.0, 4.2 * rc**3 / vol / 27))))
+    for lo in range(0, n, block):
+        rows = np.arange(lo, min(n, lo + block))
+        pairs = cKDTree(cart[rows]).sparse_distance_matrix(tree, rc, output_type="ndarray")
+        keep = pairs["v"] > 1e-8
+        i, j, rr = rows[pairs["i"][keep]], which[pairs["j"][keep]], pairs["v"][keep]
+        aa = a_of[i] * a_of[j]
+        val = erfc(alpha * rr) / rr + np.exp(-((aa * rr) ** 2)) * (2 * aa - aa * aa * rr - 1 / rr)
+        yield rows, i, j, val
+
+
 def _ewald_matrix(
     structure: Structure, hardness: NDArray[np.float64], tol: float = EWALD_TOLERANCE
 ) -> NDArray[np.float64]:
@@ -148,30 +187,14 @@ def _ewald_matrix(
     a time (memory bounded); the cutoff balances them against the reciprocal part
     (:data:`EWALD_MATRIX_CUTOFF`), never below what the tolerance needs.
     """
-    from scipy.spatial import cKDTree
-    from scipy.special import erfc
-
-    from .pairs import images
-
     n = structure.n_atoms
-    lattice, cart, vol = structure.lattice, structure.cart, structure.volume
+    vol = structure.volume
+    rc, alpha = _splitting(hardness, tol, EWALD_MATRIX_CUTOFF * vol ** (1 / 3))
     log_tol = -math.log(tol)
-    a_min = float(hardness.min()) / K_COULOMB
-    # real-space cutoff: erfc(alpha rc) and the overlap term both below tol
-    rc = max(16.0, math.sqrt(log_tol) / a_min + 1.0, EWALD_MATRIX_CUTOFF * vol ** (1 / 3))
-    alpha = math.sqrt(log_tol) / rc
+    lattice, cart = structure.lattice, structure.cart
     out = np.zeros((n, n))
-    pos, which = images(structure, rc)
-    tree = cKDTree(pos)
-    a_of = np.sqrt(hardness / K_COULOMB)  # a_ij = a_of[i] a_of[j]
-    block = max(1, 4_000_000 // max(1, int(len(pos) * min(1.0, 4.2 * rc**3 / vol / 27))))
-    for lo in range(0, n, block):
-        rows = np.arange(lo, min(n, lo + block))
-        pairs = cKDTree(cart[rows]).sparse_distance_matrix(tree, rc, output_type="ndarray")
-        keep = pairs["v"] > 1e-8
-        i, j, rr = rows[pairs["i"][keep]], which[pairs["j"][keep]], pairs["v"][keep]
-        aa = a_of[i] * a_of[j]
-        val = erfc(alpha * rr) / rr + np.exp(-((aa * rr) ** 2)) * (2 * aa - aa * aa * rr - 1 / rr)
+    for rows, i, j, val in _real_space_pairs(structure, hardness, alpha, rc):
+        lo = rows[0]
         out[rows] += np.bincount((i - lo) * n + j, val, len(rows) * n).reshape(len(rows), n)
     # reciprocal space: half of the k-vectors (k and -k give the same term), twice
     rec = 2 * np.pi * np.linalg.inv(lattice).T
@@ -194,6 +217,174 @@ def _ewald_matrix(
         out += (c * wk) @ c.T + (s * wk) @ s.T
     out[np.diag_indices(n)] -= 2 * alpha / math.sqrt(math.pi)
     return out
+
+
+#: Atoms above which EQeq is solved without its matrix (:func:`_eqeq_iterative`): the
+#: dense matrix costs N^2 memory and about N^2 V^(1/3) time to fill.
+ITERATIVE_ATOMS = 400
+#: Particle-mesh Ewald of the iterative solver: B-spline order and mesh points per
+#: reciprocal-lattice index that the Gaussian reaches (1 is the Nyquist rate).
+PME_ORDER = 8
+PME_OVERSAMPLING = 1.0
+#: Convergence of the iterative solver: residual relative to the electronegativities.
+SOLVER_TOLERANCE = 1e-8
+SOLVER_MAX_ITERATIONS = 500
+
+
+def _bspline(order: int, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cardinal B-spline ``M_order(x)`` (support ``0 < x < order``)."""
+    if order == 2:
+        return np.clip(1.0 - np.abs(x - 1.0), 0.0, None)
+    return (x * _bspline(order - 1, x) + (order - x) * _bspline(order - 1, x - 1.0)) / (order - 1)
+
+
+class _EwaldOperator:
+    """EQeq's matrix applied to a charge vector without forming it.
+
+    Real space: the pairs of :func:`_real_space_pairs` as a sparse matrix. Reciprocal
+    space: smooth particle-mesh Ewald (Essmann et al., J. Chem. Phys. 1995): charges
+    spread onto a mesh by B-splines of order :data:`PME_ORDER`, one real FFT there and
+    back with the Ewald Gaussian divided by the splines' Fourier factors, gathered back
+    with the same splines; so the operator is symmetric, as the matrix is. Memory is
+    the sparse pairs and the mesh, both linear in the cell.
+    """
+
+    def __init__(self, structure: Structure, hardness: NDArray[np.float64], tol: float):
+        from scipy import fft, sparse
+
+        n = structure.n_atoms
+        self.rc, self.alpha = _splitting(hardness, tol, 0.0)
+        log_tol = -math.log(tol)
+        kmax = 2 * self.alpha * math.sqrt(log_tol)
+        blocks = []
+        for rows, i, j, val in _real_space_pairs(structure, hardness, self.alpha, self.rc):
+            blocks.append(sparse.csr_matrix((val, (i - rows[0], j)), shape=(len(rows), n)))
+        self.real = sparse.vstack(blocks, format="csr") if blocks else None
+        lattice = structure.lattice
+        half = kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)
+        p = PME_ORDER
+        shape = [
+            int(fft.next_fast_len(max(2 * p, int(math.ceil(2 * h * PME_OVERSAMPLING)) + 2)))
+            for h in half
+        ]
+        self.shape = np.array(shape, dtype=np.int64)
+        u = structure.frac * self.shape
+        u -= np.floor(u / self.shape) * self.shape
+        base = np.floor(u)
+        w = u - base
+        j = np.arange(p)
+        self.weight = _bspline(p, w[:, :, None] + j)  # (N, 3, p)
+        self.index = ((base[:, :, None].astype(np.int64) - j) % self.shape[:, None]).astype(
+            np.int64
+        )
+        # the Ewald Gaussian over each mesh frequency, divided by |b(h)|^2 per axis
+        recip = 2 * np.pi * np.linalg.inv(lattice).T
+        freqs = [fft.fftfreq(k, 1.0 / k) for k in shape[:2]] + [
+            fft.rfftfreq(shape[2], 1.0 / shape[2])
+        ]
+        hkl = np.stack(np.meshgrid(*freqs, indexing="ij"), axis=-1)
+        kv = hkl @ recip
+        k2 = np.einsum("...i,...i->...", kv, kv)
+        k2[0, 0, 0] = 1.0
+        green = 4 * np.pi / structure.volume * np.exp(-k2 / (4 * self.alpha**2)) / k2
+        green[0, 0, 0] = 0.0
+        m_int = _bspline(p, np.arange(1, p, dtype=np.float64))  # M_p(1..p-1)
+        for axis, k in enumerate(shape):
+            f = freqs[axis]
+            denom = np.exp(2j * np.pi * np.outer(f, np.arange(p - 1)) / k) @ m_int
+            factor = 1.0 / np.abs(denom) ** 2
+            view = [None, None, None]
+            view[axis] = slice(None)
+            green = green * factor[tuple(view)]
+        self.green = green * float(np.prod(shape))
+        self.self_term = 2 * self.alpha / math.sqrt(math.pi)
+        self.nbytes = int(
+            (self.real.data.nbytes + self.real.indices.nbytes if self.real is not None else 0)
+            + self.green.nbytes
+            + 3 * 8 * int(np.prod(shape))
+        )
+
+    def __call__(self, q: NDArray[np.float64]) -> NDArray[np.float64]:
+        from scipy import fft
+
+        from ._kernels import spme_gather, spme_spread
+
+        mesh = spme_spread(self.index, self.weight, q, self.shape)
+        field = fft.irfftn(fft.rfftn(mesh) * self.green, s=mesh.shape)
+        out = spme_gather(self.index, self.weight, field) - self.self_term * q
+        if self.real is not None:
+            out += self.real @ q
+        return out
+
+
+def _eqeq_dense(structure, x, hard, total_charge):
+    """EQeq's charges from its full matrix (:func:`_ewald_matrix`) and one solve."""
+    n = structure.n_atoms
+    m = DIELECTRIC_SCREENING * (K_COULOMB / 2) * _ewald_matrix(structure, hard)
+    m[np.diag_indices(n)] += hard
+    # X_i + sum_j M_ij q_j = mu for every i, sum_i q_i = total charge
+    a = np.zeros((n + 1, n + 1))
+    a[:n, :n] = m
+    a[:n, n] = -1.0
+    a[n, :n] = 1.0
+    b = np.concatenate([-x, [total_charge]])
+    try:
+        return np.linalg.solve(a, b)[:n]
+    except np.linalg.LinAlgError as exc:
+        raise SimulationError(f"EQeq: {exc}", structure.path) from None
+
+
+def _eqeq_iterative(
+    structure: Structure,
+    x: NDArray[np.float64],
+    hard: NDArray[np.float64],
+    total_charge: float,
+    tol: float = EWALD_TOLERANCE,
+) -> NDArray[np.float64]:
+    """EQeq's charges by preconditioned conjugate gradients on the neutral subspace.
+
+    The same equations as the dense solve, ``X_i + sum_j M_ij q_j = mu`` with the total
+    charge fixed: the charges start uniform and every step stays at that total (the
+    Jacobi preconditioner projected onto zero-sum vectors), where ``M`` is positive
+    definite. The matrix is applied by :class:`_EwaldOperator`.
+    """
+    n = structure.n_atoms
+    op = _EwaldOperator(structure, hard, tol)
+    scale = DIELECTRIC_SCREENING * (K_COULOMB / 2)
+
+    def apply(v):
+        return scale * op(v) + hard * v
+
+    diag = hard + scale * (op.real.diagonal() if op.real is not None else 0.0)
+    diag = np.where(diag > 0, diag, hard)
+    inv = 1.0 / diag
+
+    def precondition(r):
+        z = inv * r
+        return z - inv * (z.sum() / inv.sum())
+
+    q = np.full(n, total_charge / n)
+    r = -x - apply(q)
+    r -= r.mean()
+    goal = SOLVER_TOLERANCE * max(float(np.linalg.norm(x - x.mean())), 1e-30)
+    z = precondition(r)
+    d = z.copy()
+    rz = float(r @ z)
+    for _ in range(SOLVER_MAX_ITERATIONS):
+        if np.linalg.norm(r) <= goal:
+            return q
+        ad = apply(d)
+        step = rz / float(d @ ad)
+        q += step * d
+        r -= step * ad
+        r -= r.mean()
+        z = precondition(r)
+        rz, old = float(r @ z), rz
+        d = z + (rz / old) * d
+    raise SimulationError(
+        f"EQeq's iterative solver did not converge in {SOLVER_MAX_ITERATIONS} steps",
+        structure.path,
+    )
 
 
 def eqeq_ewald_charges(
@@ -236,18 +427,10 @@ def eqeq_ewald_charges(
     x = np.array([params.electronegativity[e] for e in structure.species])
     hard = np.array([params.hardness[e] for e in structure.species])
     n = structure.n_atoms
-    m = DIELECTRIC_SCREENING * (K_COULOMB / 2) * _ewald_matrix(structure, hard)
-    m[np.diag_indices(n)] += hard
-    # X_i + sum_j M_ij q_j = mu for every i, sum_i q_i = total charge
-    a = np.zeros((n + 1, n + 1))
-    a[:n, :n] = m
-    a[:n, n] = -1.0
-    a[n, :n] = 1.0
-    b = np.concatenate([-x, [total_charge]])
-    try:
-        q = np.linalg.solve(a, b)[:n]
-    except np.linalg.LinAlgError as exc:
-        raise SimulationError(f"EQeq: {exc}", structure.path) from None
+    if n > ITERATIVE_ATOMS:
+        q = _eqeq_iterative(structure, x, hard, total_charge)
+    else:
+        q = _eqeq_dense(structure, x, hard, total_charge)
     if not np.all(np.isfinite(q)):
         raise SimulationError("EQeq gave non-finite charges", structure.path)
     q = q - (q.sum() - total_charge) / n
