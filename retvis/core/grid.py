@@ -85,10 +85,14 @@ CO2_EWALD_TOLERANCE = 1e-6
 #: prints the lowest direct energy among such points (15,000 K, a Boltzmann factor of
 #: 1e-22, on 40 CoRE MOFs).
 CO2_BLOCKED = 1e4
-#: Gather at the distinct folded points when they are fewer than this fraction of the
-#: unit-cell grid, else scatter atoms onto the whole unit-cell grid. Measured on the demo
-#: set (CPU ms, one thread): gather costs ~2.3x scatter per point.
-GATHER_FRACTION = 0.4
+#: CPU cost model of the sphere's two grid paths, seconds (fitted by least squares on 188
+#: CoRE MOF canonical cells, n = 25, one thread; choosing by it costs 9.05 ms per file
+#: against 9.00 for the faster path of each, 9.5 for always gathering and 15.4 for the
+#: earlier rule, scatter whenever more than 40 % of the unit-cell points are distinct):
+#: scatter (:func:`unit_cell_energies`) per atom-point pair and per atom; gather
+#: (:func:`probe_energies` at the distinct points) per pair, per point, per atom and once.
+SCATTER_COST = (3.8e-9, 3.0e-6)
+GATHER_COST = (8.1e-10, 1.1e-7, 9.3e-6, 1.45e-3)
 
 
 @dataclass(frozen=True)
@@ -628,7 +632,7 @@ def compute_grid(
         if spec.probe == "CO2" and work is structure:
             e = co2_grid_energies(structure, m, [u for u, _ in folds], spec, threads, charges)
             e = e[np.ix_(*(inv for _, inv in folds))]
-        elif distinct < GATHER_FRACTION * m**3 or work is not structure:
+        elif work is not structure or _gather_is_cheaper(structure, distinct, m**3, spec.cutoff):
             # few distinct points (the seed convention often folds 8-fold): gather at them
             fa, fb, fc = (u / m for u, _ in folds)
             frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
@@ -670,6 +674,17 @@ def compute_grid(
             structure.path,
         )
     return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density, meta)
+
+
+def _gather_is_cheaper(structure: Structure, distinct: int, points: int, cutoff: float) -> bool:
+    """Whether gathering at ``distinct`` points costs less than scattering the atoms onto
+    all ``points`` of the unit-cell grid (:data:`SCATTER_COST`, :data:`GATHER_COST`)."""
+    per_point = structure.n_atoms * (4 / 3) * math.pi * cutoff**3 / structure.volume
+    s_pair, s_atom = SCATTER_COST
+    g_pair, g_point, g_atom, g_once = GATHER_COST
+    scatter = s_pair * per_point * points + s_atom * structure.n_atoms
+    gather = (g_pair * per_point + g_point) * distinct + g_atom * structure.n_atoms + g_once
+    return gather < scatter
 
 
 def _image_count(structure: Structure, reach: float) -> float:

@@ -159,3 +159,24 @@ def test_a_strongly_skewed_cell_costs_what_its_reduced_cell_costs(probe):
             np.testing.assert_allclose(
                 got.boltzmann.reshape(-1)[::37], np.exp(-ref / 298.0), rtol=2e-3, atol=1e-7
             )
+
+
+def test_the_cheaper_grid_path_is_chosen_and_both_give_one_grid(monkeypatch):
+    """Small dense cells gather at the points (a pair term costs about 4.7 times as much
+    in the scatter kernel), large open cells scatter their atoms (gathering pays per
+    point and per atom image); either way the grid is the same."""
+    import retvis.core.grid as grid
+
+    small = grid_cell(read_structure(demo("PEKKAS_clean")), GridSpec())  # 39 atoms, 1.3 nm^3
+    big = Structure(
+        "big", np.eye(3) * 60.0, np.random.default_rng(0).random((900, 3)), ("C",) * 900
+    )
+    m = GridSpec().n
+    assert grid._gather_is_cheaper(small, m**3, m**3, 10.0)
+    assert not grid._gather_is_cheaper(big, m**3, m**3, 10.0)
+    spec = GridSpec(cell="as-read")
+    got = {}
+    for choice in (True, False):
+        monkeypatch.setattr(grid, "_gather_is_cheaper", lambda *a, c=choice: c)
+        got[choice] = compute_grid(small, spec).boltzmann
+    np.testing.assert_allclose(got[True], got[False], rtol=1e-6, atol=1e-12)
