@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import LimitError, RetvisError, StructureError
 from .cache import GridCache
-from .grid import EnergyGrid, GridSpec, compute_grid
+from .grid import MEMORY_MODEL, EnergyGrid, GridSpec, compute_grid, estimate_grid_bytes
 from .structure import MAX_ATOMS, MIN_DISTANCE, Structure, read_structure
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,14 @@ CIF_SUFFIXES = (".cif",)
 #: Files collected from one folder before refusing.
 MAX_FILES = 1_000_000
 #: Peak working memory of one grid computation, bytes per voxel (float64 energies,
-#: folded points, index arrays). Measured with tracemalloc on FIQCEN and XAGCIS at
-#: n = 32..96: <= 144 in the supercell mode, <= 232 in the cubic mode.
-WORK_BYTES_PER_VOXEL = 256
+#: folded points, index arrays): the grid engine's memory model.
+WORK_BYTES_PER_VOXEL = MEMORY_MODEL["voxel"]
 #: Fraction of the available memory a batch may plan to use.
 MEMORY_FRACTION = 0.8
+#: Environment variable that sets the memory one grid may take (bytes, or with a K, M or
+#: G suffix); without it, :data:`MEMORY_FRACTION` of the available memory shared among
+#: the grids computed at once.
+MEMORY_BUDGET_ENV = "RETVIS_GRID_MEMORY"
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,51 @@ def check_batch_memory(
         )
 
 
+def grid_memory_budget(jobs: int = 1) -> int:
+    """Memory one grid may take, bytes: :data:`MEMORY_BUDGET_ENV` if set, else
+    :data:`MEMORY_FRACTION` of the available memory over ``jobs``.
+
+    Raises
+    ------
+    LimitError
+        The variable is set to something that is not a size.
+    """
+    raw = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
+    if not raw:
+        return int(MEMORY_FRACTION * available_memory() / max(1, jobs))
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(raw[-1].upper(), 1)
+    try:
+        value = float(raw[:-1] if scale > 1 else raw) * scale
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise LimitError(
+            f"{MEMORY_BUDGET_ENV}={raw!r} is not a memory size (for example 4G or 512M)"
+        )
+    return int(value)
+
+
+def check_grid_memory(structure: Structure, spec: GridSpec, budget: int | None = None) -> None:
+    """Refuse a grid whose estimated peak memory (:func:`estimate_grid_bytes`) exceeds
+    the budget (default :func:`grid_memory_budget`), before any of it is computed.
+
+    Raises
+    ------
+    LimitError
+        With the estimate, the budget and how to change it.
+    """
+    budget = grid_memory_budget() if budget is None else budget
+    need = estimate_grid_bytes(structure, spec)
+    if need > budget:
+        raise LimitError(
+            f"its {spec.probe} grid would need about {need / 2**20:,.0f} MiB of memory "
+            f"({structure.n_atoms} atoms, cell volume {structure.volume:,.0f} Å^3); one "
+            f"grid may take {budget / 2**20:,.0f} MiB here (set {MEMORY_BUDGET_ENV}, or "
+            "compute fewer grids at once)",
+            structure.path,
+        )
+
+
 @dataclass
 class GridOutcome:
     """What happened to one input.
@@ -209,10 +257,12 @@ def grid_for_file(
     threads: int = 1,
     max_atoms: int = MAX_ATOMS,
     min_distance: float = MIN_DISTANCE,
+    memory_budget: int | None = None,
 ) -> tuple[Structure, EnergyGrid, bool]:
     """Read one file and return its structure, grid and whether the grid was cached.
 
-    ``max_atoms`` and ``min_distance`` go to :func:`~retvis.core.structure.read_structure`.
+    ``max_atoms`` and ``min_distance`` go to :func:`~retvis.core.structure.read_structure`,
+    ``memory_budget`` to :func:`grid_for_structure`.
 
     Raises
     ------
@@ -220,19 +270,27 @@ def grid_for_file(
         Anything that stops this file.
     """
     structure = read_structure(path, max_atoms=max_atoms, min_distance=min_distance)
-    return (structure, *grid_for_structure(structure, spec, cache, threads))
+    return (structure, *grid_for_structure(structure, spec, cache, threads, memory_budget))
 
 
 def grid_for_structure(
-    structure: Structure, spec: GridSpec, cache: GridCache | None = None, threads: int = 1
+    structure: Structure,
+    spec: GridSpec,
+    cache: GridCache | None = None,
+    threads: int = 1,
+    memory_budget: int | None = None,
 ) -> tuple[EnergyGrid, bool]:
-    """A structure's grid from the cache, or computed (and cached); and whether cached."""
+    """A structure's grid from the cache, or computed (and cached); and whether cached.
+
+    A grid to compute is first checked against the memory budget
+    (:func:`check_grid_memory`; default :func:`grid_memory_budget`)."""
     if cache is not None:
         g = cache.get(structure.digest, spec, structure.name)
         if g is not None:
             if math.isnan(g.density):  # an entry written before grids carried it
                 g = dataclasses.replace(g, density=structure.density)
             return g, True
+    check_grid_memory(structure, spec, memory_budget)
     g = compute_grid(structure, spec, threads=threads)
     if cache is not None:
         cache.put(structure.digest, g)
@@ -246,6 +304,7 @@ def grid_outcome(
     cache: GridCache | None = None,
     max_atoms: int = MAX_ATOMS,
     min_distance: float = MIN_DISTANCE,
+    memory_budget: int | None = None,
 ) -> GridOutcome:
     """:func:`grid_for_file` as an outcome: never raises, a failure is a status and reason.
 
@@ -254,7 +313,12 @@ def grid_outcome(
     t0 = time.perf_counter()
     try:
         s, g, cached = grid_for_file(
-            path, spec, cache, max_atoms=max_atoms, min_distance=min_distance
+            path,
+            spec,
+            cache,
+            max_atoms=max_atoms,
+            min_distance=min_distance,
+            memory_budget=memory_budget,
         )
     except RetvisError as exc:
         return GridOutcome(
@@ -314,13 +378,15 @@ def iter_grids(
     ------
     LimitError
         Before any work, when ``jobs`` grids at once would not fit in memory
-        (:func:`check_batch_memory`; results are not kept here).
+        (:func:`check_batch_memory`; results are not kept here). A structure whose own
+        grid would not fit its share (:func:`grid_memory_budget`) is a failed outcome.
     """
     spec = spec or GridSpec()
     files = collect_cifs(paths)
     total = len(files)
     jobs = max(1, jobs or os.cpu_count() or 1)
     check_batch_memory(estimate_batch_bytes(total, spec.n, jobs), keep_results=False)
+    budget = grid_memory_budget(jobs)
     done = 0
     with ThreadPoolExecutor(jobs, thread_name_prefix="retvis-grid") as ex:
         pending = set()
@@ -333,7 +399,9 @@ def iter_grids(
                 except StopIteration:
                     exhausted = True
                     break
-                pending.add(ex.submit(grid_outcome, i, p, spec, cache, max_atoms, min_distance))
+                pending.add(
+                    ex.submit(grid_outcome, i, p, spec, cache, max_atoms, min_distance, budget)
+                )
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -82,6 +82,9 @@ class Canonical:
         International symbol and number, e.g. ``"Fm-3m (225)"``; ``""`` without symmetry.
     note : str
         Empty when the standardisation succeeded, else why the fallback was used.
+    operations : int
+        Symmetry operations of the canonical cell's space group in its setting (what
+        symmetrising the positions cost; 1 for the fallbacks).
     """
 
     structure: Structure
@@ -89,6 +92,7 @@ class Canonical:
     crystal: str
     spacegroup: str
     note: str = ""
+    operations: int = 1
 
     def meta(self) -> dict[str, str]:
         """The plain-JSON facts a grid carries (:attr:`retvis.core.grid.EnergyGrid.meta`)."""
@@ -153,7 +157,8 @@ def reduced_structure(structure: Structure) -> Structure:
 
 
 def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
-    """spglib's conventional standard cell: lattice, fractions, types, input index, symbol, note.
+    """spglib's conventional standard cell: lattice, fractions, types, input index, symbol,
+    note and the number of symmetry operations.
 
     One symmetry search (``get_symmetry_dataset``) gives everything: the standard lattice
     with its idealised metric, the input's own positions carried into the standard setting
@@ -181,6 +186,7 @@ def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
                 f"{why}: the Niggli-reduced input cell is used, so a supercell of this "
                 "structure is not reduced to its cell"
             ),
+            1,
         )
     lat = np.asarray(data.std_lattice, dtype=np.float64)  # idealised metric
     types = np.asarray(data.std_types, dtype=np.int32)
@@ -205,7 +211,7 @@ def _standard_cell(structure: Structure, numbers: NDArray[np.int32]):
         trans = trans @ t
     orbits = np.asarray(data.crystallographic_orbits)[index]
     frac = symmetrize(lat, frac, types, (rot, trans), orbits)
-    return lat, frac, types, index, f"{data.international} ({data.number})", ""
+    return lat, frac, types, index, f"{data.international} ({data.number})", "", len(rot)
 
 
 def _input_positions(frac_in: NDArray[np.float64], data, lattice) -> NDArray[np.float64]:
@@ -469,7 +475,7 @@ _MEMO_LOCK = threading.Lock()
 def _canonicalize(structure: Structure) -> Canonical:
     numbers = atomic_numbers(structure.species)
     try:
-        lat, frac, types, index, symbol, note = _standard_cell(structure, numbers)
+        lat, frac, types, index, symbol, note, n_ops = _standard_cell(structure, numbers)
         frac, order = _choose(lat, frac, types)
     except MemoryError:
         raise
@@ -487,7 +493,8 @@ def _canonicalize(structure: Structure) -> Canonical:
     species = tuple(structure.species[i] for i in index)
     # spglib's std types are the input's atomic numbers: the species follow the index
     canon = Structure(structure.name, lat, frac, species, structure.path, structure.digest)
-    return Canonical(canon, index, crystal_digest(lat, canon.frac, types), symbol, note)
+    digest = crystal_digest(lat, canon.frac, types)
+    return Canonical(canon, index, digest, symbol, note, n_ops)
 
 
 def same_crystal_notes(names: list[str], crystals: list[str]) -> list[str]:

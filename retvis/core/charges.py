@@ -142,14 +142,20 @@ def _splitting(hardness: NDArray[np.float64], tol: float, rc: float) -> tuple[fl
     return rc, math.sqrt(log_tol) / rc
 
 
-def _real_space_pairs(structure: Structure, hardness: NDArray[np.float64], alpha: float, rc: float):
+def _real_space_pairs(
+    structure: Structure,
+    hardness: NDArray[np.float64],
+    alpha: float,
+    rc: float,
+    pairs_per_block: int = 4_000_000,
+):
     """The real-space terms of EQeq's matrix, a block of rows at a time.
 
     Yields ``(rows, i, j, value)``: for atoms ``rows``, every image pair within ``rc``
     (atom i, image of atom j, an atom's own images included, itself not), its
     ``erfc(alpha r) / r`` plus EQeq's overlap term ``exp(-a^2 r^2) (2a - a^2 r - 1/r)``,
     ``a = sqrt(J_i J_j) / k``. Pairs come from a k-d tree of the atoms' images; a block
-    holds about 4e6 of them.
+    holds about ``pairs_per_block`` of them.
     """
     from scipy.spatial import cKDTree
     from scipy.special import erfc
@@ -160,7 +166,8 @@ def _real_space_pairs(structure: Structure, hardness: NDArray[np.float64], alpha
     pos, which = images(structure, rc)
     tree = cKDTree(pos)
     a_of = np.sqrt(hardness / K_COULOMB)  # a_ij = a_of[i] a_of[j]
-    block = max(1, 4_000_000 // max(1, int(len(pos) * min(1.0, 4.2 * rc**3 / vol / 27))))
+    per_row = max(1, int(min(len(pos), n * (4 / 3) * math.pi * rc**3 / vol)))  # pairs of a row
+    block = max(1, pairs_per_block // per_row)
     for lo in range(0, n, block):
         rows = np.arange(lo, min(n, lo + block))
         pairs = cKDTree(cart[rows]).sparse_distance_matrix(tree, rc, output_type="ndarray")
@@ -226,9 +233,52 @@ ITERATIVE_ATOMS = 400
 #: reciprocal-lattice index that the Gaussian reaches (1 is the Nyquist rate).
 PME_ORDER = 8
 PME_OVERSAMPLING = 1.0
-#: Convergence of the iterative solver: residual relative to the electronegativities.
-SOLVER_TOLERANCE = 1e-8
+#: Convergence of the iterative solver: residual relative to the right-hand side.
+SOLVER_TOLERANCE = 1e-10
 SOLVER_MAX_ITERATIONS = 500
+#: Real-space pairs built at a time by the iterative solver (about 100 bytes each).
+PAIRS_PER_BLOCK = 1_000_000
+
+
+def _pme_shape(lattice: NDArray[np.float64], kmax: float) -> list[int]:
+    """Mesh points per axis of the particle-mesh Ewald: every reciprocal-lattice index
+    within ``kmax`` below the Nyquist rate, times :data:`PME_OVERSAMPLING`."""
+    from scipy import fft
+
+    half = kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)
+    return [
+        int(fft.next_fast_len(max(2 * PME_ORDER, math.ceil(2 * h * PME_OVERSAMPLING) + 2)))
+        for h in half
+    ]
+
+
+def eqeq_bytes(structure: Structure, tol: float = EWALD_TOLERANCE) -> int:
+    """Peak memory of :func:`eqeq_ewald_charges` on a structure, bytes (an upper bound
+    checked by ``benchmarks/limits.py``).
+
+    Dense solve (up to :data:`ITERATIVE_ATOMS`): four (N + 1)^2 matrices and a block of
+    real-space pairs. Iterative: the sparse real-space pairs within the cutoff (kept, and
+    copied once when the blocks are joined), a block of them being built, the atoms'
+    images and the particle-mesh Ewald mesh with its transform.
+    """
+    n, vol = structure.n_atoms, structure.volume
+    try:
+        params = eqeq_parameters()
+        hardness = np.array([params.hardness.get(e, np.nan) for e in set(structure.species)])
+        hardness = hardness[np.isfinite(hardness)]
+    except SimulationError:
+        hardness = np.zeros(0)
+    if hardness.size == 0:
+        hardness = np.array([K_COULOMB])  # the charges will not be computed: any bound
+    floor = EWALD_MATRIX_CUTOFF * vol ** (1 / 3) if n <= ITERATIVE_ATOMS else 0.0
+    rc, alpha = _splitting(hardness, tol, floor)
+    images = n * float(np.prod(1.0 + 2.0 * rc / structure.widths))
+    pairs = n * min(images, n * (4 / 3) * math.pi * rc**3 / vol + 1.0)
+    if n <= ITERATIVE_ATOMS:
+        return int(4 * 8 * (n + 1) ** 2 + 120 * min(pairs, 4_000_000) + 64 * images)
+    kmax = 2 * alpha * math.sqrt(-math.log(tol))
+    mesh = float(np.prod(_pme_shape(structure.lattice, kmax)))
+    return int(32 * pairs + 120 * min(pairs, PAIRS_PER_BLOCK) + 64 * images + 48 * mesh)
 
 
 def _bspline(order: int, x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -257,16 +307,14 @@ class _EwaldOperator:
         log_tol = -math.log(tol)
         kmax = 2 * self.alpha * math.sqrt(log_tol)
         blocks = []
-        for rows, i, j, val in _real_space_pairs(structure, hardness, self.alpha, self.rc):
-            blocks.append(sparse.csr_matrix((val, (i - rows[0], j)), shape=(len(rows), n)))
+        pairs = _real_space_pairs(structure, hardness, self.alpha, self.rc, PAIRS_PER_BLOCK)
+        for rows, i, j, val in pairs:
+            ij = ((i - rows[0]).astype(np.int32), j.astype(np.int32))
+            blocks.append(sparse.csr_array(sparse.coo_array((val, ij), shape=(len(rows), n))))
         self.real = sparse.vstack(blocks, format="csr") if blocks else None
         lattice = structure.lattice
-        half = kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)
         p = PME_ORDER
-        shape = [
-            int(fft.next_fast_len(max(2 * p, int(math.ceil(2 * h * PME_OVERSAMPLING)) + 2)))
-            for h in half
-        ]
+        shape = _pme_shape(lattice, kmax)
         self.shape = np.array(shape, dtype=np.int64)
         u = structure.frac * self.shape
         u -= np.floor(u / self.shape) * self.shape
@@ -341,50 +389,43 @@ def _eqeq_iterative(
     total_charge: float,
     tol: float = EWALD_TOLERANCE,
 ) -> NDArray[np.float64]:
-    """EQeq's charges by preconditioned conjugate gradients on the neutral subspace.
+    """EQeq's charges by MINRES on the bordered system, the matrix applied by
+    :class:`_EwaldOperator`.
 
-    The same equations as the dense solve, ``X_i + sum_j M_ij q_j = mu`` with the total
-    charge fixed: the charges start uniform and every step stays at that total (the
-    Jacobi preconditioner projected onto zero-sum vectors), where ``M`` is positive
-    definite. The matrix is applied by :class:`_EwaldOperator`.
+    The same equations as the dense solve: ``X_i + sum_j M_ij q_j = mu`` for every atom
+    and the total charge fixed, written as one symmetric system in ``(q, -mu)``. It is
+    indefinite (the border), and so can be ``M`` itself on the zero-sum charges for
+    some structures that EQeq still solves (WUHJAK), which is why it is MINRES and not
+    conjugate gradients; the preconditioner is the absolute diagonal.
     """
+    from scipy.sparse.linalg import LinearOperator, minres
+
     n = structure.n_atoms
     op = _EwaldOperator(structure, hard, tol)
     scale = DIELECTRIC_SCREENING * (K_COULOMB / 2)
 
     def apply(v):
-        return scale * op(v) + hard * v
+        q = v[:n]
+        out = np.empty(n + 1)
+        out[:n] = scale * op(q) + hard * q + v[n]
+        out[n] = q.sum()
+        return out
 
-    diag = hard + scale * (op.real.diagonal() if op.real is not None else 0.0)
-    diag = np.where(diag > 0, diag, hard)
-    inv = 1.0 / diag
-
-    def precondition(r):
-        z = inv * r
-        return z - inv * (z.sum() / inv.sum())
-
-    q = np.full(n, total_charge / n)
-    r = -x - apply(q)
-    r -= r.mean()
-    goal = SOLVER_TOLERANCE * max(float(np.linalg.norm(x - x.mean())), 1e-30)
-    z = precondition(r)
-    d = z.copy()
-    rz = float(r @ z)
-    for _ in range(SOLVER_MAX_ITERATIONS):
-        if np.linalg.norm(r) <= goal:
-            return q
-        ad = apply(d)
-        step = rz / float(d @ ad)
-        q += step * d
-        r -= step * ad
-        r -= r.mean()
-        z = precondition(r)
-        rz, old = float(r @ z), rz
-        d = z + (rz / old) * d
-    raise SimulationError(
-        f"EQeq's iterative solver did not converge in {SOLVER_MAX_ITERATIONS} steps",
-        structure.path,
+    diag = np.abs(hard + scale * (op.real.diagonal() if op.real is not None else 0.0))
+    inv = np.concatenate([1.0 / np.where(diag > 0, diag, hard), [1.0]])
+    system = LinearOperator((n + 1, n + 1), matvec=apply, dtype=np.float64)
+    precondition = LinearOperator((n + 1, n + 1), matvec=lambda r: inv * r, dtype=np.float64)
+    start = np.concatenate([np.full(n, total_charge / n), [0.0]])
+    b = np.concatenate([-x, [total_charge]])
+    sol, info = minres(
+        system, b, x0=start, M=precondition, rtol=SOLVER_TOLERANCE, maxiter=SOLVER_MAX_ITERATIONS
     )
+    if info != 0:
+        raise SimulationError(
+            f"EQeq's iterative solver did not converge in {SOLVER_MAX_ITERATIONS} steps",
+            structure.path,
+        )
+    return sol[:n]
 
 
 def eqeq_ewald_charges(

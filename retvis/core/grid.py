@@ -687,6 +687,19 @@ def _gather_is_cheaper(structure: Structure, distinct: int, points: int, cutoff:
     return gather < scatter
 
 
+def _reciprocal_block(structure: Structure) -> int:
+    """k-vectors in one block of the CO2 probe's reciprocal grid (its planes of Miller
+    index h, about 65,536 k-vectors and at least one plane)."""
+    from .charges import ewald_splitting
+
+    real_cutoff = max(CO2_REAL_CUTOFF[0], CO2_REAL_CUTOFF[1] * structure.volume ** (1 / 6))
+    _, kmax = ewald_splitting(CO2_EWALD_TOLERANCE, real_cutoff)
+    half = np.ceil(kmax * np.linalg.norm(structure.lattice, axis=1) / (2 * np.pi))
+    side = 2 * half + 1
+    plane = int(side[1] * side[2])
+    return int(min(side[0], max(1, (1 << 16) // plane)) * plane)
+
+
 def _image_count(structure: Structure, reach: float) -> float:
     """Periodic images per atom within ``reach`` of the cell (what :func:`retvis.core.pairs.images` makes)."""
     return float(np.prod(1.0 + 2.0 * reach / structure.widths))
@@ -702,3 +715,58 @@ def grid_cell(structure: Structure, spec: GridSpec) -> Structure:
     """The cell ``spec``'s grids of ``structure`` are computed on (and drawn in): the
     canonical cell, or the structure itself for ``cell="as-read"``."""
     return canonicalize(structure).structure if spec.cell == "canonical" else structure
+
+
+#: Bytes of the memory model (:func:`estimate_grid_bytes`), from peaks measured with
+#: ``benchmarks/limits.py`` (resident memory above the process, one thread) and rounded
+#: up: per (symmetry operation, atom) of the canonical cell's symmetrisation, capped at
+#: the block it works in; per atom image within the cutoff; per energy-grid voxel
+#: (float64 energies, folded points, index arrays; tracemalloc on FIQCEN and XAGCIS at
+#: n = 32..96 gave at most 144 in the supercell mode, 232 in the cubic mode); per
+#: orientation-voxel of the CO2 probe's reciprocal grid; per k-vector of the block its
+#: reciprocal sum works in (all orientations); and a floor.
+MEMORY_MODEL = {
+    "symmetrise": 160,
+    "symmetrise_block": 700_000,
+    "image": 160,
+    "voxel": 256,
+    "orientation_voxel": 64,
+    "reciprocal_block": 1100,
+    "floor": 4 << 20,
+}
+
+
+def estimate_grid_bytes(structure: Structure, spec: GridSpec | None = None) -> int:
+    """Peak memory of :func:`compute_grid` on a structure, bytes, before computing it.
+
+    The largest of the phases, which free their arrays before the next: the canonical
+    cell's symmetrisation; the grid (images within the cutoff, the voxels, and for the
+    CO2 probe the reciprocal-space grid of each orientation); for the CO2 probe, EQeq's
+    charges (:func:`retvis.core.charges.eqeq_bytes`). Counts what the canonical cell
+    costs, so it computes that cell (kept for the grid that follows). Checked against
+    measured peaks from 1 to 21,265 atoms and skewed cells by ``benchmarks/limits.py``.
+    """
+    spec = spec or GridSpec()
+    mm = MEMORY_MODEL
+    symmetrise = 0
+    if spec.cell == "canonical":
+        canon = canonicalize(structure)
+        structure = canon.structure
+        symmetrise = mm["symmetrise"] * min(
+            canon.operations * structure.n_atoms, mm["symmetrise_block"]
+        )
+    reach = spec.cutoff + (CO2_BOND if spec.probe == "CO2" else 0.0)
+    if spec.cell == "as-read":
+        reduced = reduced_structure(structure)
+        if _image_count(structure, reach) > 2 * _image_count(reduced, reach):
+            structure = reduced
+    images = structure.n_atoms * _image_count(structure, reach)
+    work = mm["image"] * images + mm["voxel"] * spec.n**3
+    if spec.probe == "CO2":
+        from .charges import eqeq_bytes
+
+        m = spec.n - 1 if spec.endpoint else spec.n
+        work += mm["orientation_voxel"] * len(CO2_AXES) * m**3
+        work += mm["reciprocal_block"] * _reciprocal_block(structure)
+        work = max(work, eqeq_bytes(structure))
+    return int(max(symmetrise, work) + mm["floor"])
