@@ -731,7 +731,7 @@ MEMORY_MODEL = {
     "image": 160,
     "voxel": 256,
     "orientation_voxel": 64,
-    "reciprocal_block": 1100,
+    "reciprocal_block": 1300,
     "floor": 4 << 20,
 }
 
