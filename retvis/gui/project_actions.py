@@ -5,7 +5,6 @@ A mixin of :class:`~retvis.gui.main_window.MainWindow` (split out to keep files 
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -13,7 +12,9 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from ..core.labels import read_labels
 from ..core.project import PROJECT_SUFFIX, Project, ProjectError
+from ..errors import RetvisError
 from ..paths import data_dir
 from . import workers
 from .materials_model import records_to_table
@@ -132,30 +133,19 @@ class ProjectActions:
             self.project.remove(digests)
 
     def import_labels(self, path: Path) -> int:
-        """Read known uptakes from a CSV with a name column and one numeric column.
+        """Read known uptakes from a labels CSV (:func:`retvis.core.labels.read_labels`:
+        a ``name`` column and one value column, every value finite and non-negative,
+        every name once) and give them to the materials of the same name (or the same
+        name without ``_clean``).
 
-        Returns the number of rows matched.
+        Returns the number of materials matched.
+
+        Raises
+        ------
+        DataError
+            The table, naming the file, the row and the problem.
         """
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        if len(rows) < 2:
-            raise ValueError(f"{path.name}: expected a header and rows, found {len(rows)} line(s)")
-        header = [h.strip().lower() for h in rows[0]]
-        name_col = next((i for i, h in enumerate(header) if h in ("name", "material", "mof")), 0)
-        val_col = next(
-            (
-                i
-                for i, h in enumerate(header)
-                if i != name_col and h in ("label", "uptake", "uptake_mol_kg", "y", "value")
-            ),
-            1 if name_col == 0 else 0,
-        )
-        values = {}
-        for r in rows[1:]:
-            try:
-                values[r[name_col].strip()] = float(r[val_col])
-            except (IndexError, ValueError):
-                continue
+        values = read_labels(path)
         changes = {}
         for r in self.model.records():
             v = values.get(r.name, values.get(r.name.removesuffix("_clean")))
@@ -170,7 +160,7 @@ class ProjectActions:
         if f:
             try:
                 n = self.import_labels(Path(f))
-            except (OSError, ValueError) as exc:
+            except RetvisError as exc:
                 QMessageBox.warning(self, "Import labels", str(exc))
                 return
             self.status_label.setText(f"{n} label(s) matched")

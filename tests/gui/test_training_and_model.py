@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 
 
 def test_train_stop_register_predict_inspect(
@@ -30,6 +31,15 @@ def test_train_stop_register_predict_inspect(
     drop(win, demo_cifs)
     qtbot.waitUntil(lambda: all_finished(win, len(demo_cifs)), timeout=90_000)
     assert win.import_labels(labels) == len(demo_cifs)
+    # the labels reader of the CLI: a NaN, a negative value or a name twice is refused
+    # with the file and row, not matched silently
+    from retvis.errors import DataError
+
+    for body, why in (("x,nan", "row 2"), ("x,-1", "negative"), ("x,1\nx,2", "duplicated")):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(f"name,value\n{body}\n")
+        with pytest.raises(DataError, match=f"bad.csv.*{why}"):
+            win.import_labels(bad)
 
     dlg = win.training_dialog()
     qtbot.addWidget(dlg)
