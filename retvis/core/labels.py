@@ -33,8 +33,6 @@ NAME_COLUMN = "name"
 STATUS_COLUMN = "status"
 #: Value column used when none is named and the table has one.
 DEFAULT_COLUMN = "value"
-#: The uptake column of ``retvis label``'s tables, used next when none is named.
-LABEL_COLUMN = "uptake_mol_kg"
 #: Largest labels file read, bytes.
 MAX_LABELS_BYTES = 256 * 1024 * 1024
 
@@ -78,8 +76,7 @@ def read_label_table(
     path : str or Path
         CSV file (UTF-8, a byte-order mark is allowed) with a header row.
     column : str, optional
-        Value column. Default: ``value`` when the table has one, else ``uptake_mol_kg``
-        (what ``retvis label`` writes); else the only column
+        Value column. Default: ``value`` when the table has one; else the only column
         besides the name (and ``status``); else the only numeric one among them. A
         column counts as numeric when any used cell reads as a number, so a typo in the
         wanted column makes the choice ambiguous (an error) rather than silently wrong.
@@ -226,15 +223,13 @@ def _choose_column(
     column: str | None,
     path: Path,
 ) -> str:
-    """The value column: the one named, else ``value``, ``uptake_mol_kg``, the only
-    other, the only numeric."""
+    """The value column: the one named, else ``value``, the only other, the only numeric."""
     if column is not None:
         if column not in others:
             raise DataError(f"no column {column!r}; valid: {others}", path)
         return column
-    for preferred in (DEFAULT_COLUMN, LABEL_COLUMN):
-        if preferred in others:
-            return preferred
+    if DEFAULT_COLUMN in others:
+        return DEFAULT_COLUMN
     if len(others) == 1:
         return others[0]
     numeric = [h for h in others if _any_number(rows, header.index(h))]

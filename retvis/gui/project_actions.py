@@ -5,6 +5,7 @@ A mixin of :class:`~retvis.gui.main_window.MainWindow` (split out to keep files 
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from pathlib import Path
@@ -134,9 +135,9 @@ class ProjectActions:
 
     def import_labels(self, path: Path) -> int:
         """Read known uptakes from a labels CSV (:func:`retvis.core.labels.read_labels`:
-        a ``name`` column and one value column, every value finite and non-negative,
-        every name once) and give them to the materials of the same name (or the same
-        name without ``_clean``).
+        a ``name`` column and one value column, ``uptake_mol_kg`` in a table of
+        ``retvis label``; every value finite and non-negative, every name once) and give
+        them to the materials of the same name (or the same name without ``_clean``).
 
         Returns the number of materials matched.
 
@@ -145,7 +146,11 @@ class ProjectActions:
         DataError
             The table, naming the file, the row and the problem.
         """
-        values = read_labels(path)
+        column = None  # a table of retvis label: its uptake, not its error or timings
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+            if "uptake_mol_kg" in next(csv.reader(fh), []):
+                column = "uptake_mol_kg"
+        values = read_labels(path, column)
         changes = {}
         for r in self.model.records():
             v = values.get(r.name, values.get(r.name.removesuffix("_clean")))

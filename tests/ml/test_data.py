@@ -202,11 +202,6 @@ def test_labels_column_choice(tmp_path):
     # 'value' first, even among other numeric columns
     lab = D.read_labels(_write(tmp_path / "a.csv", "name,err,value\nA,0.1,1\n"))
     assert lab.column == "value"
-    # then retvis label's uptake column, beside its error and timing columns
-    lab = D.read_labels(
-        _write(tmp_path / "l.csv", "name,status,uptake_mol_kg,uptake_err,cpu_s\nA,ok,2,0.1,9\n")
-    )
-    assert lab.column == "uptake_mol_kg"
     # the only column besides name and status, whatever it holds (errors name the row)
     lab = D.read_labels(_write(tmp_path / "b.csv", "name,status,uptake\nA,ok,1\nB,failed,x\n"))
     assert lab.column == "uptake" and lab.skipped == 1
