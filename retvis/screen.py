@@ -196,10 +196,13 @@ def screen_chunk(
                 except RetvisError as exc:
                     rows[i].update(status="failed", reason=exc.reason, kind=exc.kind)
         share = (time.perf_counter() - t0) / len(idx)
+        refused = pred.refusals(mean, [densities[i] for i in idx])
         for k, i in enumerate(idx):
             r = rows[i]
             r["seconds"] += share
-            if r["status"] == "ok":
+            if r["status"] == "ok" and refused[k]:
+                r.update(status="failed", reason=refused[k], kind="domain")
+            elif r["status"] == "ok":
                 r["prediction"], r["std"] = float(mean[k]), float(std[k])
     return rows  # type: ignore[return-value]
 

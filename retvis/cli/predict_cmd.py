@@ -55,6 +55,14 @@ def run(args) -> int:
     if ok:
         x = np.stack([o.grid.boltzmann for o in ok])
         mean, std = model.predict(x, density=[o.grid.density for o in ok])
+        # a prediction no material could have is a failed row, not a rank
+        refused = model.refusals(mean, [o.grid.density for o in ok])
+        for o, why in zip(ok, refused, strict=True):
+            if why:
+                o.status, o.reason, o.kind = "failed", why, "domain"
+        keep = np.array([not why for why in refused], dtype=bool)
+        ok = [o for o, k in zip(ok, keep, strict=True) if k]
+        mean, std = mean[keep], std[keep]
     order = np.argsort(-mean, kind="stable")
     rank = np.empty(len(ok), dtype=int)
     rank[order] = np.arange(1, len(ok) + 1)

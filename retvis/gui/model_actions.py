@@ -193,13 +193,14 @@ class ModelActions:
         if v["model"] != self.model_key:  # made by a model no longer selected
             return
         self.model.predicting.difference_update(v["keys"])
+        refused = v["refused"]  # no number where no material could have it
         recs = self.model.update_many(
             {
                 k: dict(
-                    pred_mean=float(v["mean"][i]),
-                    pred_std=None if v["std"] is None else float(v["std"][i]),
+                    pred_mean=None if refused[i] else float(v["mean"][i]),
+                    pred_std=None if v["std"] is None or refused[i] else float(v["std"][i]),
                     pred_model=v["model"],
-                    pred_note=v["notes"][i],
+                    pred_note=f"prediction refused: {refused[i]}" if refused[i] else v["notes"][i],
                 )
                 for i, k in enumerate(v["keys"])
             }

@@ -272,15 +272,24 @@ def predict_job(
     ref: str, keys: list[str], boltzmann: np.ndarray, density: list[float], device: str = "cpu"
 ) -> dict:
     """Predict uptakes of stacked grids (N, n, n, n) float32 of frameworks with these
-    densities (g/cm³, used by per-volume models); returns keys, mean, std, notes and
-    the :func:`model_key` that made them."""
+    densities (g/cm³, used by per-volume models); returns keys, mean, std, notes, the
+    reasons a prediction is refused ('' where it stands) and the :func:`model_key` that
+    made them."""
     key, model = _load_keyed(ref, device)
     x = np.ascontiguousarray(boltzmann, dtype=np.float32)
     mean, std = model.predict(x, density=density)
     mean = np.asarray(mean, dtype=float).ravel()
     std = np.asarray(std, dtype=float).ravel() if std is not None else None
     notes = model.domain_notes(mean, std if std is not None else np.zeros_like(mean))
-    return {"keys": keys, "mean": mean, "std": std, "notes": notes, "model": key}
+    refused = model.refusals(mean, density)
+    return {
+        "keys": keys,
+        "mean": mean,
+        "std": std,
+        "notes": notes,
+        "refused": refused,
+        "model": key,
+    }
 
 
 def model_info_job(ref: str, device: str = "cpu") -> dict:

@@ -442,6 +442,47 @@ def domain_notes(mean: NDArray[np.float64], std: NDArray[np.float64], card: dict
     return notes
 
 
+#: Lowest framework density predicted for, g/cm³. The lightest of CoRE MOF 2019's
+#: structures is 0.127; a cell lighter than 0.1 is mostly vacuum (one atom in a 999 Å
+#: cube is 2e-8), where an uptake per mass means nothing a model has learned.
+MIN_FRAMEWORK_DENSITY = 0.1
+#: Highest molar density of any guest as a liquid, mol/L (water 55.5; CH4 26, CO2 27):
+#: no pore holds more, so no framework of density rho holds more than this / rho mol/kg.
+MAX_GUEST_DENSITY = 60.0
+
+
+def refusals(mean: NDArray[np.float64], density, card: dict) -> list[str]:
+    """Why each prediction cannot stand as an answer ('' where it can).
+
+    Not a note beside a number but a failure in its place: a framework lighter than
+    :data:`MIN_FRAMEWORK_DENSITY`; an uptake in mol/kg above what the pores could hold
+    filled with the densest liquid (:data:`MAX_GUEST_DENSITY` over the framework's
+    density); a prediction that is not a finite number.
+    """
+    units = (card.get("target") or {}).get("units", "")
+    mean = np.asarray(mean, dtype=float).ravel()
+    dens = np.broadcast_to(
+        np.asarray(density if density is not None else np.nan, float), mean.shape
+    )
+    out = []
+    for m, d in zip(mean, dens, strict=True):
+        if not math.isfinite(m):
+            out.append("the model gave no finite prediction")
+        elif math.isfinite(d) and d < MIN_FRAMEWORK_DENSITY:
+            out.append(
+                f"not a porous framework the model can judge: density {d:.2g} g/cm³, below "
+                f"{MIN_FRAMEWORK_DENSITY} (the lightest CoRE MOF is 0.127)"
+            )
+        elif units == "mol/kg" and math.isfinite(d) and d > 0 and m > MAX_GUEST_DENSITY / d:
+            out.append(
+                f"{m:.3g} mol/kg is more than its pores could hold (at most "
+                f"{MAX_GUEST_DENSITY / d:.3g} mol/kg filled with liquid at {d:.3g} g/cm³)"
+            )
+        else:
+            out.append("")
+    return out
+
+
 def notes_summary(notes: list[str]) -> str:
     """One line counting :func:`domain_notes` by kind ('' when no prediction has one)."""
     outside = sum(OUTSIDE in n for n in notes)
@@ -568,6 +609,10 @@ class Predictor:
     def domain_notes(self, mean: NDArray[np.float64], std: NDArray[np.float64]) -> list[str]:
         """:func:`domain_notes` with this model's card."""
         return domain_notes(mean, std, self.card)
+
+    def refusals(self, mean: NDArray[np.float64], density) -> list[str]:
+        """:func:`refusals` with this model's card (``density`` in g/cm³, per structure)."""
+        return refusals(mean, density, self.card)
 
     def predict_members(
         self, boltzmann: NDArray[np.float32], batch_size: int = INFERENCE_BATCH, density=None

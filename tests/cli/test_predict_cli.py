@@ -153,3 +153,62 @@ def test_predict_and_screen_name_one_crystal_in_two_settings(tmp_path):
     ranked_rows = {r["name"]: r for r in csv.DictReader(ranked.open())}
     assert ranked_rows["EDUSIF_clean"]["crystal"] == a["crystal"]
     assert "same crystal as MOF5_conventional" in ranked_rows["EDUSIF_clean"]["note"]
+
+
+_ONE_ATOM = """data_one
+_cell_length_a 999
+_cell_length_b 999
+_cell_length_c 999
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+C1 C 0 0 0
+"""
+
+
+def test_a_prediction_no_material_could_have_is_a_failed_row_not_rank_one(tmp_path):
+    """One carbon atom in a 999 Å cube (2e-8 g/cm³) was predicted at 8e6 mol/kg by the
+    shipped per-volume CH4 model and ranked first; predict, screen and the app's worker
+    now give the reason in place of a number."""
+    from retvis.gui.workers import predict_job
+    from retvis.screen import screen_chunk
+
+    cif = tmp_path / "one_atom.cif"
+    cif.write_text(_ONE_ATOM)
+    files = [str(cif), str(demo("PEKKAS_clean"))]
+    out = tmp_path / "ranking.csv"
+    assert main(["predict", *files, "-o", str(out), "-q"]) == 1
+    rows = {r["name"]: r for r in csv.DictReader(out.open())}
+    assert rows["PEKKAS_clean"]["rank"] == "1" and rows["PEKKAS_clean"]["status"] == "ok"
+    one = rows["one_atom"]
+    assert one["status"] == "failed" and one["rank"] == one["prediction"] == ""
+    assert "density 2e-08 g/cm³" in one["reason"]
+    screened = screen_chunk(files, "ch4-coremof")
+    assert [r["status"] for r in screened] == ["failed", "ok"]
+    assert screened[0]["kind"] == "domain" and screened[0]["prediction"] is None
+    model = load_model("ch4-coremof")
+    grids = [compute_grid(read_structure(f), model.spec) for f in files]
+    got = predict_job(
+        "ch4-coremof",
+        ["a", "b"],
+        np.stack([g.boltzmann for g in grids]),
+        [g.density for g in grids],
+    )
+    assert got["refused"][0].startswith("not a porous framework") and got["refused"][1] == ""
+
+
+def test_an_uptake_beyond_liquid_filled_pores_is_refused():
+    from retvis.ml.weights import refusals
+
+    card = {"target": {"units": "mol/kg"}}
+    got = refusals([5.0, 400.0, float("nan"), 5.0], [0.2, 0.2, 1.0, 0.05], card)
+    assert got[0] == "" and "more than its pores could hold" in got[1]
+    assert "no finite prediction" in got[2] and "not a porous framework" in got[3]
+    assert refusals([400.0], [0.2], {"target": {"units": "mol/L"}}) == [""]
