@@ -7,14 +7,10 @@ from pathlib import Path
 
 from setuptools import setup
 
-#: README images, not needed by the program.
-LEFT_OUT = {"screenshots"}
-
-
 def _data_files() -> list[tuple[str, list[str]]]:
     folders: dict[str, list[str]] = {}
     for path in sorted(Path("resources").rglob("*")):
-        if path.is_file() and path.parts[1] not in LEFT_OUT:
+        if path.is_file():
             folders.setdefault(str(Path("share/retvis") / path.parent), []).append(str(path))
     return sorted(folders.items())
 
