@@ -62,7 +62,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..errors import DataError
     from ..ml.evaluate import calibrate_model, evaluate_run, record_evaluation
+    from ._common import output_folder
 
+    if args.out is not None:
+        output_folder(args.out)
     if args.record and args.split != "external":
         raise DataError("--record needs --split external (the run's own splits are in its card)")
     if args.calibrate:

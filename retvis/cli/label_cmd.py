@@ -23,7 +23,7 @@ from ..sim.labels import (
     iter_labels,
 )
 from ..sim.units import parse_pressure, parse_temperature
-from ._common import progress_bar
+from ._common import output_file, progress_bar
 
 
 def register(sub) -> None:
@@ -146,6 +146,7 @@ def run(args) -> int:
     for flag, value in (("--timeout", args.timeout), ("--wall-timeout", args.wall_timeout)):
         if value is not None and not value > 0:
             raise SpecError(f"{flag} must be a positive number of seconds, got {value:g}")
+    output_file(args.out, "labels.csv")
     protocol = protocol_from_args(args)
     identity = protocol.identity()
     files = _inputs(args)

@@ -37,8 +37,10 @@ def run(args) -> int:
     from ..errors import SpecError
     from ..ml.config import TrainConfig
     from ..ml.curves import learning_curve
+    from ._common import output_folder
     from ._recipe import recipe_from_args
 
+    output_folder(args.out)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError as exc:

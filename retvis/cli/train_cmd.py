@@ -50,7 +50,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..ml.train import TrainConfig, train_run
+    from ._common import output_folder
     from ._recipe import recipe_from_args
+
+    output_folder(args.out)
 
     cfg = TrainConfig(
         **recipe_from_args(args),

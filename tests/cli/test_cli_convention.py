@@ -70,6 +70,26 @@ def test_a_file_where_an_output_folder_belongs_is_refused(tmp_path, capsys):
     assert afile.read_text() == "not a folder"
 
 
+def test_training_and_labelling_outputs_are_checked_before_any_work(tmp_path, capsys):
+    """train, learning-curve and evaluate write folders, label appends to a CSV: a wrong
+    kind of path is a usage error before any grid is read or GCMC started."""
+    afile = tmp_path / "run"
+    afile.write_text("not a folder")
+    folder = tmp_path / "labels.csv"
+    folder.mkdir()
+    nowhere = str(tmp_path / "missing")
+    for argv in (
+        ["train", nowhere, nowhere, "-o", str(afile)],
+        ["learning-curve", nowhere, nowhere, "-o", str(afile)],
+        ["evaluate", nowhere, nowhere, nowhere, "-o", str(afile)],
+    ):
+        rc, err = _run(argv, capsys)
+        assert rc == 2 and "is a file" in err, (argv[0], err)
+    rc, err = _run(["label", str(demo("PEKKAS_clean")), "-o", str(folder)], capsys)
+    assert rc == 2 and "is a folder" in err, err
+    assert afile.read_text() == "not a folder" and list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("command", ["predict", "grid", "descriptors", "screen"])
 def test_no_input_or_a_path_that_is_not_there_is_a_usage_error(command, tmp_path, capsys):
     empty = tmp_path / "empty"
