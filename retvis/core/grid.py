@@ -183,6 +183,27 @@ class GridSpec:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
+    def describe(self) -> str:
+        """The settings in words, for people (a model card, a status line), e.g.
+        ``"25³ points, sphere probe (ε 50 K, σ 2.5 Å), 10 Å cutoff, 298 K, UFF,
+        supercell of the canonical cell"``."""
+        probe = (
+            "TraPPE CO2 probe (13 orientations, EQeq charges)"
+            if self.probe == "CO2"
+            else f"sphere probe (ε {self.probe_epsilon:g} K, σ {self.probe_sigma:g} Å)"
+        )
+        cell = "canonical cell" if self.cell == "canonical" else "cell as read"
+        where = (
+            f"supercell of the {cell}"
+            if self.mode == "supercell"
+            else f"{self.box_length:g} Å cube in the {cell}"
+        )
+        ends = ", endpoints included" if self.endpoint else ""
+        return (
+            f"{self.n}³ points, {probe}, {self.cutoff:g} Å cutoff, {self.temperature:g} K, "
+            f"{self.forcefield}, {where}{ends}"
+        )
+
     def to_dict(self) -> dict:
         """Plain-JSON form (saved beside models and in projects).
 

@@ -120,6 +120,13 @@ def test_model_card_shows_test_metrics_against_the_baseline():
     assert "Learning curve" in text
     q = card["training_set"]["label_quantiles"]  # where the top-end note starts
     assert f"95 % below {q['p95']:.3g}" in text and f"median {q['p50']:.3g}" in text
+    # the grid settings in words, not as the card's JSON
+    import html as html_mod
+
+    row = card_html(card).split("Grid settings</th>", 1)[1].split("</tr>", 1)[0]
+    row = html_mod.unescape(row)
+    assert "25³ points, sphere probe (ε 50 K, σ 2.5 Å), 10 Å cutoff, 298 K, UFF" in row
+    assert "{" not in row
 
 
 def test_model_card_says_when_a_model_learned_per_volume():

@@ -188,6 +188,8 @@ def card_html(card: dict) -> str:
     ):
         if key in card:
             v = card[key]
+            if key == "gridspec" and isinstance(v, dict):
+                v = _grid_words(v)
             rows.append((label, v if isinstance(v, str) else json.dumps(v, default=str)))
     members = card.get("members") or []
     if members:
@@ -199,6 +201,18 @@ def card_html(card: dict) -> str:
     )
     full = html.escape(json.dumps(card, indent=1, default=str))
     return f"<table cellspacing='6'>{table}</table><hr><pre>{full}</pre>"
+
+
+def _grid_words(d: dict) -> str:
+    """A card's grid settings in words (:meth:`GridSpec.describe`); as they are written
+    when they are not valid settings."""
+    from ...core.grid import GridSpec
+    from ...errors import RetvisError
+
+    try:
+        return GridSpec.from_dict(d).describe()
+    except (RetvisError, TypeError, ValueError):
+        return json.dumps(d, default=str)
 
 
 class ModelCardDialog(QDialog):
