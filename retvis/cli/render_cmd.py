@@ -116,7 +116,10 @@ def run(args) -> int:
                 sal = np.asarray(predictor.saliency(grid.boltzmann, density=grid.density))
                 plotter = scene.new_plotter(size)
                 scene.show_saliency(plotter, structure, grid, sal)
-        scene.save_screenshot(plotter, args.out)
+        title = f"{structure.name}: {args.show}" + (
+            f" ({args.layer})" if args.show == "features" and args.layer else ""
+        )
+        scene.save_screenshot(plotter, args.out, title)
     finally:
         if plotter is not None:
             plotter.close()

@@ -8,6 +8,7 @@ without a window (CLI, tests, benchmarks).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -165,9 +166,29 @@ def show_features(
     return add_feature_gallery(plotter, maps, GridFrame.of(grid), layer, **kwargs)
 
 
-def save_screenshot(plotter: pv.Plotter, path: str | Path) -> NDArray[np.uint8]:
-    """Render and write a PNG; returns the image, shape (height, width, 3), uint8."""
+def save_screenshot(
+    plotter: pv.Plotter, path: str | Path, title: str | None = None
+) -> NDArray[np.uint8]:
+    """Render and write a PNG; returns the image, shape (height, width, 3), uint8.
+
+    ``title`` (for example ``"FIQCEN_clean: grid"``) is drawn in the upper left corner
+    and written into the PNG as its ``Title`` text, so a picture says what it shows.
+    """
+    from PIL import Image, PngImagePlugin
+
+    from ..core.cache import atomic_write_bytes
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if title:
+        plotter.add_text(title, position="upper_left", font_size=10, color="white", name="title")
     plotter.render()
-    return plotter.screenshot(str(path), return_img=True)
+    img = plotter.screenshot(None, return_img=True)
+    info = PngImagePlugin.PngInfo()
+    if title:
+        info.add_text("Title", title)
+    info.add_text("Software", "RetVis")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", pnginfo=info)
+    atomic_write_bytes(path, buf.getvalue())
+    return img

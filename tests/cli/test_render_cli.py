@@ -48,3 +48,22 @@ def test_features_and_saliency_use_the_default_model_like_predict(tmp_path, caps
     rc = main(["render", str(demo("FIQCEN_clean")), "--show", show, "-o", str(out)])
     assert rc == 0 and out.stat().st_size > 10_000
     assert show in capsys.readouterr().out
+
+
+def test_a_rendered_png_says_what_it_shows(tmp_path):
+    """The structure's name and the scene, drawn in the upper left corner and written as
+    the PNG's Title text."""
+    from retvis.core.structure import read_structure
+    from retvis.render import scene
+
+    out = tmp_path / "s.png"
+    assert main(["render", str(demo("FIQCEN_clean")), "--size", "400x300", "-o", str(out)]) == 0
+    assert Image.open(out).text["Title"] == "FIQCEN_clean: structure"
+    imgs = []
+    for title in (None, "FIQCEN_clean: structure"):
+        p = scene.new_plotter((400, 300))
+        scene.show_structure(p, read_structure(demo("FIQCEN_clean")))
+        imgs.append(scene.save_screenshot(p, tmp_path / "t.png", title).astype(int))
+        p.close()
+    corner = np.abs(imgs[1] - imgs[0])[:30, :200].max(axis=2)
+    assert (corner > 60).sum() > 100  # the caption's glyphs
