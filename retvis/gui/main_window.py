@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.project import MaterialRecord, Project
 from ..core.structure import Structure
-from ..paths import cache_dir, log_dir
+from ..paths import cache_dir, data_dir, log_dir
 from . import workers
 from .materials_model import COL, MaterialsFilter, MaterialsModel
 from .model_actions import ModelActions, default_model_ref
@@ -167,6 +167,12 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         ):
             self.table.setColumnWidth(COL[key], w)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        # the top row stays selected as ranks arrive, until the user selects a row
+        self._follow_top = False
+        self._quiet_selection = False
+        self.proxy.layoutAboutToBeChanged.connect(lambda *_: self._hold_selection(True))
+        self.proxy.layoutChanged.connect(self._on_layout_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_user_selection)
         self._fp_timer = QTimer(self, singleShot=True, interval=250)
         self._fp_timer.timeout.connect(self._request_fingerprints)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._fp_timer.start())
@@ -366,7 +372,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.status_label.setText("; ".join(parts))
         self.imported.emit(len(added), dup)
         if added and not self.table.selectionModel().hasSelection():
-            self._select_digest(added[0].digest)
+            self._follow_top = True
+            self._select_top()
 
     def _submit(self, records: list[MaterialRecord]) -> None:
         if not records:
@@ -612,7 +619,35 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         )
         return [self.model.record_at(r) for r in rows]
 
+    def _hold_selection(self, hold: bool) -> None:
+        self._quiet_selection = hold
+
+    def _on_layout_changed(self, *_) -> None:
+        self._quiet_selection = False
+        if self._follow_top:
+            self._select_top()
+
+    def _on_user_selection(self, *_) -> None:
+        if not self._quiet_selection:
+            self._follow_top = False
+
+    def _select_top(self) -> None:
+        """Select the first row of the table as shown (rank 1 in the default order)."""
+        idx = self.proxy.index(0, 0)
+        if not idx.isValid():
+            return
+        self._quiet_selection = True
+        try:
+            self.table.selectionModel().setCurrentIndex(
+                idx,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        finally:
+            self._quiet_selection = False
+
     def _select_digest(self, digest: str) -> None:
+        """Select a material's row, as a user would (the top row stops being followed)."""
         row = self.model.row_of(digest)
         if row is None:
             return
@@ -670,6 +705,16 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
 
         show_about(self)
 
+    def _discard_untitled(self, path: Path) -> None:
+        """On a clean close, remove the untitled autosave when nothing in it is the
+        user's own (no label imported): grids and predictions come back from the cache
+        on the next drop. After a crash it stays, to be reopened."""
+        untitled = path.parent == data_dir() / "autosave" and path.name.startswith("untitled-")
+        if not untitled or any(r.label is not None for r in self.model.records()):
+            return
+        for extra in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + extra).unlink(missing_ok=True)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closed:
             self._closed = True
@@ -688,7 +733,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             if self.viewer_in_window:
                 self.view_area.close()
             if self.project is not None:
+                path = self.project.path
                 self.project.close()
                 self.project = None
+                self._discard_untitled(path)
             qsettings().setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)

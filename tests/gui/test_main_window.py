@@ -240,6 +240,8 @@ def test_table_is_ranked_by_default_and_remembers_the_users_order(
     win.model.update_many({r.digest: {"pred_mean": float(i)} for i, r in enumerate(recs[1:])})
     ranked = [r.name for r in reversed(recs[1:])] + [recs[0].name]  # unranked last
     qtbot.waitUntil(lambda: [r.name for r in win.proxy.visible_records()] == ranked, timeout=2_000)
+    # until the user selects a row, the top row is selected as the ranks arrive
+    assert win._current_digest() == win.proxy.visible_records()[0].digest
     shown = ranked
     # the selection follows its row through a re-sort
     win._select_digest(recs[1].digest)
@@ -299,3 +301,22 @@ def test_one_crystal_in_two_settings_is_marked_in_both_rows(
     assert pa == pytest.approx(pb, rel=5e-3)
     table = records_to_table(win.model, win.model.records())
     assert "same crystal as MOF5_conventional" in table
+
+
+def test_a_clean_close_leaves_no_untitled_autosave_unless_it_holds_labels(
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
+):
+    """Each launch that loads structures autosaves an untitled project; closing cleanly
+    removes it when nothing in it is the user's own, and keeps it with imported labels."""
+    for keep in (False, True):
+        win = make_window()
+        drop(win, demo_cifs[:2])
+        qtbot.waitUntil(lambda w=win: all_finished(w, 2), timeout=60_000)
+        path = win.project.path
+        assert path.name.startswith("untitled-") and path.exists()
+        if keep:
+            labels = tmp_path / "labels.csv"
+            labels.write_text("name,value\n" + "".join(f"{p.stem},1.5\n" for p in demo_cifs[:2]))
+            assert win.import_labels(labels) == 2
+        win.close()
+        assert path.exists() == keep
