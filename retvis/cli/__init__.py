@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         importlib.import_module(f"{__name__}.{module}").register(sub)
+    from ._common import add_json_option
+
+    for name, p in sub.choices.items():
+        if name != "app" and "--json" not in p._option_string_actions:
+            add_json_option(p, name)
     for p in sub.choices.values():  # help texts come from docstrings: print them plain
         p.description = plain_text(p.description)
         for action in p._actions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -169,3 +170,26 @@ def add_model_option(p: argparse.ArgumentParser) -> None:
         help=f"model name or folder (default: the shipped {DEFAULT_MODEL!r}); "
         "./NAME for a local folder named like a model",
     )
+
+
+#: Sub-commands that always write JSON lines on stdout (their records as they come).
+JSON_LINES = ("train", "learning-curve", "evaluate")
+
+
+def add_json_option(p: argparse.ArgumentParser, command: str) -> None:
+    """``--json``, the same on every sub-command but ``app``."""
+    if command in JSON_LINES:
+        text = "JSON lines on stdout (always: one object per record; the summary on stderr)"
+    else:
+        text = "a JSON summary on stdout (the one for people goes to stderr)"
+    p.add_argument("--json", action="store_true", help=text)
+
+
+def report(args: argparse.Namespace, text: str, **fields) -> None:
+    """The end of a command: ``text`` for people; with ``--json``, ``fields`` as one JSON
+    object on stdout (with ``command``) and ``text`` on stderr instead."""
+    if getattr(args, "json", False):
+        print(text, file=sys.stderr, flush=True)
+        print(json.dumps({"command": args.command, **fields}, default=str), flush=True)
+    else:
+        print(text, flush=True)

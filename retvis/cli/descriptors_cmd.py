@@ -41,7 +41,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..core.descriptor_table import read_descriptor_rows, write_descriptor_csv
     from ..sim.descriptors import iter_descriptors
-    from ._common import input_files, output_file, progress_bar
+    from ._common import input_files, output_file, progress_bar, report
 
     output_file(args.out, "descriptors.csv")
     files = input_files(args.paths)
@@ -74,5 +74,11 @@ def run(args) -> int:
     names = {Path(f).stem for f in files}
     ok = sum(r.status == "ok" for r in results if r.name in names)
     bad = sum(r.status != "ok" for r in results if r.name in names)
-    print(f"{ok} structures described in {args.out}; {bad} failed")
+    report(
+        args,
+        f"{ok} structures described in {args.out}; {bad} failed",
+        out=args.out,
+        ok=ok,
+        failed=bad,
+    )
     return 0 if not bad else 1

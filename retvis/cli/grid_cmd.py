@@ -29,6 +29,7 @@ from ._common import (
     input_files,
     output_folder,
     progress_bar,
+    report,
     write_csv,
 )
 
@@ -111,10 +112,15 @@ def run(args) -> int:
     atomic_write_bytes(out / "densities.json", json.dumps([densities[i] for i in idx]).encode())
     atomic_write_bytes(out / "gridspec.json", json.dumps(spec.to_dict(), indent=1).encode())
     write_csv(out / "failures.csv", ["name", "path", "kind", "reason"], failures)
-    print(
+    report(
+        args,
         f"{len(idx)} grids written to {out / 'voxels.npy'} ({len(idx) - n_cached} computed, "
         f"{n_cached} from the cache); {len(failures)} failed"
-        + (f" (see {out / 'failures.csv'})" if failures else "")
+        + (f" (see {out / 'failures.csv'})" if failures else ""),
+        out=out,
+        ok=len(idx),
+        failed=len(failures),
+        cached=n_cached,
     )
     return 0 if not failures else 1
 

@@ -23,7 +23,7 @@ from ..sim.labels import (
     iter_labels,
 )
 from ..sim.units import parse_pressure, parse_temperature
-from ._common import output_file, progress_bar
+from ._common import output_file, progress_bar, report
 
 
 def register(sub) -> None:
@@ -203,10 +203,16 @@ def run(args) -> int:
         raise
     finally:
         bar.close()
-    print(
+    report(
+        args,
         f"{counts['ok']} ok, {sum(counts.values()) - counts['ok']} failed "
         f"({', '.join(f'{k} {v}' for k, v in counts.items() if v and k != 'ok') or 'none'}) "
         f"in {busy / 3600:.2f} structure-hours ({cpu / 3600:.2f} CPU-hours); "
-        f"table: {args.out}"
+        f"table: {args.out}",
+        out=args.out,
+        ok=counts["ok"],
+        failed=sum(counts.values()) - counts["ok"],
+        statuses=dict(counts),
+        cpu_hours=cpu / 3600,
     )
     return 0 if counts["ok"] == sum(counts.values()) else 1

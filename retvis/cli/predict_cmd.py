@@ -14,7 +14,14 @@ import numpy as np
 from ..core.batch import iter_grids
 from ..core.cache import GridCache
 from ..core.canonical import join_notes, same_crystal_notes
-from ._common import add_model_option, input_files, output_file, progress_bar, write_csv
+from ._common import (
+    add_model_option,
+    input_files,
+    output_file,
+    progress_bar,
+    report,
+    write_csv,
+)
 
 
 def register(sub) -> None:
@@ -117,12 +124,19 @@ def run(args) -> int:
         rows,
     )
     summary = notes_summary(notes)
-    if summary:
-        print(summary)
     failed = len(outcomes) - len(ok)
-    print(
-        f"{len(ok)} structures ranked by predicted {target.get('name', 'target')} "
+    report(
+        args,
+        (summary + "\n" if summary else "")
+        + f"{len(ok)} structures ranked by predicted {target.get('name', 'target')} "
         f"({units}) with model '{Path(model.card['path']).name}' -> {args.out}; "
-        f"{failed} failed"
+        f"{failed} failed",
+        out=args.out,
+        ok=len(ok),
+        failed=failed,
+        model=Path(model.card["path"]).name,
+        target=target.get("name", ""),
+        units=units,
+        notes=sum(bool(n) for n in notes),
     )
     return 0 if failed == 0 else 1

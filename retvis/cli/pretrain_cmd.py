@@ -27,7 +27,11 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, help="use at most this many structures (seeded draw)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per epoch on stdout, then the summary (the one for people on stderr)",
+    )
     p.set_defaults(func=run)
 
 
@@ -37,7 +41,7 @@ def run(args) -> int:
     from ..core.grid import GridSpec
     from ..ml.pretrain import PretrainConfig, pretrain
     from ..sim.targets import TargetsFolder, target_columns
-    from ._common import output_folder
+    from ._common import output_folder, report
 
     output_folder(args.out)
     names, grids, values = [], [], []
@@ -77,8 +81,9 @@ def run(args) -> int:
         should_stop=stop.exists,
     )
     r2 = ", ".join(f"{k} {v['val_r2']:.2f}" for k, v in card["pretraining"]["targets"].items())
-    print(
-        f"backbone of {len(grids)} structures -> {args.out / 'model'}; validation R²: {r2}",
-        file=sys.stderr,
-    )
+    text = f"backbone of {len(grids)} structures -> {args.out / 'model'}; validation R²: {r2}"
+    if args.json:
+        report(args, text, out=args.out / "model", structures=len(grids))
+    else:
+        print(text, file=sys.stderr)
     return 0

@@ -20,7 +20,13 @@ from ..core.cache import GridCache
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.structure import Structure, read_structure
 from ..errors import SpecError
-from ._common import add_grid_options, add_model_option, grid_spec_from_args, output_file
+from ._common import (
+    add_grid_options,
+    add_model_option,
+    grid_spec_from_args,
+    output_file,
+    report,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,5 +129,12 @@ def run(args) -> int:
     finally:
         if plotter is not None:
             plotter.close()
-    print(f"wrote {args.out} ({size[0]}x{size[1]}, {args.show})")
+    report(
+        args,
+        f"wrote {args.out} ({size[0]}x{size[1]}, {args.show})",
+        out=args.out,
+        show=args.show,
+        width=size[0],
+        height=size[1],
+    )
     return 0

@@ -24,6 +24,7 @@ from ._common import (
     output_file,
     output_folder,
     progress_bar,
+    report,
 )
 
 
@@ -127,7 +128,7 @@ def run(args) -> int:
     fail_csv = args.failures or out.with_name(out.name + ".failures.csv")
     n_fail = write_failures(out, fail_csv, s.chunk_failures)
     rate = s.screened / s.seconds if s.seconds > 0 else 0.0
-    print(
+    lines = [
         f"{s.screened} screened in {s.seconds:.1f} s ({rate:.2f} files/s): {s.ok} ok, "
         f"{s.failed} failed; {s.skipped_path + s.skipped_digest} already in {out}"
         + (
@@ -135,14 +136,29 @@ def run(args) -> int:
             if s.chunk_failures
             else ""
         )
-    )
+    ]
+    reasons = failure_counts(out, s.chunk_failures) if n_fail else {}
     if n_fail:
-        print(f"{n_fail} failures in the output, by reason (see {fail_csv}):")
-        for key, n in failure_counts(out, s.chunk_failures).items():
-            print(f"  {n:6d}  {key}")
+        lines.append(f"{n_fail} failures in the output, by reason (see {fail_csv}):")
+        lines += [f"  {n:6d}  {key}" for key, n in reasons.items()]
+    ranked = None
     if args.rank:
-        n, summary = write_ranking(out, args.rank)
-        print(f"{n} materials ranked in {args.rank}")
+        ranked, summary = write_ranking(out, args.rank)
+        lines.append(f"{ranked} materials ranked in {args.rank}")
         if summary:
-            print(summary)
+            lines.append(summary)
+    report(
+        args,
+        "\n".join(lines),
+        out=out,
+        screened=s.screened,
+        ok=s.ok,
+        failed=s.failed,
+        already=s.skipped_path + s.skipped_digest,
+        failed_tasks=len(s.chunk_failures),
+        seconds=s.seconds,
+        failures_by_reason=reasons,
+        ranked=ranked,
+        rank_table=args.rank,
+    )
     return 0 if not (s.chunk_failures or s.failed) else 1

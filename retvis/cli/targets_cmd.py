@@ -47,7 +47,7 @@ def excluded_names() -> set[str]:
 def run(args) -> int:
     from ..errors import UsageError
     from ..sim.targets import compute_targets
-    from ._common import input_files, output_folder, progress_bar
+    from ._common import input_files, output_folder, progress_bar, report
 
     output_folder(args.out)
     paths = list(args.paths)
@@ -75,9 +75,12 @@ def run(args) -> int:
         )
     finally:
         bar.close()
-    print(
+    text = (
         f"{c['ok']} structures computed, {c['failed']} failed, {c['skipped']} already there "
-        f"or excluded; {c['cpu_seconds']:.0f} CPU s -> {args.out}",
-        file=sys.stderr,
+        f"or excluded; {c['cpu_seconds']:.0f} CPU s -> {args.out}"
     )
+    if args.json:
+        report(args, text, out=args.out, **c)
+    else:
+        print(text, file=sys.stderr)
     return 0 if not c["failed"] else 1

@@ -184,3 +184,29 @@ def test_a_local_folder_named_like_a_shipped_model_does_not_shadow_it(tmp_path, 
     assert resolve_model(DEFAULT_MODEL) == models_dir() / DEFAULT_MODEL
     with pytest.raises(Exception, match="no model.json"):
         resolve_model(f"./{DEFAULT_MODEL}")  # the folder, when asked for by path
+
+
+def test_every_sub_command_takes_json_and_a_summary_is_one_json_object(tmp_path, capsys):
+    """--json on every sub-command but app; where a command ends with a summary, stdout
+    holds exactly one JSON object and the sentence for people goes to stderr."""
+    import json
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        assert ("--json" in p._option_string_actions) == (name != "app"), name
+    cif = str(demo("PEKKAS_clean"))
+    runs = {
+        "predict": ["predict", cif, "-o", str(tmp_path / "r.csv")],
+        "grid": ["grid", cif, "--n", "8", "-o", str(tmp_path / "g")],
+        "screen": ["screen", cif, "--workers", "0", "-o", str(tmp_path / "s")],
+        "render": ["render", cif, "--size", "160x120", "-o", str(tmp_path / "x.png")],
+    }
+    for name, argv in runs.items():
+        assert main([*argv, "--json", "-q"] if name == "predict" else [*argv, "--json"]) == 0
+        out, err = capsys.readouterr()
+        lines = [line for line in out.splitlines() if line.strip()]
+        assert len(lines) == 1, (name, out)
+        got = json.loads(lines[0])
+        assert got["command"] == name and "out" in got, got
+        assert got.get("failed", 0) == 0 and str(tmp_path) in err, (name, err)
