@@ -7,6 +7,7 @@ from pathlib import Path
 
 from setuptools import setup
 
+
 def _data_files() -> list[tuple[str, list[str]]]:
     folders: dict[str, list[str]] = {}
     for path in sorted(Path("resources").rglob("*")):

@@ -14,6 +14,42 @@ from ..core.structure import MAX_ATOMS, MIN_DISTANCE
 from ..errors import UsageError
 
 
+def kelvin(text: str) -> float:
+    """A temperature option, the same in every command: ``298`` or ``298K``."""
+    from ..errors import RetvisError
+    from ..sim.units import parse_temperature
+
+    try:
+        value = parse_temperature(text)
+    except RetvisError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a temperature must be above 0 K, got {text!r}")
+    return value
+
+
+def grid_options_given(args: argparse.Namespace) -> list[str]:
+    """The grid options (:func:`add_grid_options`) set to other than their defaults."""
+    d = GridSpec()
+    defaults = {
+        "n": d.n,
+        "cutoff": d.cutoff,
+        "probe": d.probe,
+        "probe_epsilon": d.probe_epsilon,
+        "probe_sigma": d.probe_sigma,
+        "temperature": d.temperature,
+        "cubic": False,
+        "box_length": d.box_length,
+        "cell": d.cell,
+        "seed_compatible": False,
+    }
+    return [
+        "--" + dest.replace("_", "-")
+        for dest, value in defaults.items()
+        if getattr(args, dest, value) != value
+    ]
+
+
 def add_grid_options(p: argparse.ArgumentParser) -> None:
     """Add the GridSpec options (defaults come from GridSpec itself)."""
     d = GridSpec()
@@ -43,9 +79,9 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--temperature",
-        type=float,
+        type=kelvin,
         default=d.temperature,
-        help=f"Boltzmann temperature, K (default {d.temperature})",
+        help=f"Boltzmann temperature, kelvin: 298 or 298K (default {d.temperature:g}K)",
     )
     g.add_argument(
         "--cubic", action="store_true", help="cubic Cartesian box instead of the supercell"

@@ -29,7 +29,16 @@ def register(sub) -> None:
     p.add_argument("-o", "--out", required=True, type=Path, help="output CSV")
     p.add_argument("-j", "--jobs", type=int, default=None, help="parallel child processes")
     p.add_argument(
-        "--timeout", type=float, default=TIMEOUT, help=f"s per structure (default {TIMEOUT:g})"
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        help=f"limit per structure, s of CPU time, as in retvis label (default {TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--wall-timeout",
+        type=float,
+        metavar="S",
+        help="wall-clock cap per structure, s, for a hung Zeo++ (default 4 x --timeout)",
     )
     p.add_argument(
         "--retry-failed", action="store_true", help="run failed and timed-out rows of -o again"
@@ -57,7 +66,7 @@ def run(args) -> int:
     bar = progress_bar(len(todo), "descriptors", disable=args.quiet)
     last = time.monotonic()
     try:
-        for r in iter_descriptors(todo, args.jobs, args.timeout, cancel):
+        for r in iter_descriptors(todo, args.jobs, args.timeout, cancel, args.wall_timeout):
             results.append(r)
             bar.update(1)
             if r.status != "ok":

@@ -19,10 +19,11 @@ from ..core.batch import grid_for_structure
 from ..core.cache import GridCache
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.structure import Structure, read_structure
-from ..errors import SpecError
+from ..errors import SpecError, UsageError
 from ._common import (
     add_grid_options,
     add_model_option,
+    grid_options_given,
     grid_spec_from_args,
     output_file,
     report,
@@ -92,6 +93,12 @@ def run(args) -> int:
     if args.out.suffix.lower() != ".png":
         raise SpecError(f"the output must be a .png file, got {args.out.name!r}")
     output_file(args.out, "render.png")
+    given = grid_options_given(args)
+    if args.show in ("features", "saliency") and given:
+        raise UsageError(
+            f"--show {args.show} uses the model's own grid settings; {', '.join(given)} "
+            f"{'applies' if len(given) == 1 else 'apply'} to --show grid only"
+        )
     structure = read_structure(args.cif)
     plotter = None
     try:

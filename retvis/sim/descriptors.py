@@ -20,8 +20,12 @@ Descriptors (per unit cell; the columns of :data:`retvis.core.descriptor_table.D
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,7 +92,9 @@ def _child_main(argv: list[str]) -> int:
     return 0
 
 
-def zeo_descriptors(path: str | Path, timeout: float = TIMEOUT) -> DescriptorResult:
+def zeo_descriptors(
+    path: str | Path, timeout: float = TIMEOUT, wall_timeout: float | None = None
+) -> DescriptorResult:
     """Zeo++ descriptors of one CIF, computed in a child process.
 
     Parameters
@@ -96,7 +102,11 @@ def zeo_descriptors(path: str | Path, timeout: float = TIMEOUT) -> DescriptorRes
     path : path-like
         CIF file.
     timeout : float
-        Seconds before the child is killed.
+        CPU seconds the child may use (``RLIMIT_CPU``: a crowded machine does not cut a
+        structure short), as ``retvis label --timeout``.
+    wall_timeout : float, optional
+        Wall-clock seconds before the child is killed, for a hung one; default
+        4 x ``timeout``.
 
     Returns
     -------
@@ -119,26 +129,36 @@ def zeo_descriptors(path: str | Path, timeout: float = TIMEOUT) -> DescriptorRes
             str(path.resolve()),
             str(out),
         ]
+        wall = 4 * timeout if wall_timeout is None else wall_timeout
+        proc = subprocess.Popen(
+            cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        cpu = max(1, math.ceil(timeout))
+        with contextlib.suppress(OSError, ValueError):  # the child has already ended
+            resource.prlimit(proc.pid, resource.RLIMIT_CPU, (cpu, cpu + 1))
         try:
-            proc = subprocess.run(
-                cmd,
-                cwd=tmp,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                timeout=timeout,
-            )
+            _, err = proc.communicate(timeout=wall)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             return DescriptorResult(
                 path.stem,
                 path,
                 "timeout",
-                reason=f"Zeo++ took longer than {timeout:g} s",
+                reason=f"Zeo++ took longer than {wall:g} s of wall-clock time",
                 seconds=time.perf_counter() - t0,
             )
         dt = time.perf_counter() - t0
+        if proc.returncode == -signal.SIGXCPU:
+            return DescriptorResult(
+                path.stem,
+                path,
+                "timeout",
+                reason=f"Zeo++ used more than {timeout:g} s of CPU time",
+                seconds=dt,
+            )
         if proc.returncode != 0 or not out.is_file():
-            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            msg = err.decode(errors="replace").strip().splitlines()
             last = msg[-1] if msg else "no message"
             return DescriptorResult(
                 path.stem,
@@ -152,11 +172,16 @@ def zeo_descriptors(path: str | Path, timeout: float = TIMEOUT) -> DescriptorRes
 
 
 def iter_descriptors(
-    paths: Iterable[str | Path], jobs: int | None = None, timeout: float = TIMEOUT, cancel=None
+    paths: Iterable[str | Path],
+    jobs: int | None = None,
+    timeout: float = TIMEOUT,
+    cancel=None,
+    wall_timeout: float | None = None,
 ) -> Iterator[DescriptorResult]:
     """Descriptors of many files, ``jobs`` child processes at a time, in completion order.
 
-    ``cancel``: a ``threading.Event``; when set, no new file starts.
+    ``timeout`` and ``wall_timeout`` as in :func:`zeo_descriptors`; ``cancel``: a
+    ``threading.Event``; when set, no new file starts.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -170,7 +195,7 @@ def iter_descriptors(
                 p = next(it, None)
                 if p is None:
                     break
-                pending.add(ex.submit(zeo_descriptors, p, timeout))
+                pending.add(ex.submit(zeo_descriptors, p, timeout, wall_timeout))
             if not pending:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

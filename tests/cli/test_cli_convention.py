@@ -210,3 +210,28 @@ def test_every_sub_command_takes_json_and_a_summary_is_one_json_object(tmp_path,
         got = json.loads(lines[0])
         assert got["command"] == name and "out" in got, got
         assert got.get("failed", 0) == 0 and str(tmp_path) in err, (name, err)
+
+
+def test_a_temperature_is_spelled_alike_everywhere(tmp_path, capsys):
+    """298 and 298K in grid and render as in label; another unit is a usage error."""
+    import json
+
+    cif = str(demo("PEKKAS_clean"))
+    for t in ("77K", "77"):
+        out = tmp_path / t
+        assert main(["grid", cif, "--n", "6", "--temperature", t, "-o", str(out)]) == 0
+        assert json.loads((out / "gridspec.json").read_text())["temperature"] == 77.0
+    with pytest.raises(SystemExit) as exc:
+        main(["grid", cif, "--temperature", "77C", "-o", str(tmp_path / "c")])
+    assert exc.value.code == 2 and "kelvin" in capsys.readouterr().err
+
+
+def test_render_refuses_grid_options_a_model_scene_would_ignore(tmp_path, capsys):
+    """Features and saliency use the model's grid settings: --n there was silently
+    ignored; now it is a usage error that says which flags apply where."""
+    cif = str(demo("PEKKAS_clean"))
+    for show in ("features", "saliency"):
+        argv = ["render", cif, "--show", show, "--n", "16", "--probe", "CO2"]
+        rc, err = _run([*argv, "-o", str(tmp_path / "x.png")], capsys)
+        assert rc == 2 and "--n, --probe apply to --show grid only" in err, err
+    assert not (tmp_path / "x.png").exists()

@@ -71,3 +71,22 @@ def test_cli_refuses_to_resume_into_a_file_that_is_not_a_descriptors_table(tmp_p
     assert main(["descriptors", str(demo("CUNXIS_clean")), "-o", str(out), "-q"]) == 2
     assert "not a descriptors table" in capsys.readouterr().err
     assert out.read_text() == "name,uptake\nA,1\n"  # untouched
+
+
+def test_the_timeout_counts_cpu_seconds_as_in_label(tmp_path):
+    """--timeout is CPU seconds in both descriptors and label (a crowded machine does not
+    cut a structure short); the wall-clock cap is --wall-timeout. PIGXUZ as a
+    3 x 3 x 3 supercell (7,992 atoms) keeps Zeo++ busy for minutes."""
+    import numpy as np
+
+    from retvis.core.structure import Structure, read_structure
+    from retvis.sim.charges import p1_cif
+
+    s = read_structure(demo("PIGXUZ_clean"))
+    k = np.stack(np.meshgrid(*(np.arange(3),) * 3, indexing="ij"), -1).reshape(-1, 3)
+    frac = ((s.frac[None] + k[:, None]) / 3).reshape(-1, 3)
+    cif = tmp_path / "big.cif"
+    cif.write_text(p1_cif(Structure("big", s.lattice * 3, frac, s.species * 27)))
+    r = zeo_descriptors(cif, timeout=1, wall_timeout=120)
+    assert r.status == "timeout" and "more than 1 s of CPU time" in r.reason
+    assert r.seconds < 30
