@@ -17,8 +17,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LimitError, RetvisError, StructureError
+from ..errors import Cancelled, LimitError, RetvisError, StructureError
 from .cache import GridCache
+from .cancel import cancellable
 from .grid import MEMORY_MODEL, EnergyGrid, GridSpec, compute_grid, estimate_grid_bytes
 from .structure import MAX_ATOMS, MIN_DISTANCE, Structure, read_structure
 
@@ -305,20 +306,28 @@ def grid_outcome(
     max_atoms: int = MAX_ATOMS,
     min_distance: float = MIN_DISTANCE,
     memory_budget: int | None = None,
+    cancel: threading.Event | None = None,
 ) -> GridOutcome:
     """:func:`grid_for_file` as an outcome: never raises, a failure is a status and reason.
 
-    ``index`` is stored in the outcome (the position in a batch's input list).
+    ``index`` is stored in the outcome (the position in a batch's input list). When
+    ``cancel`` is set while the grid is being computed, its long loops stop
+    (:mod:`retvis.core.cancel`) and the outcome is "cancelled".
     """
     t0 = time.perf_counter()
     try:
-        s, g, cached = grid_for_file(
-            path,
-            spec,
-            cache,
-            max_atoms=max_atoms,
-            min_distance=min_distance,
-            memory_budget=memory_budget,
+        with cancellable(cancel):
+            s, g, cached = grid_for_file(
+                path,
+                spec,
+                cache,
+                max_atoms=max_atoms,
+                min_distance=min_distance,
+                memory_budget=memory_budget,
+            )
+    except Cancelled as exc:
+        return GridOutcome(
+            index, path, "cancelled", exc.reason, exc.kind, seconds=time.perf_counter() - t0
         )
     except RetvisError as exc:
         return GridOutcome(
@@ -364,7 +373,8 @@ def iter_grids(
     progress : callable(done, total), optional
         Called after each file.
     cancel : threading.Event, optional
-        When set, no new file starts; running ones finish; the rest are yielded as
+        When set, no new file starts, running ones stop at their next check (within a
+        fraction of a second for the long loops), and the rest are yielded as
         ``"cancelled"``.
     max_atoms, min_distance
         Passed to :func:`~retvis.core.structure.read_structure`.
@@ -388,28 +398,37 @@ def iter_grids(
     check_batch_memory(estimate_batch_bytes(total, spec.n, jobs), keep_results=False)
     budget = grid_memory_budget(jobs)
     done = 0
+    # a consumer that stops early (Ctrl-C, an error, a closed generator) stops the grids
+    # being computed too, instead of waiting for them
+    stop = cancel if cancel is not None else threading.Event()
     with ThreadPoolExecutor(jobs, thread_name_prefix="retvis-grid") as ex:
         pending = set()
         it = iter(enumerate(files))
         exhausted = False
-        while True:
-            while not exhausted and len(pending) < 2 * jobs and not (cancel and cancel.is_set()):
-                try:
-                    i, p = next(it)
-                except StopIteration:
-                    exhausted = True
+        try:
+            while True:
+                while not exhausted and len(pending) < 2 * jobs and not stop.is_set():
+                    try:
+                        i, p = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.add(
+                        ex.submit(
+                            grid_outcome, i, p, spec, cache, max_atoms, min_distance, budget, stop
+                        )
+                    )
+                if not pending:
                     break
-                pending.add(
-                    ex.submit(grid_outcome, i, p, spec, cache, max_atoms, min_distance, budget)
-                )
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                done += 1
-                if progress:
-                    progress(done, total)
-                yield f.result()
-        if cancel is not None and cancel.is_set():
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    done += 1
+                    if progress:
+                        progress(done, total)
+                    yield f.result()
+        except BaseException:
+            stop.set()
+            raise
+        if stop.is_set():
             for i, p in it:
                 yield GridOutcome(i, p, "cancelled", "cancelled by the user", "cancelled")

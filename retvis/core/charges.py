@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import SimulationError
+from .cancel import check
 from .structure import Structure
 
 #: EQeq settings (the pyeqeq / original EQeq defaults).
@@ -175,6 +176,7 @@ def _real_space_pairs(
         i, j, rr = rows[pairs["i"][keep]], which[pairs["j"][keep]], pairs["v"][keep]
         aa = a_of[i] * a_of[j]
         val = erfc(alpha * rr) / rr + np.exp(-((aa * rr) ** 2)) * (2 * aa - aa * aa * rr - 1 / rr)
+        check()
         yield rows, i, j, val
 
 
@@ -218,6 +220,7 @@ def _ewald_matrix(
     kv, k2 = kv[keep], k2[keep]
     weight = 2 * (4 * np.pi / vol) * np.exp(-k2 / (4 * alpha * alpha)) / k2
     for lo in range(0, len(kv), 4096):
+        check()
         phase = cart @ kv[lo : lo + 4096].T
         c, s = np.cos(phase), np.sin(phase)
         wk = weight[lo : lo + 4096]
@@ -418,7 +421,13 @@ def _eqeq_iterative(
     start = np.concatenate([np.full(n, total_charge / n), [0.0]])
     b = np.concatenate([-x, [total_charge]])
     sol, info = minres(
-        system, b, x0=start, M=precondition, rtol=SOLVER_TOLERANCE, maxiter=SOLVER_MAX_ITERATIONS
+        system,
+        b,
+        x0=start,
+        M=precondition,
+        rtol=SOLVER_TOLERANCE,
+        maxiter=SOLVER_MAX_ITERATIONS,
+        callback=lambda _: check(),
     )
     if info != 0:
         raise SimulationError(
@@ -572,6 +581,7 @@ def ewald_reciprocal_grid(
     plane = len(h[1]) * len(h[2])
     step = max(1, block // plane)
     for lo in range(0, len(h[0]), step):
+        check()
         h1 = h[0][lo : lo + step]
         hkl = np.stack(np.meshgrid(h1, h[1], h[2], indexing="ij"), axis=-1).reshape(-1, 3)
         kv = hkl @ recip

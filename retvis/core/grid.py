@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import LimitError, SpecError
+from .cancel import check
 from .canonical import CANONICAL_VERSION, canonicalize, reduced_structure
 from .forcefield import load_forcefield, mix
 from .guests import GUESTS
@@ -627,8 +628,10 @@ def compute_grid(
     spec = spec or GridSpec()
     n = spec.n
     meta: dict = {}
+    check()
     if spec.cell == "canonical":
         canon = canonicalize(structure)
+        check()
         if charges is not None:
             charges = np.asarray(charges, dtype=np.float64)[canon.index]
         structure = canon.structure

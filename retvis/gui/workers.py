@@ -140,7 +140,9 @@ def compute_grid_job(req: GridRequest, cancel: threading.Event) -> GridResponse:
         return GridResponse.cancelled(req)
     cache = GridCache(req.cache_root) if req.cache_root is not None else None
     # failures (bad file, out of memory, a bug) are a status and reason, as in a batch
-    return GridResponse.of(req, grid_outcome(0, req.path, req.spec, cache, req.max_atoms))
+    return GridResponse.of(
+        req, grid_outcome(0, req.path, req.spec, cache, req.max_atoms, cancel=cancel)
+    )
 
 
 def warmup_job() -> float:
