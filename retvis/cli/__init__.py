@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "screen": "screen_cmd",
     "targets": "targets_cmd",
     "pretrain": "pretrain_cmd",
+    "suggest": "suggest_cmd",
     "app": "app_cmd",
 }
 
