@@ -41,20 +41,20 @@ def features(table: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     from retvis.core.batch import iter_grids
     from retvis.core.cache import GridCache
     from retvis.core.labels import read_label_table
-    from retvis.ml.active import pool_features
+    from retvis.ml.active import BACKBONE, pool_features
     from retvis.ml.weights import load_model
     from retvis.paths import cache_dir
 
     labels = read_label_table(table, "uptake_mol_kg")
     folder = coremof.extract()
-    spec = load_model("retvis-backbone", backbone=True).spec
+    backbone = load_model(BACKBONE, backbone=True)
     paths = [folder / f"{n}.cif" for n in labels.names]
     grids: dict[str, np.ndarray] = {}
-    for o in iter_grids(paths, spec, cache=GridCache(cache_dir() / "grids")):
+    for o in iter_grids(paths, backbone.spec, cache=GridCache(cache_dir() / "grids")):
         if o.status == "ok":
             grids[o.path.stem] = o.grid.boltzmann
     names = [n for n in labels.names if n in grids]
-    x = pool_features(np.stack([grids[n] for n in names]))
+    x = pool_features(np.stack([grids[n] for n in names]), backbone)
     y = np.array([v for n, v in zip(labels.names, labels.values, strict=True) if n in grids])
     return names, x, y
 

@@ -54,10 +54,11 @@ def run(args) -> int:
     from ..core.labels import read_label_table
     from ..errors import SpecError
     from ..ml.active import (
+        BACKBONE,
         Surrogate,
         acquire,
+        acquisition_score,
         diverse_seed,
-        expected_improvement,
         pool_features,
     )
     from ..ml.weights import load_model
@@ -71,11 +72,11 @@ def run(args) -> int:
     if args.labels is not None:
         table = read_label_table(args.labels, args.target)
         known = dict(zip(table.names, table.values.tolist(), strict=True))
-    spec = load_model("retvis-backbone", backbone=True).spec
-    grids, paths, failed = [], [], 0
+    backbone = load_model(BACKBONE, backbone=True)
+    grids, failed = [], 0
     bar = progress_bar(len(files), "grids", disable=args.quiet)
     try:
-        for o in iter_grids(files, spec, cache=GridCache()):
+        for o in iter_grids(files, backbone.spec, cache=GridCache()):
             bar.update(1)
             if o.status == "ok":
                 grids.append((o.index, o.name, o.grid.boltzmann))
@@ -87,7 +88,7 @@ def run(args) -> int:
     grids.sort(key=lambda g: g[0])
     names = [g[1] for g in grids]
     paths = [files[g[0]] for g in grids]
-    x = pool_features(np.stack([g[2] for g in grids])) if grids else np.zeros((0, 20))
+    x = pool_features(np.stack([g[2] for g in grids]), backbone) if grids else np.zeros((0, 20))
     labelled = [i for i, n in enumerate(names) if n in known]
     rest = np.array([i for i, n in enumerate(names) if n not in known], dtype=np.int64)
     rng = np.random.default_rng(args.seed)
@@ -102,7 +103,7 @@ def run(args) -> int:
         model = Surrogate(args.seed).fit(x[labelled], y)
         mean, std = model.predict(x[rest])
         picked = acquire(args.rule, x, rest, args.batch, rng, mean, std, float(y.max()))
-        score = std if args.rule == "uncertainty" else expected_improvement(mean, std, y.max())
+        score = acquisition_score(args.rule, mean, std, float(y.max()))
     where = {int(i): k for k, i in enumerate(rest)}
     atomic_write_bytes(args.out, "".join(f"{paths[i]}\n" for i in picked).encode())
     table_path = args.out.with_suffix(".csv")

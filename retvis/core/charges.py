@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from ..errors import SimulationError
 from .cancel import check
+from .pairs import image_count
 from .structure import Structure
 
 #: EQeq settings (the pyeqeq / original EQeq defaults).
@@ -133,14 +134,14 @@ def eqeq_parameters(data_dir: Path | None = None) -> EqeqParameters:
 EWALD_MATRIX_CUTOFF = 0.9
 
 
-def _splitting(hardness: NDArray[np.float64], tol: float, rc: float) -> tuple[float, float]:
-    """Real-space cutoff (Å) and Ewald splitting (1/Å) of EQeq's sums: the cutoff is at
-    least ``rc`` and what the tolerance needs for the orbital-overlap term of the
-    softest pair (and never below 16 Å); ``erfc(alpha cutoff)`` is then the tolerance."""
-    log_tol = -math.log(tol)
+def _splitting(hardness: NDArray[np.float64], tol: float, rc: float) -> tuple[float, float, float]:
+    """Real-space cutoff (Å), Ewald splitting (1/Å) and largest k-vector (1/Å) of EQeq's
+    sums: the cutoff is at least ``rc`` and what the tolerance needs for the
+    orbital-overlap term of the softest pair (and never below 16 Å); the splitting and
+    k-vector are :func:`ewald_splitting`'s for that cutoff."""
     a_min = float(hardness.min()) / K_COULOMB
-    rc = max(16.0, math.sqrt(log_tol) / a_min + 1.0, rc)
-    return rc, math.sqrt(log_tol) / rc
+    rc = max(16.0, math.sqrt(-math.log(tol)) / a_min + 1.0, rc)
+    return (rc, *ewald_splitting(tol, rc))
 
 
 def _real_space_pairs(
@@ -198,8 +199,7 @@ def _ewald_matrix(
     """
     n = structure.n_atoms
     vol = structure.volume
-    rc, alpha = _splitting(hardness, tol, EWALD_MATRIX_CUTOFF * vol ** (1 / 3))
-    log_tol = -math.log(tol)
+    rc, alpha, kmax = _splitting(hardness, tol, EWALD_MATRIX_CUTOFF * vol ** (1 / 3))
     lattice, cart = structure.lattice, structure.cart
     out = np.zeros((n, n))
     for rows, i, j, val in _real_space_pairs(structure, hardness, alpha, rc):
@@ -207,7 +207,6 @@ def _ewald_matrix(
         out[rows] += np.bincount((i - lo) * n + j, val, len(rows) * n).reshape(len(rows), n)
     # reciprocal space: half of the k-vectors (k and -k give the same term), twice
     rec = 2 * np.pi * np.linalg.inv(lattice).T
-    kmax = 2 * alpha * math.sqrt(log_tol)
     m = np.ceil(kmax * np.linalg.norm(lattice, axis=1) / (2 * np.pi)).astype(int)
     hkl = np.stack(
         np.meshgrid(*(np.arange(-mi, mi + 1) for mi in m), indexing="ij"), axis=-1
@@ -274,12 +273,11 @@ def eqeq_bytes(structure: Structure, tol: float = EWALD_TOLERANCE) -> int:
     if hardness.size == 0:
         hardness = np.array([K_COULOMB])  # the charges will not be computed: any bound
     floor = EWALD_MATRIX_CUTOFF * vol ** (1 / 3) if n <= ITERATIVE_ATOMS else 0.0
-    rc, alpha = _splitting(hardness, tol, floor)
-    images = n * float(np.prod(1.0 + 2.0 * rc / structure.widths))
+    rc, _, kmax = _splitting(hardness, tol, floor)
+    images = n * image_count(structure, rc)
     pairs = n * min(images, n * (4 / 3) * math.pi * rc**3 / vol + 1.0)
     if n <= ITERATIVE_ATOMS:
         return int(4 * 8 * (n + 1) ** 2 + 120 * min(pairs, 4_000_000) + 64 * images)
-    kmax = 2 * alpha * math.sqrt(-math.log(tol))
     mesh = float(np.prod(_pme_shape(structure.lattice, kmax)))
     return int(32 * pairs + 120 * min(pairs, PAIRS_PER_BLOCK) + 64 * images + 48 * mesh)
 
@@ -306,9 +304,7 @@ class _EwaldOperator:
         from scipy import fft, sparse
 
         n = structure.n_atoms
-        self.rc, self.alpha = _splitting(hardness, tol, 0.0)
-        log_tol = -math.log(tol)
-        kmax = 2 * self.alpha * math.sqrt(log_tol)
+        self.rc, self.alpha, kmax = _splitting(hardness, tol, 0.0)
         blocks = []
         pairs = _real_space_pairs(structure, hardness, self.alpha, self.rc, PAIRS_PER_BLOCK)
         for rows, i, j, val in pairs:
@@ -349,11 +345,6 @@ class _EwaldOperator:
             green = green * factor[tuple(view)]
         self.green = green * float(np.prod(shape))
         self.self_term = 2 * self.alpha / math.sqrt(math.pi)
-        self.nbytes = int(
-            (self.real.data.nbytes + self.real.indices.nbytes if self.real is not None else 0)
-            + self.green.nbytes
-            + 3 * 8 * int(np.prod(shape))
-        )
 
     def __call__(self, q: NDArray[np.float64]) -> NDArray[np.float64]:
         from scipy import fft

@@ -42,7 +42,7 @@ from .cancel import check
 from .canonical import CANONICAL_VERSION, canonicalize, reduced_structure
 from .forcefield import load_forcefield, mix
 from .guests import GUESTS
-from .pairs import CellList, images, pair_sum
+from .pairs import CellList, image_count, images, pair_sum
 from .structure import Structure, supercell_factors
 
 #: Bump when the engine's numbers change; part of every cache key.
@@ -486,7 +486,7 @@ def co2_grid_energies(
     params[:, 4] = charges
     offsets = CO2_BOND * CO2_AXES
     site_q = COULOMB_K * np.array([CO2_SITES["C"][2], CO2_SITES["O"][2]])
-    real_cutoff = max(CO2_REAL_CUTOFF[0], CO2_REAL_CUTOFF[1] * structure.volume ** (1 / 6))
+    real_cutoff = _co2_real_cutoff(structure)
     alpha, kmax = ewald_splitting(CO2_EWALD_TOLERANCE, real_cutoff)
     n_orient = len(offsets)
     recip = ewald_reciprocal_grid(
@@ -636,15 +636,9 @@ def compute_grid(
             charges = np.asarray(charges, dtype=np.float64)[canon.index]
         structure = canon.structure
         meta = canon.meta()
-    # a skewed cell as read: its energies from the same crystal's reduced cell, whose
-    # periodic images cost what a reduced cell costs (the lattice, so every energy, is
-    # the same); points are folded into it
-    work = structure
-    if spec.cell == "as-read":
-        reach = spec.cutoff + (CO2_BOND if spec.probe == "CO2" else 0.0)
-        reduced = reduced_structure(structure)
-        if _image_count(structure, reach) > 2 * _image_count(reduced, reach):
-            work = reduced
+    # a skewed cell as read: its energies summed in its reduced cell; points are folded
+    # into it
+    work = _work_cell(structure, spec)
     if spec.mode == "supercell":
         s = supercell_factors(structure, spec.cutoff)
         m = n - 1 if spec.endpoint else n
@@ -716,7 +710,7 @@ def _reciprocal_block(structure: Structure) -> int:
     index h, about 65,536 k-vectors and at least one plane)."""
     from .charges import ewald_splitting
 
-    real_cutoff = max(CO2_REAL_CUTOFF[0], CO2_REAL_CUTOFF[1] * structure.volume ** (1 / 6))
+    real_cutoff = _co2_real_cutoff(structure)
     _, kmax = ewald_splitting(CO2_EWALD_TOLERANCE, real_cutoff)
     half = np.ceil(kmax * np.linalg.norm(structure.lattice, axis=1) / (2 * np.pi))
     side = 2 * half + 1
@@ -724,9 +718,22 @@ def _reciprocal_block(structure: Structure) -> int:
     return int(min(side[0], max(1, (1 << 16) // plane)) * plane)
 
 
-def _image_count(structure: Structure, reach: float) -> float:
-    """Periodic images per atom within ``reach`` of the cell (what :func:`retvis.core.pairs.images` makes)."""
-    return float(np.prod(1.0 + 2.0 * reach / structure.widths))
+def _work_cell(structure: Structure, spec: GridSpec) -> Structure:
+    """The cell the energies are summed in: for ``cell="as-read"``, a strongly skewed
+    cell's reduced cell (the same lattice, so every energy is the same, with the periodic
+    images a reduced cell has), else the structure itself."""
+    if spec.cell != "as-read":
+        return structure
+    reach = spec.cutoff + (CO2_BOND if spec.probe == "CO2" else 0.0)
+    reduced = reduced_structure(structure)
+    if image_count(structure, reach) > 2 * image_count(reduced, reach):
+        return reduced
+    return structure
+
+
+def _co2_real_cutoff(structure: Structure) -> float:
+    """Real-space cutoff of the CO2 probe's Ewald sums, Å (:data:`CO2_REAL_CUTOFF`)."""
+    return max(CO2_REAL_CUTOFF[0], CO2_REAL_CUTOFF[1] * structure.volume ** (1 / 6))
 
 
 def _fold(structure: Structure, cart: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -779,12 +786,9 @@ def estimate_grid_bytes(structure: Structure, spec: GridSpec | None = None) -> i
         symmetrise = mm["symmetrise"] * min(
             canon.operations * structure.n_atoms, mm["symmetrise_block"]
         )
+    structure = _work_cell(structure, spec)
     reach = spec.cutoff + (CO2_BOND if spec.probe == "CO2" else 0.0)
-    if spec.cell == "as-read":
-        reduced = reduced_structure(structure)
-        if _image_count(structure, reach) > 2 * _image_count(reduced, reach):
-            structure = reduced
-    images = structure.n_atoms * _image_count(structure, reach)
+    images = structure.n_atoms * image_count(structure, reach)
     work = mm["image"] * images + mm["voxel"] * spec.n**3
     if spec.probe == "CO2":
         from .charges import eqeq_bytes

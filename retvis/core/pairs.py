@@ -36,6 +36,12 @@ def images(structure: Structure, cutoff: float):
     return frac @ structure.lattice, idx
 
 
+def image_count(structure: Structure, reach: float) -> float:
+    """Periodic images per atom that :func:`images` makes for ``reach`` (an upper bound:
+    the replicas of the cell padded by ``reach / w_i`` along each axis)."""
+    return float(np.prod(1.0 + 2.0 * reach / structure.widths))
+
+
 def pair_sum(
     structure: Structure,
     points: NDArray[np.float64],

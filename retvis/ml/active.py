@@ -23,12 +23,15 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import SpecError
 
+#: The pretrained backbone whose fingerprints describe a pool.
+BACKBONE = "retvis-backbone"
 #: Acquisition rules (:func:`acquire`).
 STRATEGIES = ("random", "uncertainty", "best")
 #: Within a batch, no two picks closer than this fraction of the pool's median
@@ -36,15 +39,18 @@ STRATEGIES = ("random", "uncertainty", "best")
 BATCH_SPACING = 1.0
 
 
-def pool_features(boltzmann: NDArray[np.float32], backbone: str = "retvis-backbone"):
+def pool_features(boltzmann: NDArray[np.float32], backbone=BACKBONE):
     """The backbone's fingerprints of a pool's grids, shape (N, 20).
 
     ``boltzmann``: stacked grids (N, n, n, n) computed with the backbone's grid settings.
+    ``backbone``: its name or folder, or the backbone already loaded (a
+    :class:`~retvis.ml.weights.Predictor`, whose ``spec`` gave the grids).
     """
     from .weights import load_model
 
-    model = load_model(backbone, backbone=True)
-    return model.fingerprint(boltzmann).astype(np.float64)
+    if isinstance(backbone, (str, Path)):
+        backbone = load_model(backbone, backbone=True)
+    return backbone.fingerprint(boltzmann).astype(np.float64)
 
 
 class Surrogate:
@@ -95,6 +101,14 @@ def expected_improvement(mean, std, best: float) -> NDArray[np.float64]:
     return (mean - best) * norm.cdf(z) + std * norm.pdf(z)
 
 
+def acquisition_score(strategy: str, mean, std, best: float | None) -> NDArray[np.float64]:
+    """What ``strategy`` ranks candidates by: the standard deviation (``"uncertainty"``)
+    or the expected improvement over ``best`` (``"best"``)."""
+    if strategy == "uncertainty":
+        return np.asarray(std, float)
+    return expected_improvement(mean, std, best)
+
+
 def diverse_seed(x: NDArray[np.float64], k: int, rng: np.random.Generator) -> list[int]:
     """``k`` indices spread over the pool (k-means++ seeding on standardized features)."""
     z = (x - x.mean(0)) / (x.std(0) + 1e-9)
@@ -136,7 +150,7 @@ def acquire(
         return [int(i) for i in rng.choice(candidates, min(batch, len(candidates)), replace=False)]
     if mean is None or std is None:
         raise SpecError(f"strategy {strategy!r} needs the surrogate's mean and std")
-    score = std if strategy == "uncertainty" else expected_improvement(mean, std, best)
+    score = acquisition_score(strategy, mean, std, best)
     z = (x - x.mean(0)) / (x.std(0) + 1e-9)
     zc = z[candidates]
     if spacing is None:

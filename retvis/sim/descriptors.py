@@ -106,7 +106,7 @@ def zeo_descriptors(
         structure short), as ``retvis label --timeout``.
     wall_timeout : float, optional
         Wall-clock seconds before the child is killed, for a hung one; default
-        4 x ``timeout``.
+        :data:`retvis.sim.labels.WALL_FACTOR` x ``timeout``.
 
     Returns
     -------
@@ -129,7 +129,9 @@ def zeo_descriptors(
             str(path.resolve()),
             str(out),
         ]
-        wall = 4 * timeout if wall_timeout is None else wall_timeout
+        from .labels import WALL_FACTOR  # the same wall-clock cap as retvis label's
+
+        wall = WALL_FACTOR * timeout if wall_timeout is None else wall_timeout
         proc = subprocess.Popen(
             cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
