@@ -41,6 +41,7 @@ from .core.cache import atomic_write_bytes, sha256_file
 from .core.canonical import join_notes, same_crystal_notes
 from .core.csvout import write_csv
 from .core.grid import GridSpec
+from .core.ranking import ranks
 from .core.structure import MAX_ATOMS, MIN_DISTANCE
 from .errors import DataError, RetvisError
 from .ml.config import INFERENCE_BATCH
@@ -633,7 +634,8 @@ def write_ranking(out: Path, path: Path) -> tuple[int, str]:
         out, ["name", "path", "status", "prediction", "std", "formula", "n_atoms", "crystal"]
     )
     ok = [r for r in t.to_pylist() if r["status"] == "ok" and r["prediction"] is not None]
-    ok.sort(key=lambda r: (-r["prediction"], r["name"]))
+    rank = ranks([r["prediction"] for r in ok], [r["name"] for r in ok])
+    ok = [r for _, r in sorted(zip(rank, ok, strict=True), key=lambda kr: kr[0])]
     meta = read_meta(Path(out))
     if meta is None:
         raise DataError(f"not a screen output (no {META_NAME})", out)

@@ -14,6 +14,7 @@ import numpy as np
 from ..core.batch import iter_grids
 from ..core.cache import GridCache
 from ..core.canonical import join_notes, same_crystal_notes
+from ..core.ranking import ranks
 from ._common import (
     add_model_option,
     input_files,
@@ -70,9 +71,7 @@ def run(args) -> int:
         keep = np.array([not why for why in refused], dtype=bool)
         ok = [o for o, k in zip(ok, keep, strict=True) if k]
         mean, std = mean[keep], std[keep]
-    order = np.argsort(-mean, kind="stable")
-    rank = np.empty(len(ok), dtype=int)
-    rank[order] = np.arange(1, len(ok) + 1)
+    rank = ranks(mean.tolist(), [o.name for o in ok])
     target = model.target
     units = target.get("units", "")
     notes = model.domain_notes(mean, std)

@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor
 from ..core.canonical import same_crystal_notes
 from ..core.csvout import table_text
 from ..core.project import MaterialRecord
+from ..core.ranking import ranks
 
 #: (header, record attribute or computed key, tooltip)
 COLUMNS: list[tuple[str, str, str]] = [
@@ -364,10 +365,8 @@ class MaterialsModel(QAbstractTableModel):
                 i = self._index.get(d)
                 if i is not None:
                     self.dataChanged.emit(self.index(i, c), self.index(i, c))
-        scored = sorted(
-            (r for r in self._rows if r.pred_mean is not None), key=lambda r: -r.pred_mean
-        )
-        rank = {r.digest: k + 1 for k, r in enumerate(scored)}
+        values = ranks([r.pred_mean for r in rows], [r.name for r in rows])
+        rank = {r.digest: k for r, k in zip(rows, values, strict=True) if k is not None}
         if rank != self._rank:
             self._rank = rank
             if self._rows:
