@@ -99,11 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="reuse the work folder's model and evaluation; finish or redo the learning curve",
     )
-    p.add_argument(
+    start = p.add_mutually_exclusive_group()
+    start.add_argument(
         "--init-from",
         metavar="MODEL",
-        help="fine-tune from this model, e.g. ch4-coremof (retvis train --init-from); the "
-        "learning curve's points too",
+        help="start from this model, e.g. ch4-coremof (retvis train --init-from; default: "
+        "the installed backbone that reads the grids); the learning curve's points too",
+    )
+    start.add_argument(
+        "--from-scratch", action="store_true", help="random weights (retvis train --from-scratch)"
     )
     p.add_argument("--freeze-conv", action="store_true", help="with --init-from: head only")
     p.add_argument(
@@ -154,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     excl = ["--exclude", str(HOLDOUT)] if HOLDOUT.is_file() else []
     pv = ["--per-volume"] if args.per_volume else []  # recipe options of train and the curve
     pv += ["--init-from", args.init_from] if args.init_from else []
+    pv += ["--from-scratch"] if args.from_scratch else []
     pv += ["--freeze-conv"] if args.freeze_conv else []
     pv += ["--device", args.device]
     split_args = ["--split", str(args.split.resolve())] if args.split else []
@@ -231,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(lc / f, dest / f)
 
     card = json.loads((dest / "model.json").read_text())
-    with open(desc, newline="") as fh:
-        n_desc = sum(r["status"] == "ok" for r in csv.DictReader(fh))
+    start = card["training_set"].get("init_from")  # as retvis train resolved it
+    labelled = {r["name"] for r in rows}
+    with open(desc, newline="") as fh:  # a shared table may hold other structures too
+        n_desc = sum(r["status"] == "ok" and r["name"] in labelled for r in csv.DictReader(fh))
     n_grids = len(split["train"]) + len(split["val"]) + len(split["test"])
     ts = card["training_set"]
     meta = args.labels.with_name(args.labels.name.replace(".csv", ".meta.json"))
@@ -264,9 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         + ", trained on RASPA3 GCMC labels of CoRE MOF 2019-ASR structures"
         + (f" ({_rel(meta)})" if meta.is_file() else "")
         + (
-            f", fine-tuned from {args.init_from}"
+            f", fine-tuned from {start}"
             + (" (fully connected head only)" if args.freeze_conv else "")
-            if args.init_from
+            if start
             else ""
         )
         + "."
@@ -288,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             "how": f"retvis learning-curve, sizes {'/'.join(map(str, curve['sizes']))} of "
             f"this model's training split, an ensemble of {curve_k} at each size, "
             f"{args.epochs} epochs"
-            + (f", each fine-tuned from {args.init_from}" if args.init_from else "")
+            + (f", each fine-tuned from {start}" if start else "")
             + "; RF on Zeo++ descriptors; the same "
             f"{len(split['test'])} test structures"
             + (

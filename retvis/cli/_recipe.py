@@ -14,6 +14,7 @@ from pathlib import Path
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
     """Add the data, recipe and hardware options of a training run to ``p``."""
     from ..ml.config import REWEIGHTS, TrainConfig
+    from ..ml.weights import FROM_BACKBONE
 
     d = TrainConfig()
     p.add_argument("--target", help="label column (default: 'value' or the only numeric one)")
@@ -88,11 +89,19 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         help="leave out labelled names without a grid instead of failing",
     )
     p.add_argument("--exclude", help="file of names never used (e.g. the hold-out list)")
-    p.add_argument(
+    start = p.add_mutually_exclusive_group()
+    start.add_argument(
         "--init-from",
         metavar="RUN_OR_MODEL",
-        help="fine-tune this model (a run folder or a named model, e.g. ch4-coremof) "
-        "instead of starting from random weights",
+        default=FROM_BACKBONE,
+        help="start from this model (a run folder or a named model, e.g. ch4-coremof); "
+        f"default '{FROM_BACKBONE}': the installed RetVis backbone that reads these grids "
+        "(docs/pretraining.md), or random weights where none does",
+    )
+    start.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="start from random weights, not from the backbone",
     )
     p.add_argument(
         "--freeze-conv", action="store_true", help="with --init-from: train the head only"
@@ -147,7 +156,7 @@ def recipe_from_args(args: argparse.Namespace) -> dict:
         device=args.device,
         drop_missing=args.drop_missing,
         exclude=str(Path(args.exclude).resolve()) if args.exclude else None,
-        init_from=args.init_from,
+        init_from=None if args.from_scratch else args.init_from,
         freeze_conv=args.freeze_conv,
         refit_batchnorm=args.refit_batchnorm,
         restandardize=args.restandardize,

@@ -38,15 +38,22 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..core.grid import GridSpec
+    from ..errors import UsageError
     from ..ml.pretrain import PretrainConfig, pretrain
-    from ..sim.targets import TargetsFolder, target_columns
+    from ..sim.targets import TargetsFolder
     from ._common import output_folder, report
 
     output_folder(args.out)
+    folders = [TargetsFolder(f) for f in args.targets]
+    kinds = {f.input_probe for f in folders}
+    if len(kinds) > 1:
+        raise UsageError(
+            f"the targets folders hold input grids of different probes ({', '.join(sorted(kinds))})"
+            ": pretrain one backbone per probe"
+        )
     names, grids, values = [], [], []
-    for folder in args.targets:
-        n, g, v, cols = TargetsFolder(folder).load()
+    for folder in folders:
+        n, g, v, cols = folder.load()
         names += n
         grids.append(g)
         values.append(v)
@@ -73,10 +80,10 @@ def run(args) -> int:
         grids,
         values,
         cols,
-        target_columns(),
+        folders[0].columns(),
         args.out,
         cfg,
-        GridSpec().to_dict(),
+        folders[0].spec.to_dict(),
         progress=progress,
         should_stop=stop.exists,
     )

@@ -28,6 +28,21 @@ def register(sub) -> None:
     p.add_argument(
         "--max-atoms", type=int, default=1000, help="largest unit cell computed (default 1000)"
     )
+    p.add_argument(
+        "--input-probe",
+        choices=("sphere", "CO2"),
+        default="sphere",
+        help="the input grids stored for pretraining: the default sphere probe, or the CO2 "
+        "probe with EQeq charges (adds CO2's Henry coefficient and heat; default sphere)",
+    )
+    p.add_argument(
+        "--known",
+        type=Path,
+        metavar="TABLE",
+        help="a targets table (e.g. resources/datasets/pretrain_targets_coremof.csv) whose "
+        "sphere-probe targets are used for the same files (same sha256) instead of "
+        "computing them again",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -72,6 +87,8 @@ def run(args) -> int:
             exclude=excluded_names(),
             max_atoms=args.max_atoms,
             progress=progress,
+            input_probe=args.input_probe,
+            known=args.known,
         )
     finally:
         bar.close()

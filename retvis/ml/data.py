@@ -324,6 +324,14 @@ INPUT_SCALES = ("linear", "log")
 LOG_FLOOR = 1e-6
 
 
+def log_input(input_scale: str, gridspec: dict) -> bool:
+    """Whether voxels of ``gridspec`` are standardized on the log scale: ``"log"``, or
+    ``"auto"`` for grids of a charged (non-sphere) probe such as CO2's."""
+    return input_scale == "log" or (
+        input_scale == "auto" and gridspec.get("probe", "sphere") != "sphere"
+    )
+
+
 @dataclass(frozen=True)
 class Standardization:
     """One-channel standardization: ``(x - mean) / std`` of the training voxels.

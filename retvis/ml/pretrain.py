@@ -96,7 +96,7 @@ def pretrain(
     order = rng.permutation(n_rows)
     n_val = max(1, int(round(cfg.val_fraction * n_rows)))
     val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
-    std = D.standardization(grids, train_rows)
+    std = D.standardization(grids, train_rows, log=D.log_input("auto", gridspec))
     y_train = targets[train_rows]
     mu, sd = np.nanmean(y_train, axis=0), np.nanstd(y_train, axis=0)
     if not (np.isfinite(mu).all() and (sd > 0).all()):

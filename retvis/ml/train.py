@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,8 @@ from .config import TrainConfig
 from .metrics import loss_plot, parity_plot, point_metrics, r2_score
 from .retnet import RetNet, build_retnet
 from .weights import (
+    FROM_BACKBONE,
+    backbone_for,
     fit_calibration,
     is_backbone,
     label_quantiles,
@@ -179,6 +181,17 @@ def train_run(
 
     vs, labels, ds, split = _prepare(voxels_dir, labels_csv, run_dir, cfg, resume)
     data_hash = ds.digest()
+    if cfg.init_from == FROM_BACKBONE:
+        found = backbone_for(vs.spec)
+        if found is None and (cfg.freeze_conv or cfg.refit_batchnorm or cfg.restandardize):
+            raise DataError(
+                f"no installed backbone reads grids of {vs.spec}: --freeze-conv, "
+                "--refit-batchnorm and --restandardize need a model to start from "
+                "(--init-from MODEL)",
+                voxels_dir,
+            )
+        cfg = replace(cfg, init_from=found)
+        emit({"event": "start", "init_from": found or "random weights"})
     source = None
     if cfg.init_from:
         source = load_model(cfg.init_from, backbone=True)
@@ -207,10 +220,7 @@ def train_run(
     if source is not None and not cfg.restandardize:
         std = source.standardization
     else:
-        log = cfg.input_scale == "log" or (
-            cfg.input_scale == "auto" and gridspec.get("probe", "sphere") != "sphere"
-        )
-        std = D.standardization(vs.voxels, train_rows, log=log)
+        std = D.standardization(vs.voxels, train_rows, log=D.log_input(cfg.input_scale, gridspec))
     scale = _per_volume_scale(vs, cfg, voxels_dir)  # 1, or each framework's density
     tscale = _target_scaling(y_train * scale[train_rows], cfg.scale_target)
     if cfg.shift and (gridspec.get("endpoint") or gridspec.get("mode", "supercell") != "supercell"):

@@ -158,6 +158,28 @@ def available_models(backbones: bool = False) -> dict[str, Path]:
     return out
 
 
+#: ``init_from`` meaning "the installed backbone that reads these grids, if any" (the
+#: default start of ``retvis train`` and of the app's training dialog).
+FROM_BACKBONE = "backbone"
+
+
+def backbone_for(gridspec: dict | None) -> str | None:
+    """The name of an installed backbone whose grid settings are ``gridspec``, or None."""
+    if not gridspec:
+        return None
+    from ..core.grid import GridSpec
+
+    want = GridSpec.from_dict(gridspec).to_dict()
+    for name, folder in available_models(backbones=True).items():
+        try:
+            card = read_card(folder)
+        except WeightsError:
+            continue
+        if is_backbone(card) and GridSpec.from_dict(card["gridspec"]).to_dict() == want:
+            return name
+    return None
+
+
 def _card_is_backbone(folder: Path) -> bool:
     try:
         return is_backbone(read_card(folder))

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..core.cache import atomic_write_bytes, sha256_file
 from ..core.grid import GridSpec, compute_grid
+from ..core.guests import GUESTS
 from ..core.structure import read_structure
 from ..errors import DataError, RetvisError
 from .gcmc import GAS_CONSTANT as R
@@ -80,9 +81,18 @@ GEOMETRY = {
 }
 
 
-def target_columns() -> dict[str, str]:
-    """Every target column with its units, in table order."""
+#: Input grids a targets folder can hold, by name: the default sphere probe (the grid of
+#: the CH4 model and of the first backbone) and the TraPPE CO2 probe with EQeq charges.
+INPUTS = {"sphere": GridSpec(), "CO2": GridSpec(probe="CO2")}
+
+
+def target_columns(input_probe: str = "sphere") -> dict[str, str]:
+    """Every target column with its units, in table order. A folder of CO2-probe input
+    grids also has CO2's Henry coefficient and heat, from those grids."""
     cols: dict[str, str] = {}
+    if input_probe == "CO2":
+        cols["log10_kh_CO2"] = "log10 mol/(kg Pa)"
+        cols["qst_CO2"] = "kJ/mol"
     for p in PROBES:
         cols[f"log10_kh_{p.name}"] = "log10 mol/(kg Pa)"
         cols[f"qst_{p.name}"] = "kJ/mol"
@@ -95,16 +105,19 @@ def target_columns() -> dict[str, str]:
 COLUMNS = ["name", "status", "reason", "part", "row", "cpu_seconds", "sha256", "path"]
 
 
-def tail_energy(structure, probe: Probe, spec: GridSpec) -> float:
-    """Lennard-Jones energy of ``probe`` beyond the grid's cutoff in a uniform framework
-    (the force field of ``spec``), K."""
+def tail_energy(structure, sites: Iterable[tuple[float, float]], spec: GridSpec) -> float:
+    """Lennard-Jones energy beyond the grid's cutoff, in a uniform framework (the force
+    field of ``spec``), of a guest made of ``sites`` (epsilon K, sigma Å), K."""
     from ..core.forcefield import load_forcefield, mix
 
-    eps, sig = load_forcefield(spec.forcefield).parameters(structure.species, structure.path)
-    eps, sig = mix(eps, sig, probe.epsilon, probe.sigma)
-    s3 = (sig / spec.cutoff) ** 3
-    # each atom is one of its kind per cell: its number density is 1 / V
-    return float(8 / 3 * np.pi * np.sum(eps * sig**3 * (s3**3 / 3 - s3)) / structure.volume)
+    eps_a, sig_a = load_forcefield(spec.forcefield).parameters(structure.species, structure.path)
+    total = 0.0
+    for epsilon, sigma in sites:
+        eps, sig = mix(eps_a, sig_a, epsilon, sigma)
+        s3 = (sig / spec.cutoff) ** 3
+        # each atom is one of its kind per cell: its number density is 1 / V
+        total += float(8 / 3 * np.pi * np.sum(eps * sig**3 * (s3**3 / 3 - s3)))
+    return total / structure.volume
 
 
 def henry(
@@ -123,17 +136,36 @@ def henry(
     return math.log10(kh), R * (temperature - mean_v) / 1000.0
 
 
-def structure_targets(path: Path, geometry: dict[str, dict[str, float]], max_atoms: int = 1000):
-    """All targets of one CIF and its input grid (default sphere probe), float32."""
+def structure_targets(
+    path: Path,
+    geometry: dict[str, dict[str, float]],
+    max_atoms: int = 1000,
+    input_probe: str = "sphere",
+    known: dict[str, float] | None = None,
+):
+    """All targets of one CIF and its input grid (``INPUTS[input_probe]``), float32.
+
+    ``known``: this file's sphere-probe targets from an earlier table (same file, same
+    sha256), used instead of computing them again.
+    """
     s = read_structure(path, max_atoms=max_atoms)
     out: dict[str, float] = {}
-    for p in PROBES:
-        spec = p.spec()
-        g = compute_grid(s, spec)
-        out[f"log10_kh_{p.name}"], out[f"qst_{p.name}"] = henry(
-            g.boltzmann, p.temperature, g.density, tail_energy(s, p, spec)
+    spec = INPUTS[input_probe]
+    grid = compute_grid(s, spec)
+    if input_probe == "CO2":
+        sites = [(a.epsilon, a.sigma) for a in GUESTS["CO2"].sites]
+        out["log10_kh_CO2"], out["qst_CO2"] = henry(
+            grid.boltzmann, spec.temperature, grid.density, tail_energy(s, sites, spec)
         )
-    grid = compute_grid(s, GridSpec())
+    for p in PROBES:
+        kh, qst = f"log10_kh_{p.name}", f"qst_{p.name}"
+        if known and known.get(kh) and known.get(qst):
+            out[kh], out[qst] = float(known[kh]), float(known[qst])
+            continue
+        g = grid if input_probe == "sphere" and p.spec() == spec else compute_grid(s, p.spec())
+        out[kh], out[qst] = henry(
+            g.boltzmann, p.temperature, g.density, tail_energy(s, [(p.epsilon, p.sigma)], p.spec())
+        )
     out["density"] = float(grid.density)
     for name, value in geometry.get(path.stem, {}).items():
         out[name] = value
@@ -167,11 +199,38 @@ class TargetsFolder:
     loses at most the structures of the part being filled; they run again on resume.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], input_probe: str | None = None) -> None:
         self.root = Path(root)
         self.table = self.root / "targets.csv"
         self.meta_path = self.root / "targets.meta.json"
         self.grids = self.root / "grids"
+        held = self._held_input()
+        if input_probe is not None and held is not None and held != input_probe:
+            raise DataError(
+                f"this targets folder holds {held}-probe input grids, not {input_probe}: "
+                "choose another folder",
+                self.root,
+            )
+        if input_probe is not None and input_probe not in INPUTS:
+            raise DataError(f"no input grid '{input_probe}' (one of {', '.join(INPUTS)})")
+        self.input_probe = held or input_probe or "sphere"
+
+    def _held_input(self) -> str | None:
+        """The input probe of an existing table, from its columns."""
+        if not self.table.is_file():
+            return None
+        with open(self.table, newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), [])
+        return "CO2" if "log10_kh_CO2" in header else "sphere"
+
+    @property
+    def spec(self) -> GridSpec:
+        """The grid settings of the folder's input grids."""
+        return INPUTS[self.input_probe]
+
+    def columns(self) -> dict[str, str]:
+        """The folder's target columns with their units."""
+        return target_columns(self.input_probe)
 
     def rows(self) -> list[dict[str, str]]:
         if not self.table.is_file():
@@ -192,7 +251,7 @@ class TargetsFolder:
 
     def append(self, part: int, grids: list[np.ndarray], rows: list[dict]) -> None:
         """Write one part of grids, then its rows (with their ``part`` and ``row``)."""
-        cols = COLUMNS + list(target_columns())
+        cols = COLUMNS + list(self.columns())
         if grids:
             import io
 
@@ -216,7 +275,7 @@ class TargetsFolder:
         if names is not None:
             keep = set(names)
             rows = [r for r in rows if r["name"] in keep]
-        cols = list(target_columns())
+        cols = list(self.columns())
         parts: dict[int, np.ndarray] = {}
         grids, values = [], []
         for r in rows:
@@ -238,13 +297,19 @@ def compute_targets(
     part_size: int = 256,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    input_probe: str = "sphere",
+    known: str | os.PathLike[str] | None = None,
 ) -> dict:
     """Compute the targets of ``files`` into the folder ``out``, resuming what is there.
 
     A structure that fails is a row with its reason; ``exclude`` names (hold-out, test
-    splits) are never computed. Returns counts and CPU seconds of this run.
+    splits) are never computed. ``input_probe`` names the input grids (:data:`INPUTS`);
+    ``known``, a targets table whose sphere-probe targets are taken for the files with
+    the same sha256 instead of being computed again. Returns counts and CPU seconds of
+    this run.
     """
-    folder = TargetsFolder(out)
+    folder = TargetsFolder(out, input_probe)
+    known_rows = _known_targets(known) if known is not None else {}
     done = folder.done()
     todo = [f for f in files if str(f) not in done and f.stem not in exclude]
     geometry = coremof_geometry()
@@ -268,7 +333,9 @@ def compute_targets(
         row = {"name": f.stem, "path": str(f), "part": "", "row": ""}
         try:
             row["sha256"] = sha256_file(f)
-            values, grid = structure_targets(f, geometry, max_atoms)
+            values, grid = structure_targets(
+                f, geometry, max_atoms, folder.input_probe, known_rows.get(row["sha256"])
+            )
         except (RetvisError, OSError) as exc:
             row.update(status="failed", reason=str(getattr(exc, "reason", exc)))
             counts["failed"] += 1
@@ -289,6 +356,18 @@ def compute_targets(
     return counts
 
 
+def _known_targets(table: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """The computed rows of a targets table, by their file's sha256."""
+    path = Path(table)
+    if not path.is_file():
+        raise DataError("no such targets table", path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not {"sha256", "status"} <= set(reader.fieldnames or ()):
+            raise DataError("not a RetVis targets table (no sha256 and status)", path)
+        return {r["sha256"]: r for r in reader if r["status"] == "ok"}
+
+
 def _write_meta(folder: TargetsFolder) -> None:
     rows = folder.rows()
     ok = [r for r in rows if r["status"] == "ok"]
@@ -298,8 +377,8 @@ def _write_meta(folder: TargetsFolder) -> None:
         "format_version": FORMAT_VERSION,
         "description": "Pretraining targets computed by RetVis (retvis targets); see "
         "docs/pretraining.md.",
-        "input_grid": GridSpec().to_dict(),
-        "targets": target_columns(),
+        "input_grid": folder.spec.to_dict(),
+        "targets": folder.columns(),
         "probes": [
             {
                 "name": p.name,

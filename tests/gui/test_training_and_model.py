@@ -144,7 +144,14 @@ def test_training_dialog_fine_tunes_an_installed_model(qtbot, make_window, demo_
     dlg = win.training_dialog()
     qtbot.addWidget(dlg)
     sources = [dlg.init_from.itemData(i) for i in range(dlg.init_from.count())]
-    assert sources[0] is None and "ch4-coremof" in sources  # scratch first, the default
+    # the backbone first, the default; random weights one choice away
+    assert sources[:2] == ["backbone", None] and "ch4-coremof" in sources
+    assert dlg.init_from.currentText() == "RetVis backbone (pretrained)"
+    assert (
+        "--from-scratch" not in dlg.train_args(Path("v"), Path("l")) and dlg.freeze_conv.isEnabled()
+    )
+    dlg.init_from.setCurrentIndex(1)
+    assert "--from-scratch" in dlg.train_args(Path("v"), Path("l"))
     assert not dlg.freeze_conv.isEnabled()
     dlg.init_from.setCurrentIndex(sources.index("ch4-coremof"))
     assert dlg.freeze_conv.isEnabled()

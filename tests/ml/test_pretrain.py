@@ -39,6 +39,53 @@ def test_grid_henry_coefficient_agrees_with_raspa_widom_insertion(name):
     assert values["qst_Xe"] > values["qst_Kr"] > values["qst_Ar"] > 0
 
 
+@pytest.mark.parametrize("name", ["SENWAL_clean", "PEKKAS_clean"])
+def test_co2_grid_henry_coefficient_agrees_with_raspa_widom_insertion(name):
+    """CO2 at 298 K with EQeq charges: the CO2-probe grid's K_H (13 orientations, n = 25,
+    tail added) within 0.4 decades of RASPA3's Widom insertion with Ewald sums; the
+    coarse grid undersamples the narrowest wells, so it is never well above."""
+    from retvis.sim.charges import eqeq_charges
+
+    s = read_structure(demo(name))
+    w = run_widom(s, WidomProtocol(guest="CO2", cycles=300, charges=True), eqeq_charges(s))
+    values, _ = structure_targets(demo(name), {}, input_probe="CO2")
+    diff = values["log10_kh_CO2"] - math.log10(w.henry_mol_kg_pa)
+    assert -0.4 < diff < 0.1
+    assert values["qst_CO2"] > values["qst_CH4"] > 0  # the quadrupole binds CO2 harder
+
+
+def test_a_co2_targets_folder_stores_co2_grids_and_reuses_known_sphere_targets(tmp_path):
+    from retvis.core.grid import GridSpec, compute_grid
+    from retvis.errors import DataError
+
+    sphere, co2 = tmp_path / "sphere", tmp_path / "co2"
+    compute_targets([demo("SENWAL_clean")], sphere)
+    # a known table whose CH4 value is marked, to see that it is taken, not recomputed
+    rows = TargetsFolder(sphere).rows()
+    rows[0]["log10_kh_CH4"] = "-9.5"
+    known = tmp_path / "known.csv"
+    with open(known, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    files = [demo("SENWAL_clean"), demo("PEKKAS_clean")]
+    compute_targets(files, co2, input_probe="CO2", known=known)
+    names, grids, values, cols = TargetsFolder(co2).load()
+    assert cols[:2] == ["log10_kh_CO2", "qst_CO2"] and len(cols) == 2 * len(PROBES) + 9
+    assert values[0, cols.index("log10_kh_CH4")] == -9.5
+    recomputed, _ = structure_targets(demo("PEKKAS_clean"), {})
+    assert values[1, cols.index("log10_kh_CH4")] == pytest.approx(
+        recomputed["log10_kh_CH4"], abs=1e-5
+    )
+    co2_grid = compute_grid(read_structure(demo("PEKKAS_clean")), GridSpec(probe="CO2"))
+    np.testing.assert_allclose(grids[1], co2_grid.boltzmann, rtol=1e-5, atol=1e-30)
+    meta = json.loads((co2 / "targets.meta.json").read_text())
+    assert meta["input_grid"]["probe"] == "CO2"
+    with pytest.raises(DataError, match="sphere-probe input grids"):
+        compute_targets(files, sphere, input_probe="CO2")
+    assert main(["pretrain", str(sphere), str(co2), "-o", str(tmp_path / "run")]) == 2
+
+
 def test_targets_folder_records_failures_and_resumes(tmp_path):
     bad = tmp_path / "broken.cif"
     bad.write_text("data_x\n_cell_length_a 10\n")
@@ -122,6 +169,24 @@ def test_fine_tuning_takes_every_layer_but_the_output(backbone, demo_set, tmp_pa
     assert np.isfinite(pred).all()
 
 
+def test_training_starts_from_the_installed_backbone_unless_asked_not_to(demo_set, tmp_path):
+    """The default start of retvis train is the shipped backbone that reads the grids;
+    --from-scratch is random weights."""
+    args = ["train", str(demo_set), str(demo_set / "labels.csv"), "--epochs", "1"]
+    assert main([*args, "-o", str(tmp_path / "a"), "--batch-size", "8"]) == 0
+    card = json.loads((tmp_path / "a" / "model" / "model.json").read_text())
+    assert card["training_set"]["init_from"] == "retvis-backbone"
+    start = load_model("retvis-backbone", backbone=True).members[0]
+    assert (
+        card["standardization"]
+        == load_model("retvis-backbone", backbone=True).card["standardization"]
+    )
+    assert main([*args, "-o", str(tmp_path / "b"), "--batch-size", "8", "--from-scratch"]) == 0
+    card = json.loads((tmp_path / "b" / "model" / "model.json").read_text())
+    assert card["training_set"]["init_from"] is None
+    assert start.fc.out.out_features > 1
+
+
 def test_a_backbone_refuses_grids_of_other_settings(backbone, tmp_path):
     run, _ = backbone
     vox = tmp_path / "vox"
@@ -152,6 +217,12 @@ def test_a_backbone_refuses_grids_of_other_settings(backbone, tmp_path):
         ]
     )
     assert rc == 2
+    # by default: no installed backbone reads these grids, so random weights
+    rc = main(["train", str(vox), str(vox / "labels.csv"), "-o", str(tmp_path / "r1"),
+               "--epochs", "1"])  # fmt: skip
+    assert rc == 0
+    card = json.loads((tmp_path / "r1" / "model" / "model.json").read_text())
+    assert card["training_set"]["init_from"] is None
     # asked for explicitly: the voxels standardized on their own training set
     rc = main(["train", str(vox), str(vox / "labels.csv"), "-o", str(tmp_path / "r2"),
                "--init-from", str(run), "--epochs", "1", "--restandardize",

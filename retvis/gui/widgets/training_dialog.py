@@ -163,20 +163,24 @@ class TrainingDialog(QDialog):
             "0.873 to 0.903."
         )
 
-        self.init_from = QComboBox()
-        self.init_from.addItem("Random weights (train from scratch)", None)
+        from ...ml.weights import FROM_BACKBONE
         from ..workers import available_models
 
+        self.init_from = QComboBox()
+        self.init_from.addItem("RetVis backbone (pretrained)", FROM_BACKBONE)
+        self.init_from.addItem("Random weights (train from scratch)", None)
         for name in available_models():
             self.init_from.addItem(f"Fine-tune {name}", name)
         self.init_from.setToolTip(
-            "Start from an installed model's weights and grid standardization instead of "
-            "random ones: with few labels of a new target (a second gas, another pressure) "
-            "the layers that read the energy grid are already trained."
+            "Where the network's weights start. The RetVis backbone was pretrained on "
+            "quantities RetVis computes for every CoRE MOF (Henry coefficients, heats, pore "
+            "geometry), so few labels of a new gas or condition go further; where no "
+            "backbone reads the chosen grids, training starts from random weights. An "
+            "installed model starts from its weights and grid standardization."
         )
         self.freeze_conv = QCheckBox("Train the fully connected head only")
         self.freeze_conv.setToolTip("Keep the fine-tuned model's convolution layers as they are")
-        self.freeze_conv.setEnabled(False)
+        self.freeze_conv.setEnabled(True)  # the backbone is the default start
         self.init_from.currentIndexChanged.connect(
             lambda _i: self.freeze_conv.setEnabled(self.init_from.currentData() is not None)
         )
@@ -306,7 +310,9 @@ class TrainingDialog(QDialog):
         if not self.calibrate.isChecked():
             args.append("--no-calibrate")
         source = self.init_from.currentData()
-        if source is not None:
+        if source is None:
+            args.append("--from-scratch")
+        else:
             args += ["--init-from", source]
             if self.freeze_conv.isChecked():
                 args.append("--freeze-conv")
