@@ -6,6 +6,7 @@ import sys
 import pytest
 
 FORBIDDEN = {
+    "retvis.app": ("PySide6", "pyvista", "pyvistaqt", "vtk", "torch"),
     "retvis.core": ("PySide6", "pyvista", "pyvistaqt", "vtk", "torch"),
     "retvis.ml": ("PySide6", "pyvista", "pyvistaqt", "vtk"),
     "retvis.sim": ("PySide6", "pyvista", "pyvistaqt", "vtk", "torch"),

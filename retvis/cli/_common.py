@@ -30,19 +30,9 @@ def kelvin(text: str) -> float:
 
 def grid_options_given(args: argparse.Namespace) -> list[str]:
     """The grid options (:func:`add_grid_options`) set to other than their defaults."""
-    d = GridSpec()
-    defaults = {
-        "n": d.n,
-        "cutoff": d.cutoff,
-        "probe": d.probe,
-        "probe_epsilon": d.probe_epsilon,
-        "probe_sigma": d.probe_sigma,
-        "temperature": d.temperature,
-        "cubic": False,
-        "box_length": d.box_length,
-        "cell": d.cell,
-        "seed_compatible": False,
-    }
+    p = argparse.ArgumentParser(add_help=False)
+    add_grid_options(p)
+    defaults = vars(p.parse_args([]))
     return [
         "--" + dest.replace("_", "-")
         for dest, value in defaults.items()

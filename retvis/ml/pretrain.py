@@ -45,8 +45,14 @@ class PretrainConfig:
     augment: bool = True
     seed: int = 0
     device: str = "cpu"
+    #: standardised targets are clipped to this many standard deviations, so a few
+    #: extreme values (CO2 Henry coefficients of 1e10 where EQeq charges are strong)
+    #: do not outweigh a whole target in the loss
+    clip_sd: float = 5.0
 
     def __post_init__(self) -> None:
+        if not self.clip_sd > 0:
+            raise DataError(f"clip_sd must be > 0, got {self.clip_sd}")
         if self.epochs < 1 or self.batch_size < 2:
             raise DataError("epochs must be >= 1 and batch size >= 2")
         if not 0 < self.val_fraction < 0.5:
@@ -101,7 +107,7 @@ def pretrain(
     mu, sd = np.nanmean(y_train, axis=0), np.nanstd(y_train, axis=0)
     if not (np.isfinite(mu).all() and (sd > 0).all()):
         raise DataError("a target has no finite spread in the training rows")
-    scaled = ((targets - mu) / sd).astype(np.float32)
+    scaled = np.clip((targets - mu) / sd, -cfg.clip_sd, cfg.clip_sd).astype(np.float32)
 
     device = cfg.device
     net = build_retnet(n, cfg.dropout, seed=cfg.seed, outputs=len(target_names))

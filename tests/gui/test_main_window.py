@@ -321,17 +321,3 @@ def test_a_clean_close_leaves_no_untitled_autosave_unless_it_holds_labels(
         win.close()
         assert path.exists() == keep
 
-
-def test_the_table_ranks_equal_predictions_by_name(qtbot):
-    """The app's table ranks with the one rule of retvis predict and screen."""
-    from retvis.core.project import MaterialRecord
-    from retvis.gui.materials_model import MaterialsModel
-
-    model = MaterialsModel()
-    model.add(
-        [
-            MaterialRecord(digest=d, name=n, path=f"{n}.cif", status="ok", pred_mean=v)
-            for d, n, v in [("1", "zeta", 2.0), ("2", "alpha", 2.0), ("3", "mid", 5.0)]
-        ]
-    )
-    assert [model.rank(d) for d in "123"] == [3, 2, 1]

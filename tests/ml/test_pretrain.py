@@ -250,3 +250,10 @@ def test_the_shipped_targets_never_hold_a_holdout_or_evaluation_structure():
     for col in target_columns():
         vals = [float(r[col]) for r in ok if r[col] != ""]
         assert len(vals) > 0.9 * len(ok) and all(math.isfinite(v) for v in vals), col
+
+
+def test_pretraining_refuses_a_clip_that_keeps_nothing():
+    from retvis.errors import DataError
+
+    with pytest.raises(DataError, match="clip_sd"):
+        PretrainConfig(clip_sd=0)
