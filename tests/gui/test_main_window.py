@@ -320,4 +320,3 @@ def test_a_clean_close_leaves_no_untitled_autosave_unless_it_holds_labels(
             assert win.import_labels(labels) == 2
         win.close()
         assert path.exists() == keep
-
