@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import LimitError, StructureError
+from .units import AVOGADRO
 
 #: Largest CIF file read, bytes. CoRE MOF's largest is ~1 MB.
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -178,7 +179,7 @@ class Structure:
     @property
     def density(self) -> float:
         """Framework density, g/cm^3."""
-        return self.mass / (self.volume * 0.6022140857)
+        return self.mass / (self.volume * 1e-24 * AVOGADRO)  # g/mol / (Å³ -> cm³ per mol)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -18,6 +18,10 @@ MIN_CALIBRATION = 20
 REWEIGHTS: tuple[str, ...] = ("none", "sqrt-inv")
 
 
+#: The smallest training batch: batch normalisation needs two samples.
+MIN_BATCH_SIZE = 2
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a training run; the defaults are the thesis's (docs/method.md section 3).
@@ -141,7 +145,7 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
-        if self.epochs < 1 or self.batch_size < 2 or self.ensemble < 1:
+        if self.epochs < 1 or self.batch_size < MIN_BATCH_SIZE or self.ensemble < 1:
             raise SpecError(
                 f"need epochs >= 1, batch size >= 2 and ensemble >= 1; got "
                 f"{self.epochs}, {self.batch_size}, {self.ensemble}"

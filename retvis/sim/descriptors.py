@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..core.descriptor_table import DescriptorResult
+from ..core.units import AVOGADRO
 
 #: Probe radius of the accessible surface area, Å (N2).
 SA_PROBE_RADIUS = 1.86
@@ -43,7 +44,6 @@ SA_SAMPLES = 2000
 VOLUME_SAMPLES = 50000
 #: Default time limit per structure, s.
 TIMEOUT = 120.0
-_AVOGADRO_CM3_A3 = 0.602214076  # N_A x 1e-24: g/cm3 x Å^3 -> g/mol
 
 
 def _field(text: str, key: str) -> float:
@@ -79,7 +79,7 @@ def _analyse(cif: str) -> dict[str, float]:
         "pore_volume_cm3_g": _field(vol, "AV_cm^3/g:"),
         "density_g_cm3": density,
         "cell_volume_A3": cell,
-        "cell_mass_amu": density * cell * _AVOGADRO_CM3_A3,
+        "cell_mass_amu": density * cell * 1e-24 * AVOGADRO,  # g/cm³ x Å³ -> g/mol
     }
 
 

@@ -32,10 +32,9 @@ import numpy as np
 from ..core.forcefield import load_forcefield
 from ..core.guests import GUESTS
 from ..core.structure import Structure, supercell_factors
+from ..core.units import AVOGADRO
 from ..errors import SimulationError, SpecError
 
-#: Avogadro constant, 1/mol.
-AVOGADRO = 6.02214076e23
 #: Molar gas constant, J/(mol K).
 GAS_CONSTANT = 8.314462618
 #: Molar volume of an ideal gas at STP (273.15 K, 101325 Pa), cm^3/mol.

@@ -143,6 +143,15 @@ def test_training_dialog_fine_tunes_an_installed_model(qtbot, make_window, demo_
     win = make_window()
     dlg = win.training_dialog()
     qtbot.addWidget(dlg)
+    from retvis.errors import SpecError
+    from retvis.ml.config import TrainConfig
+
+    # the dialog's defaults and bounds are retvis train's
+    assert dlg.epochs.value() == TrainConfig().epochs
+    assert dlg.batch.value() == TrainConfig().batch_size
+    with pytest.raises(SpecError):
+        TrainConfig(batch_size=dlg.batch.minimum() - 1).validate()
+    TrainConfig(batch_size=dlg.batch.minimum()).validate()
     sources = [dlg.init_from.itemData(i) for i in range(dlg.init_from.count())]
     # the backbone first, the default; random weights one choice away
     assert sources[:2] == ["backbone", None] and "ch4-coremof" in sources

@@ -144,9 +144,12 @@ class TrainingDialog(QDialog):
         self.target_name = QLineEdit("uptake")
         self.target_name.setToolTip("What the model predicts, shown in the table's header")
         self.units = QLineEdit("mol/kg")
-        self.epochs = QSpinBox(minimum=1, maximum=10_000, value=50)
-        self.ensemble = QSpinBox(minimum=1, maximum=20, value=1)
-        self.batch = QSpinBox(minimum=1, maximum=4096, value=64)
+        from ...ml.config import MIN_BATCH_SIZE, TrainConfig
+
+        d = TrainConfig()  # the defaults of retvis train
+        self.epochs = QSpinBox(minimum=1, maximum=10_000, value=d.epochs)
+        self.ensemble = QSpinBox(minimum=1, maximum=20, value=d.ensemble)
+        self.batch = QSpinBox(minimum=MIN_BATCH_SIZE, maximum=4096, value=d.batch_size)
         self.per_volume = QCheckBox("Learn per volume (target x framework density)")
         self.per_volume.setToolTip(
             "For a per-mass target such as an uptake in mol/kg: the network learns target x "
