@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "targets": "targets_cmd",
     "pretrain": "pretrain_cmd",
     "suggest": "suggest_cmd",
+    "learn": "learn_cmd",
     "app": "app_cmd",
 }
 

@@ -27,7 +27,6 @@ from ._common import output_file, progress_bar, report
 
 
 def register(sub) -> None:
-    d = Protocol()
     p = sub.add_parser(
         "label",
         help="simulate uptake labels with GCMC (RASPA3)",
@@ -43,6 +42,21 @@ def register(sub) -> None:
     p.add_argument("-o", "--out", required=True, type=Path, help="labels CSV (appended to)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="simulations at a time (default 1)")
     p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="rerun structures whose recorded row is not 'ok'",
+    )
+    p.add_argument("--limit", type=int, default=None, help="run at most this many structures")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_protocol_options(p)
+    p.set_defaults(func=run)
+
+
+def add_protocol_options(p) -> None:
+    """The simulation options of ``retvis label`` (and ``retvis learn``): the time limits
+    per structure and the protocol (guest, conditions, cycles, charges, Widom)."""
+    d = Protocol()
+    p.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -57,13 +71,6 @@ def register(sub) -> None:
         help=f"wall-clock cap per structure, s, for a hung simulation "
         f"(default {WALL_FACTOR:g} x --timeout)",
     )
-    p.add_argument(
-        "--retry-failed",
-        action="store_true",
-        help="rerun structures whose recorded row is not 'ok'",
-    )
-    p.add_argument("--limit", type=int, default=None, help="run at most this many structures")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("protocol (defaults: docs/method.md section 6)")
     g.add_argument(
         "--guest", default=d.guest, choices=sorted(GUESTS), help=f"adsorbate (default {d.guest})"
@@ -100,7 +107,6 @@ def register(sub) -> None:
         help="Henry coefficients by Widom insertion (--cycles insertion cycles; "
         "--pressure and --init-cycles do not apply); a table of its own",
     )
-    p.set_defaults(func=run)
 
 
 def protocol_from_args(args) -> Protocol | WidomProtocol:

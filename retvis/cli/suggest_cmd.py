@@ -49,19 +49,10 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..core.batch import iter_grids
     from ..core.cache import GridCache, atomic_write_bytes
     from ..core.labels import read_label_table
     from ..errors import SpecError
-    from ..ml.active import (
-        BACKBONE,
-        Surrogate,
-        acquire,
-        acquisition_score,
-        diverse_seed,
-        pool_features,
-    )
-    from ..ml.weights import load_model
+    from ..ml.active import next_batch, pool_from_files
     from ._common import input_files, output_file, progress_bar, report, write_csv
 
     if args.batch < 1:
@@ -72,38 +63,22 @@ def run(args) -> int:
     if args.labels is not None:
         table = read_label_table(args.labels, args.target)
         known = dict(zip(table.names, table.values.tolist(), strict=True))
-    backbone = load_model(BACKBONE, backbone=True)
-    grids, failed = [], 0
     bar = progress_bar(len(files), "grids", disable=args.quiet)
+
+    def progress(o) -> None:
+        bar.update(1)
+        if o.status != "ok":
+            bar.write(f"failed: {o.path}: {o.reason}")
+
     try:
-        for o in iter_grids(files, backbone.spec, cache=GridCache()):
-            bar.update(1)
-            if o.status == "ok":
-                grids.append((o.index, o.name, o.grid.boltzmann))
-            else:
-                failed += 1
-                bar.write(f"failed: {o.path}: {o.reason}")
+        names, paths, x, failures = pool_from_files(files, progress=progress, cache=GridCache())
     finally:
         bar.close()
-    grids.sort(key=lambda g: g[0])
-    names = [g[1] for g in grids]
-    paths = [files[g[0]] for g in grids]
-    x = pool_features(np.stack([g[2] for g in grids]), backbone) if grids else np.zeros((0, 20))
-    labelled = [i for i, n in enumerate(names) if n in known]
-    rest = np.array([i for i, n in enumerate(names) if n not in known], dtype=np.int64)
-    rng = np.random.default_rng(args.seed)
-    mean = std = score = np.full(len(rest), np.nan)
-    rule = args.rule if len(labelled) >= 2 else "diverse seed"
-    if len(rest) == 0:
-        picked = []
-    elif len(labelled) < 2:  # nothing to learn from yet: spread over the pool
-        picked = [int(rest[i]) for i in diverse_seed(x[rest], args.batch, rng)]
-    else:
-        y = np.array([known[names[i]] for i in labelled])
-        model = Surrogate(args.seed).fit(x[labelled], y)
-        mean, std = model.predict(x[rest])
-        picked = acquire(args.rule, x, rest, args.batch, rng, mean, std, float(y.max()))
-        score = acquisition_score(args.rule, mean, std, float(y.max()))
+    failed = len(failures)
+    labelled = [n for n in names if n in known]
+    b = next_batch(x, names, known, args.rule, args.batch, np.random.default_rng(args.seed),
+                   seed=args.seed)  # fmt: skip
+    picked, rule, rest, mean, std, score = b.picked, b.rule, b.candidates, b.mean, b.std, b.score
     where = {int(i): k for k, i in enumerate(rest)}
     atomic_write_bytes(args.out, "".join(f"{paths[i]}\n" for i in picked).encode())
     table_path = args.out.with_suffix(".csv")

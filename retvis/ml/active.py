@@ -173,6 +173,75 @@ def acquire(
 
 
 @dataclass
+class Batch:
+    """The next structures to simulate: ``picked`` (indices into the pool), the rule used,
+    and the surrogate's mean, standard deviation and score over ``candidates`` (NaN for
+    a diverse seed)."""
+
+    picked: list[int]
+    rule: str
+    candidates: NDArray[np.int64]
+    mean: NDArray[np.float64]
+    std: NDArray[np.float64]
+    score: NDArray[np.float64]
+
+
+def next_batch(
+    x: NDArray[np.float64],
+    names: list[str],
+    known: dict[str, float],
+    rule: str,
+    batch: int,
+    rng: np.random.Generator,
+    skip: set[str] = frozenset(),
+    seed: int = 0,
+) -> Batch:
+    """One step of the loop: the next ``batch`` of the pool (fingerprints ``x``, one per
+    name) given the labels ``known`` so far, by ``rule``; a diverse seed set while fewer
+    than two are known. ``skip``: names never to pick (e.g. those that failed)."""
+    labelled = [i for i, n in enumerate(names) if n in known]
+    rest = np.array(
+        [i for i, n in enumerate(names) if n not in known and n not in skip], dtype=np.int64
+    )
+    nan = np.full(len(rest), np.nan)
+    if len(rest) == 0:
+        return Batch([], rule, rest, nan, nan, nan)
+    if len(labelled) < 2:  # nothing to learn from yet: spread over the pool
+        picked = [int(rest[i]) for i in diverse_seed(x[rest], batch, rng)]
+        return Batch(picked, "diverse seed", rest, nan, nan, nan)
+    y = np.array([known[names[i]] for i in labelled])
+    model = Surrogate(seed).fit(x[labelled], y)
+    mean, std = model.predict(x[rest])
+    best = float(y.max())
+    picked = acquire(rule, x, rest, batch, rng, mean, std, best)
+    score = acquisition_score(rule, mean, std, best) if rule != "random" else nan
+    return Batch(picked, rule, rest, mean, std, score)
+
+
+def pool_from_files(files: list[Path], backbone=BACKBONE, progress=None, cache=None):
+    """The pool of ``files``: (names, paths, fingerprints (N, 20), failures as (path,
+    reason)), from each file's grid with the backbone's grid settings."""
+    from ..core.batch import iter_grids
+    from .weights import load_model
+
+    if isinstance(backbone, (str, Path)):
+        backbone = load_model(backbone, backbone=True)
+    grids, failed = [], []
+    for o in iter_grids(files, backbone.spec, cache=cache):
+        if progress is not None:
+            progress(o)
+        if o.status == "ok":
+            grids.append((o.index, o.name, o.grid.boltzmann))
+        else:
+            failed.append((o.path, o.reason))
+    grids.sort(key=lambda g: g[0])
+    names = [g[1] for g in grids]
+    paths = [files[g[0]] for g in grids]
+    x = pool_features(np.stack([g[2] for g in grids]), backbone) if grids else np.zeros((0, 20))
+    return names, paths, x, failed
+
+
+@dataclass
 class Replay:
     """One run of :func:`replay`: after each round, the labels spent, the surrogate's R²
     on the held-out structures and the fraction of the pool's top materials found."""

@@ -1,0 +1,73 @@
+"""The active-learning loop with real RASPA3 simulations (short cycles) on demo MOFs:
+two rounds, what each bought, a resume with a larger budget, settings kept, and a
+kill -9 in the middle of a round that loses no finished simulation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from retvis.app.learn import LearnConfig, LearningRun, progress_table, run_loop
+from retvis.errors import DataError
+from retvis.sim.gcmc import Protocol
+from tests.conftest import REPO, demo
+
+POOL = ["SENWAL_clean", "PEKKAS_clean", "ODIXEG_clean", "TOXNEB_clean", "KAXQIL_clean",
+        "DEKHUX_clean"]  # fmt: skip
+SHORT = Protocol(init_cycles=10, cycles=20)
+
+
+def test_two_rounds_label_the_chosen_and_a_larger_budget_goes_on(tmp_path):
+    files = [demo(n) for n in POOL]
+    events = []
+    s = run_loop(files, SHORT, LearnConfig(budget=4, batch=2), tmp_path, progress=events.append)
+    assert (s["simulations"], s["rounds"], s["pool"]) == (4, 2, 6)
+    run = LearningRun(tmp_path, SHORT)
+    rounds = run.rounds()
+    assert rounds[0]["rule"] == "diverse seed" and rounds[1]["rule"] == "best"
+    chosen = rounds[0]["chosen"] + rounds[1]["chosen"]
+    assert sorted(chosen) == sorted(run.done()) and len(set(chosen)) == 4
+    # the second round was chosen by the surrogate: its predictions are on record
+    assert set(rounds[1]["predicted"]) == set(rounds[1]["chosen"])
+    table = progress_table(run)
+    assert [t["simulations"] for t in table] == [2, 4]
+    assert table[1]["best"] == max(run.known().values()) > 0
+    assert table[0]["surrogate_mae_log"] is None and table[1]["surrogate_mae_log"] >= 0
+    assert [e["event"] for e in events].count("label") == 4
+    before = {n: r["finished_utc"] for n, r in run.done().items()}
+    s = run_loop(files, SHORT, LearnConfig(budget=6, batch=2), tmp_path)
+    assert s["simulations"] == 6 and s["rounds"] == 3
+    assert all(run.done()[n]["finished_utc"] == t for n, t in before.items())
+    with pytest.raises(DataError, match="other settings"):
+        run_loop(files, SHORT, LearnConfig(budget=6, batch=3), tmp_path)
+
+
+def test_a_kill_9_mid_round_loses_no_finished_simulation(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "retvis", "learn", *[str(demo(n)) for n in POOL], "-o",
+           str(out), "--budget", "4", "--batch", "4", "--init-cycles", "10", "--cycles", "20",
+           "-q"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    labels = out / "labels.csv"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if labels.is_file() and len(labels.read_text().splitlines()) >= 2:  # header + a row
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)  # the loop and its RASPA3 child
+    proc.wait()
+    run = LearningRun(out, SHORT)
+    kept = {n: r["finished_utc"] for n, r in run.done().items()}
+    assert 1 <= len(kept) < 4
+    assert subprocess.run(cmd, env=env).returncode == 0
+    done = run.done()
+    assert len(done) == 4 and len(run.rounds()) == 1  # the round was finished, not redrawn
+    assert set(done) == set(run.rounds()[0]["chosen"])
+    assert all(done[n]["finished_utc"] == t for n, t in kept.items())
