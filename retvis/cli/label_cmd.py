@@ -131,7 +131,8 @@ def protocol_from_args(args) -> Protocol | WidomProtocol:
     )
 
 
-def _inputs(args) -> list[Path]:
+def inputs_from_args(args) -> list[Path]:
+    """The CIF paths of ``--files-from`` and the positional paths (files and folders)."""
     files: list[Path] = []
     if args.files_from is not None:
         if not args.files_from.is_file():
@@ -155,7 +156,7 @@ def run(args) -> int:
     output_file(args.out, "labels.csv")
     protocol = protocol_from_args(args)
     identity = protocol.identity()
-    files = _inputs(args)
+    files = inputs_from_args(args)
     table = LabelTable(args.out, columns_for(protocol))
     done = table.done(identity, retry_failed=args.retry_failed)
     seen: set[str] = set()

@@ -24,7 +24,10 @@ def register(sub) -> None:
         help="active learning: choose, simulate (RASPA3) and learn until a budget is spent",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="the pool: CIF files or folders")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="the pool: CIF files or folders")
+    p.add_argument(
+        "--files-from", type=Path, metavar="FILE", help="text file with one CIF path per line"
+    )
     p.add_argument("-o", "--out", required=True, type=Path, help="run folder (resumed)")
     p.add_argument("--budget", type=int, required=True, help="simulations in all")
     p.add_argument("--batch", type=int, default=10, help="simulations per round (default 10)")
@@ -43,14 +46,14 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..app.learn import LearnConfig, run_loop
-    from ._common import input_files, report
-    from .label_cmd import protocol_from_args
+    from ._common import report
+    from .label_cmd import inputs_from_args, protocol_from_args
 
     cfg = LearnConfig(
         budget=args.budget, batch=args.batch, rule=args.rule, seed=args.loop_seed, jobs=args.jobs
     )
     protocol = protocol_from_args(args)
-    files = input_files(args.paths)
+    files = inputs_from_args(args)
     cancel = threading.Event()
 
     def progress(rec: dict) -> None:

@@ -277,6 +277,13 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             "Ctrl+G",
             "Label the selected materials with RASPA3 (runs `retvis label`)",
         )
+        self.act_learn = act(
+            "Active &Learning…",
+            self.learning_dialog,
+            "Ctrl+L",
+            "Let RetVis choose which selected materials (or all) to simulate next, "
+            "simulate them and learn, until a budget (runs `retvis learn`)",
+        )
         self.act_log = act("Open &Log Folder", self._open_logs)
         self.act_about = act("&About RetVis", self.about, "F1")
         self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
@@ -303,6 +310,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self.run_menu.addAction(a)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.act_gcmc)
+        self.run_menu.addAction(self.act_learn)
         self.run_menu.addAction(self.act_train)
         m = mb.addMenu("&View")
         m.addAction(self.act_viewer)

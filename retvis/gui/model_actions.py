@@ -307,17 +307,39 @@ class ModelActions:
             + (f"; {skipped} skipped (no grid, or other grid settings)" if skipped else "")
         )
 
+    def _simulation_pool(self, least: int = 1) -> list[Path]:
+        """The selected materials that have been read if there are ``least`` of them,
+        else all of them."""
+        recs = [r for r in self.selected_records() if r.status == "ok"]
+        if len(recs) < least:
+            recs = [r for r in self.model.records() if r.status == "ok"]
+        if not recs:
+            self.status_label.setText("Nothing to simulate: no material has been read yet")
+        return [Path(r.path) for r in recs]
+
+    def learning_dialog(self):
+        """Active learning over the selected materials (all finished ones unless two or
+        more are selected)."""
+        from .widgets.learning_dialog import LearningDialog
+
+        pool = self._simulation_pool(least=2)  # one selected row is not a pool: the table is
+        if not pool:
+            return None
+        dlg = LearningDialog(pool, self)
+        dlg.labelled.connect(self._on_gcmc_label)
+        dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
+        dlg.show()
+        self._learning = dlg
+        return dlg
+
     def gcmc_dialog(self):
         """Simulate uptake for the selected materials (all finished ones if none selected)."""
         from .widgets.gcmc_dialog import GcmcDialog
 
-        recs = [r for r in self.selected_records() if r.status == "ok"]
-        if not recs:
-            recs = [r for r in self.model.records() if r.status == "ok"]
-        if not recs:
-            self.status_label.setText("Nothing to simulate: no material has been read yet")
+        pool = self._simulation_pool()
+        if not pool:
             return None
-        dlg = GcmcDialog([Path(r.path) for r in recs], self)
+        dlg = GcmcDialog(pool, self)
         dlg.labelled.connect(self._on_gcmc_label)
         dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
         dlg.show()

@@ -35,3 +35,43 @@ def test_gcmc_labels_the_selected_row(qtbot, make_window, drop, all_finished, de
     assert rec.label == value and rec.label_source == source
     qtbot.waitUntil(lambda: not dlg.process.running(), timeout=60_000)
     assert "Finished 1 of 1" in dlg.status.text()
+
+
+def test_active_learning_runs_two_rounds_from_the_app(
+    qtbot, make_window, drop, all_finished, demo_dir
+):
+    """Run > Active Learning on four demo MOFs, budget 4 in batches of 2, short GCMC:
+    the real `retvis learn` child runs two rounds; the labels land in the table, the
+    second round was chosen by the surrogate, and the plot shows both rounds."""
+    import numpy as np
+
+    from retvis.app.learn import LearningRun
+
+    names = ["PEKKAS_clean", "SENWAL_clean", "ODIXEG_clean", "DEKHUX_clean"]
+    win = make_window()
+    drop(win, [demo_dir / f"{n}.cif" for n in names])
+    qtbot.waitUntil(lambda: all_finished(win, 4), timeout=120_000)
+    assert win.act_learn.isEnabled()
+    dlg = win.learning_dialog()
+    qtbot.addWidget(dlg)
+    assert dlg.goal.currentData() == "best"
+    dlg.budget.setValue(4)
+    dlg.batch.setValue(2)
+    dlg.init_cycles.setValue(10)
+    dlg.cycles.setValue(20)
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not dlg.process.running(), timeout=300_000)
+    run = LearningRun(dlg.run_dir, dlg.protocol)
+    rounds = run.rounds()
+    assert [r["rule"] for r in rounds] == ["diverse seed", "best"], dlg.log.toPlainText()
+    assert set(rounds[1]["predicted"]) == set(rounds[1]["chosen"])  # the refitted surrogate
+    known = run.known()
+    assert len(run.done()) == 4 and len(known) >= 3
+    labels = {r.name: r.label for r in win.model.records()}
+    assert all(labels[n] == v for n, v in known.items())
+    data = dlg.progress_data()
+    assert [d["simulations"] for d in data] == [2, 4] and data[1]["best"] == max(known.values())
+    dlg.canvas.draw()
+    img = np.asarray(dlg.canvas.buffer_rgba())[..., :3].astype(int)
+    blue = (np.abs(img - np.array([31, 119, 180])).max(axis=2) < 30).sum()
+    assert blue > 50, "the best-found curve is not drawn"

@@ -63,7 +63,7 @@ class GcmcDialog(QDialog):
         self.jobs = QSpinBox(minimum=1, maximum=256, value=1)
         self.charges = QCheckBox("Framework charges (EQeq) and Ewald: needed for CO2")
         self.guest.currentTextChanged.connect(lambda g: self.charges.setChecked(g == "CO2"))
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         form.addRow("Guest", self.guest)
         form.addRow("Pressure", self.pressure)
         form.addRow("Temperature", self.temperature)
@@ -101,55 +101,53 @@ class GcmcDialog(QDialog):
         self._poll = QTimer(self, interval=1000)
         self._poll.timeout.connect(self._read_rows)
 
-    def start(self) -> bool:
-        if self.process.running() or not self.files:
-            return False
+    def protocol_args(self) -> list[str]:
+        """The protocol options of ``retvis label`` for the form; sets :attr:`identity`.
+
+        Raises
+        ------
+        RetvisError
+            A value the protocol refuses.
+        """
         guest, t, p = self.guest.currentText(), self.temperature.value(), self.pressure.value()
-        from ...errors import RetvisError
         from ...sim.gcmc import Protocol
         from ...sim.units import parse_pressure, parse_temperature
 
-        try:  # the identity `retvis label` gives these arguments (parsed the same way)
-            protocol = Protocol(
-                guest=guest,
-                temperature=parse_temperature(f"{t:g}K"),
-                pressure=parse_pressure(f"{p:g}bar"),
-                init_cycles=self.init_cycles.value(),
-                cycles=self.cycles.value(),
-                charges=self.charges.isChecked(),
-            )
-            self.identity = protocol.identity()
-        except RetvisError as exc:
-            self.status.setText(f"Cannot start: {exc.reason}")
-            return False
+        # the identity the command gives these arguments (parsed the same way)
+        self.protocol = protocol = Protocol(
+            guest=guest,
+            temperature=parse_temperature(f"{t:g}K"),
+            pressure=parse_pressure(f"{p:g}bar"),
+            init_cycles=self.init_cycles.value(),
+            cycles=self.cycles.value(),
+            charges=self.charges.isChecked(),
+        )
+        self.identity = protocol.identity()
+        args = ["--guest", guest, "--pressure", f"{p:g}bar", "--temperature", f"{t:g}K",
+                "--init-cycles", str(self.init_cycles.value()), "--cycles",
+                str(self.cycles.value()), "--jobs", str(self.jobs.value())]  # fmt: skip
+        return args + (["--charges"] if self.charges.isChecked() else [])
+
+    def command(self, protocol_args: list[str]) -> list[str]:
+        """The CLI command to run; sets :attr:`out`, the labels table it appends to."""
         folder = data_dir() / "labels"
         folder.mkdir(parents=True, exist_ok=True)
         # one table per protocol: a rerun resumes it, and it trains as one set of labels
         self.out = folder / f"{self.identity}.csv"
         listing = folder / f".files-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         listing.write_text("".join(f"{f}\n" for f in self.files), encoding="utf-8")
-        args = [
-            "label",
-            "--files-from",
-            str(listing),
-            "-o",
-            str(self.out),
-            "-q",
-            "--guest",
-            guest,
-            "--pressure",
-            f"{p:g}bar",
-            "--temperature",
-            f"{t:g}K",
-            "--init-cycles",
-            str(self.init_cycles.value()),
-            "--cycles",
-            str(self.cycles.value()),
-            "--jobs",
-            str(self.jobs.value()),
-        ]
-        if self.charges.isChecked():
-            args.append("--charges")
+        return ["label", "--files-from", str(listing), "-o", str(self.out), "-q", *protocol_args]
+
+    def start(self) -> bool:
+        if self.process.running() or not self.files:
+            return False
+        from ...errors import RetvisError
+
+        try:
+            args = self.command(self.protocol_args())
+        except RetvisError as exc:
+            self.status.setText(f"Cannot start: {exc.reason}")
+            return False
         self._seen.clear()
         self.progress.setValue(0)
         self.process.start(args)
