@@ -175,6 +175,53 @@ def find_bonds(
     return pairs[ok].astype(np.intp)
 
 
+def atoms_and_bonds(
+    structure: Structure,
+    box: NDArray[np.float64] | None = None,
+    origin: NDArray[np.float64] | None = None,
+    beyond: bool = True,
+) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.intp]]:
+    """The atoms of a region and their bonds, none cut at the region's faces.
+
+    With ``beyond`` (as VESTA's and iRASPA's "bonded atoms beyond the boundary"), every
+    atom outside the region that is bonded to one inside is drawn too, with that bond: a
+    linker that crosses a face keeps every bond of its atoms inside. Without it, only the
+    atoms inside and the bonds between them (:func:`atoms_in_region`).
+
+    Returns
+    -------
+    positions : NDArray[np.float64]
+        Shape (k, 3), Å; the atoms inside first.
+    atom : NDArray[np.intp]
+        Shape (k,); index of the original atom of each image.
+    bonds : NDArray[np.intp]
+        Shape (n_bonds, 2), indices into ``positions``.
+    """
+    lat = structure.lattice
+    box = lat if box is None else np.asarray(box, dtype=np.float64).reshape(3, 3)
+    origin = np.zeros(3) if origin is None else np.asarray(origin, dtype=np.float64).reshape(3)
+    if not beyond or structure.n_atoms == 0:
+        pos, atom = atoms_in_region(structure, box, origin)
+        return pos, atom, find_bonds(pos, [structure.species[i] for i in atom])
+    symbols, _ = species_table(structure.species)
+    reach = 2.0 * max(ELEMENTS.get(e, UNKNOWN)[3] for e in symbols) + BOND_TOLERANCE
+    volume = abs(np.linalg.det(box))
+    widths = np.array([volume / np.linalg.norm(np.cross(box[(i + 1) % 3], box[(i + 2) % 3]))
+                       for i in range(3)])  # fmt: skip
+    f = reach / widths  # the margin as a fraction of each box vector
+    pos, atom = atoms_in_region(structure, box * (1 + 2 * f)[:, None], origin - f @ box)
+    u = (pos - origin) @ np.linalg.inv(box)
+    inside = np.all((u >= -FACE_TOLERANCE) & (u <= 1 + FACE_TOLERANCE), axis=1)
+    pairs = find_bonds(pos, [structure.species[i] for i in atom])
+    pairs = pairs[inside[pairs[:, 0]] | inside[pairs[:, 1]]]
+    keep = inside.copy()
+    keep[pairs.ravel()] = True
+    order = np.concatenate([np.flatnonzero(inside), np.flatnonzero(keep & ~inside)])
+    new = np.full(len(pos), -1, dtype=np.intp)
+    new[order] = np.arange(len(order))
+    return pos[order], atom[order], new[pairs].reshape(-1, 2)
+
+
 def cell_edges(box: NDArray[np.float64], origin: NDArray[np.float64] | None = None) -> pv.PolyData:
     """The 12 edges of a parallelepiped as line cells.
 
@@ -215,6 +262,7 @@ def add_structure(
     atoms_as: Literal["splats", "glyphs"] = "splats",
     bonds_as: Literal["lines", "tubes"] = "lines",
     name: str = "structure",
+    beyond: bool = True,
 ) -> StructureActors:
     """Draw a structure into a plotter (its active renderer).
 
@@ -247,6 +295,9 @@ def add_structure(
         ``"tubes"``: tubes of radius :data:`BOND_RADIUS` Å (real geometry, slower).
     name : str
         Prefix of the actor names (a second call with the same name replaces them).
+    beyond : bool
+        With bonds, also draw the atoms outside the region bonded to atoms inside, so no
+        bond is cut at a face (:func:`atoms_and_bonds`).
 
     Returns
     -------
@@ -258,7 +309,8 @@ def add_structure(
         raise SpecError(f"unknown bonds_as {bonds_as!r}; valid: 'lines', 'tubes'")
     if style not in ("ball_and_stick", "spacefill"):
         raise SpecError(f"unknown structure style {style!r}; valid: 'ball_and_stick', 'spacefill'")
-    pos, atom = atoms_in_region(structure, box, origin)
+    draw_bonds = bonds and style == "ball_and_stick"
+    pos, atom, pairs = atoms_and_bonds(structure, box, origin, beyond=draw_bonds and beyond)
     species = [structure.species[i] for i in atom]
     symbols, index = species_table(species)
     table = np.array([ELEMENTS.get(s, UNKNOWN) for s in symbols], dtype=np.float64).reshape(-1, 5)
@@ -302,8 +354,7 @@ def add_structure(
 
     bonds_actor = None
     n_bonds = 0
-    if bonds and style == "ball_and_stick":
-        pairs = find_bonds(pos, species)
+    if draw_bonds:
         n_bonds = len(pairs)
         if n_bonds:
             mid = 0.5 * (pos[pairs[:, 0]] + pos[pairs[:, 1]])

@@ -84,3 +84,39 @@ def test_two_atom_structure_in_a_triclinic_cell(plotter):
 def test_unknown_style_is_refused(plotter, hkust1):
     with pytest.raises(SpecError, match="valid"):
         add_structure(plotter, hkust1, style="cartoon")
+
+
+def test_mof5_keeps_every_bond_of_its_atoms_at_the_cell_faces(plotter):
+    """MOF-5 (EDUSIF) drawn in its unit cell: every atom inside has all the bonds it has
+    in the periodic crystal (the neighbours beyond a face drawn too, as VESTA and iRASPA
+    do); without them, every bond across a face was cut."""
+    from scipy.spatial import cKDTree
+
+    from retvis.core.structure import read_structure
+    from retvis.render.elements import ELEMENTS
+    from retvis.render.structure import BOND_TOLERANCE, atoms_and_bonds
+    from tests.conftest import demo
+
+    s = read_structure(demo("EDUSIF_clean"))
+    pos, atom, bonds = atoms_and_bonds(s)
+    inside, _ = atoms_in_region(s)
+    n_in = len(inside)
+    np.testing.assert_allclose(pos[:n_in], inside)
+    # the periodic crystal's bonds of each atom: every image within reach, brute force
+    r = np.array([ELEMENTS[e][3] for e in s.species])
+    shifts = np.array(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij")).reshape(3, -1).T
+    images = ((s.frac[None] + shifts[:, None]) @ s.lattice).reshape(-1, 3)
+    owner = np.tile(np.arange(s.n_atoms), len(shifts))
+    tree = cKDTree(images)
+    degree = np.zeros(s.n_atoms, int)
+    for i, p in enumerate(s.frac @ s.lattice):
+        near = np.array(tree.query_ball_point(p, 2 * r.max() + BOND_TOLERANCE))
+        d = np.linalg.norm(images[near] - p, axis=1)
+        degree[i] = ((d > 0.4) & (d < r[i] + r[owner[near]] + BOND_TOLERANCE)).sum()
+    drawn = np.bincount(bonds.ravel(), minlength=len(pos))[:n_in]
+    np.testing.assert_array_equal(drawn, degree[atom[:n_in]])
+    crossing = (bonds >= n_in).any(axis=1).sum()
+    cut = len(find_bonds(inside, [s.species[i] for i in atom[:n_in]]))
+    assert crossing > 0 and len(bonds) == cut + crossing
+    actors = add_structure(plotter, s)
+    assert actors.n_bonds == len(bonds) and len(actors.positions) == len(pos)
