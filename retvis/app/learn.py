@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core.cache import GridCache, atomic_write_bytes
 from ..errors import DataError, SpecError
-from ..ml.active import STRATEGIES, next_batch, pool_from_files
+from ..ml.active import STRATEGIES, backbone_for_guest, next_batch, pool_from_files
 from ..sim.gcmc import Protocol, WidomProtocol
 from ..sim.labels import DEFAULT_TIMEOUT, LabelTable, columns_for, iter_labels
 
@@ -182,7 +182,8 @@ def run_loop(
     cancel = cancel or threading.Event()
     run = LearningRun(out, protocol)
     run.start(cfg, files)
-    names, paths, x, failures = pool_from_files(list(files), cache=GridCache())
+    backbone = backbone_for_guest(protocol.guest)
+    names, paths, x, failures = pool_from_files(list(files), backbone, cache=GridCache())
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise DataError(f"the pool has two files named {dup[0]}: names identify structures")
@@ -237,6 +238,7 @@ def run_loop(
         "rounds": len(rounds),
         "pool": len(names),
         "pool_failed": len(failures),
+        "backbone": backbone,
         "cancelled": cancel.is_set(),
         "top": top,
         "progress": progress_table(run),

@@ -39,6 +39,18 @@ STRATEGIES = ("random", "uncertainty", "best")
 BATCH_SPACING = 1.0
 
 
+def backbone_for_guest(guest: str) -> str:
+    """The backbone whose fingerprints describe a pool for ``guest``: the installed
+    CO2-probe backbone for CO2 (its grids see the framework's charges), else
+    :data:`BACKBONE`."""
+    if guest == "CO2":
+        from ..core.grid import GridSpec
+        from .weights import backbone_for
+
+        return backbone_for(GridSpec(probe="CO2").to_dict()) or BACKBONE
+    return BACKBONE
+
+
 def pool_features(boltzmann: NDArray[np.float32], backbone=BACKBONE):
     """The backbone's fingerprints of a pool's grids, shape (N, 20).
 

@@ -59,3 +59,13 @@ def test_choosing_by_expected_improvement_finds_the_top_sooner_than_random():
     assert found["best"] > found["random"] + 0.2, found
     r = replay(x, y, test, "uncertainty", 0, budget=60)
     assert r.labels == [10, 20, 30, 40, 50, 60] and r.test_r2[-1] > r.test_r2[0]
+
+
+def test_a_co2_pool_is_described_by_the_co2_probe_backbone():
+    from retvis.core.grid import GridSpec
+    from retvis.ml.active import BACKBONE, backbone_for_guest
+    from retvis.ml.weights import load_model
+
+    co2 = backbone_for_guest("CO2")
+    assert co2 != BACKBONE and backbone_for_guest("CH4") == BACKBONE
+    assert load_model(co2, backbone=True).spec == GridSpec(probe="CO2")
