@@ -16,8 +16,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from ..ml.active import STRATEGIES
     from .label_cmd import add_protocol_options
+    from .suggest_cmd import add_rule_option
 
     p = sub.add_parser(
         "learn",
@@ -31,12 +31,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--out", required=True, type=Path, help="run folder (resumed)")
     p.add_argument("--budget", type=int, required=True, help="simulations in all")
     p.add_argument("--batch", type=int, default=10, help="simulations per round (default 10)")
-    p.add_argument(
-        "--rule",
-        choices=STRATEGIES,
-        default="best",
-        help="best: find the top materials (default); uncertainty: an accurate model",
-    )
+    add_rule_option(p)
     p.add_argument("--loop-seed", type=int, default=0, help="seed of the choices (default 0)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="simulations at a time (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")

@@ -16,9 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def register(sub) -> None:
+def add_rule_option(p) -> None:
+    """``--rule``: the acquisition rule of ``suggest`` and ``learn``."""
     from ..ml.active import STRATEGIES
 
+    p.add_argument(
+        "--rule",
+        choices=STRATEGIES,
+        default="best",
+        help="best: find the top materials (default); uncertainty: an accurate model",
+    )
+
+
+def register(sub) -> None:
     p = sub.add_parser(
         "suggest",
         help="choose the structures to simulate next (active learning)",
@@ -31,12 +41,7 @@ def register(sub) -> None:
         default="uptake_mol_kg",
         help="value column of --labels (default uptake_mol_kg, as retvis label writes)",
     )
-    p.add_argument(
-        "--rule",
-        choices=STRATEGIES,
-        default="best",
-        help="best: find the top materials (default); uncertainty: an accurate model",
-    )
+    add_rule_option(p)
     p.add_argument("--batch", type=int, default=10, help="structures to suggest (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

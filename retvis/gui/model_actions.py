@@ -317,34 +317,32 @@ class ModelActions:
             self.status_label.setText("Nothing to simulate: no material has been read yet")
         return [Path(r.path) for r in recs]
 
-    def learning_dialog(self):
-        """Active learning over the selected materials (all finished ones unless two or
-        more are selected)."""
-        from .widgets.learning_dialog import LearningDialog
-
-        pool = self._simulation_pool(least=2)  # one selected row is not a pool: the table is
+    def _simulation_dialog(self, cls, least: int = 1):
+        """Open a simulation dialog (GCMC, active learning) on the pool; its labels go
+        to the table as they land."""
+        pool = self._simulation_pool(least)
         if not pool:
             return None
-        dlg = LearningDialog(pool, self)
+        dlg = cls(pool, self)
         dlg.labelled.connect(self._on_gcmc_label)
         dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
         dlg.show()
-        self._learning = dlg
         return dlg
+
+    def learning_dialog(self):
+        """Active learning over the selected materials (all finished ones unless two or
+        more are selected: one selected row is not a pool)."""
+        from .widgets.learning_dialog import LearningDialog
+
+        self._learning = self._simulation_dialog(LearningDialog, least=2)
+        return self._learning
 
     def gcmc_dialog(self):
         """Simulate uptake for the selected materials (all finished ones if none selected)."""
         from .widgets.gcmc_dialog import GcmcDialog
 
-        pool = self._simulation_pool()
-        if not pool:
-            return None
-        dlg = GcmcDialog(pool, self)
-        dlg.labelled.connect(self._on_gcmc_label)
-        dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
-        dlg.show()
-        self._gcmc = dlg
-        return dlg
+        self._gcmc = self._simulation_dialog(GcmcDialog)
+        return self._gcmc
 
     def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
         recs = self.model.update_many(
