@@ -39,6 +39,7 @@ PROGRESS = {
     "queued": 0,
     "running": 40,
     "predicting": 80,
+    "simulating": 60,
     "ok": 100,
     "failed": 100,
     "cancelled": 100,
@@ -78,6 +79,8 @@ class Materials:
         self._same: dict[str, str] = {}  # digest -> "same crystal as ..."
         #: Digests whose prediction is being computed (shown as "predicting").
         self.predicting: set[str] = set()
+        #: Names whose GCMC simulation is running (shown as "simulating").
+        self.simulating: set[str] = set()
         self._observers: list[Callable[[MaterialsEvent], None]] = []
 
     # -- observers -------------------------------------------------------------------
@@ -163,7 +166,17 @@ class Materials:
     def clear(self) -> None:
         self._records, self._rank, self._same = {}, {}, {}
         self.predicting.clear()
+        self.simulating.clear()
         self._tell("cleared")
+
+    def set_simulating(self, names: Iterable[str]) -> None:
+        """Mark the rows of these names as being simulated (and no others)."""
+        names = set(names)
+        changed = names ^ self.simulating
+        self.simulating = names
+        digests = [r.digest for r in self._records.values() if r.name in changed]
+        if digests:
+            self._tell("changed", digests)
 
     def _rerank(self) -> None:
         rows = self.records()
@@ -183,9 +196,12 @@ class Materials:
 
     # -- how values are shown --------------------------------------------------------
     def status_of(self, r: MaterialRecord) -> str:
-        """The record's status, ``predicting`` while its prediction is computed."""
+        """The record's status; ``predicting`` while its prediction is computed and
+        ``simulating`` while its GCMC label is."""
         if r.status == "ok" and r.digest in self.predicting:
             return "predicting"
+        if r.status == "ok" and r.name in self.simulating:
+            return "simulating"
         return r.status
 
     def display(self, r: MaterialRecord, key: str) -> str:

@@ -334,8 +334,10 @@ class ModelActions:
         more are selected: one selected row is not a pool)."""
         from .widgets.learning_dialog import LearningDialog
 
-        self._learning = self._simulation_dialog(LearningDialog, least=2)
-        return self._learning
+        self._learning = dlg = self._simulation_dialog(LearningDialog, least=2)
+        if dlg is not None:  # the rows of the round being simulated are marked
+            dlg.simulating.connect(self.model.materials.set_simulating)
+        return dlg
 
     def gcmc_dialog(self):
         """Simulate uptake for the selected materials (all finished ones if none selected)."""

@@ -56,3 +56,16 @@ def test_texts_order_and_filter_are_the_tables_rules():
     assert [(r["name"], r["rank"], r["status"]) for r in rows] == [
         ("Zif8", "1", "ok"), ("MOF-5", "2", "predicting"), ("hkust", "", "ok"),
     ]  # fmt: skip
+
+
+def test_rows_being_simulated_are_marked_by_name():
+    m = Materials()
+    m.add([rec("a", "MOF-5", 1.0), rec("b", "hkust", 2.0)])
+    events = []
+    m.subscribe(lambda e: events.append((e.kind, e.digests)))
+    m.set_simulating(["hkust"])
+    assert m.display(m.record("b"), "status") == "simulating" and events == [("changed", ("b",))]
+    assert [r.name for r in m.records() if m.accepts(r, MaterialsFilter(
+        statuses=frozenset({"simulating"})))] == ["hkust"]  # fmt: skip
+    m.set_simulating([])
+    assert m.display(m.record("b"), "status") == "done"

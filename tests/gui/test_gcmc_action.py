@@ -59,8 +59,15 @@ def test_active_learning_runs_two_rounds_from_the_app(
     dlg.batch.setValue(2)
     dlg.init_cycles.setValue(10)
     dlg.cycles.setValue(20)
+    marked = []  # the table's "simulating" rows at each poll
+    dlg.simulating.connect(
+        lambda _names: marked.append(
+            {r.name for r in win.model.records() if win.model.status_of(r) == "simulating"}
+        )
+    )
     assert dlg.start()
     qtbot.waitUntil(lambda: not dlg.process.running(), timeout=300_000)
+    assert any(marked) and not marked[-1]  # rows marked while simulated, none at the end
     run = LearningRun(dlg.run_dir, dlg.protocol)
     rounds = run.rounds()
     assert [r["rule"] for r in rounds] == ["diverse seed", "best"], dlg.log.toPlainText()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QL
 STATUS_FILTERS: dict[str, set[str] | None] = {
     "All statuses": None,
     "Done": {"ok"},
-    "In progress": {"queued", "running", "predicting"},
+    "In progress": {"queued", "running", "predicting", "simulating"},
     "Failed": {"failed"},
     "Cancelled": {"cancelled"},
 }

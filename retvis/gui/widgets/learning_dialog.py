@@ -16,6 +16,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QSpinBox
 
 from ...paths import data_dir
@@ -30,7 +31,16 @@ GOALS = (
 
 
 class LearningDialog(GcmcDialog):
-    """Active learning over ``files``: choose, simulate, learn, until the budget."""
+    """Active learning over ``files``: choose, simulate, learn, until the budget.
+
+    Signals
+    -------
+    simulating(list)
+        The names of the structures of the current round without a label yet (empty
+        when the run ends).
+    """
+
+    simulating = Signal(list)
 
     def __init__(self, files: list[Path], parent=None) -> None:
         super().__init__(files, parent)
@@ -80,9 +90,24 @@ class LearningDialog(GcmcDialog):
 
         return progress_table(LearningRun(self.run_dir, self.protocol))
 
+    def running_names(self) -> list[str]:
+        """The current round's structures that have no row yet."""
+        if self.run_dir is None or not self.process.running():
+            return []
+        from ...app.learn import LearningRun
+
+        run = LearningRun(self.run_dir, self.protocol)
+        rounds, done = run.rounds(), run.done()
+        return [n for n in rounds[-1]["chosen"] if n not in done] if rounds else []
+
     def _read_rows(self) -> None:
         super()._read_rows()
+        self.simulating.emit(self.running_names())
         self._plot()
+
+    def _on_finished(self, code: int, reason: str) -> None:
+        super()._on_finished(code, reason)
+        self.simulating.emit([])
 
     def _plot(self) -> None:
         data = self.progress_data()
