@@ -3,8 +3,9 @@
     python3 benchmarks/active_learning.py [--seeds 5] [--budget 200] [--batch 10]
 
 For the CH4 (298 K, 5.8 bar; 1,509 CoRE MOFs) and CO2 (298 K, 0.15 bar; 508) label
-tables in ``resources/datasets``: each structure's default energy grid (from the grid
-cache when it is there) and the pretrained backbone's fingerprint of it; then, per
+tables in ``resources/datasets``: each structure's energy grid (from the grid cache when
+it is there) and its fingerprint by the backbone ``retvis learn`` uses for that guest
+(:func:`retvis.ml.active.backbone_for_guest`: the CO2-probe backbone for CO2); then, per
 seed, 20 % of the structures held out as a test set and the loop of
 :func:`retvis.ml.active.replay` on the rest, a label revealed only when the loop picks
 it: 10 structures chosen for diversity, then batches of ``--batch`` until ``--budget``
@@ -35,19 +36,20 @@ sys.path.insert(0, str(ROOT))
 DATASETS = {"CH4": "ch4_298K_5.8bar.csv", "CO2": "co2_298K_0.15bar.csv"}
 
 
-def features(table: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Names, backbone fingerprints and uptakes (mol/kg) of a label table's structures."""
+def features(table: Path, guest: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names, backbone fingerprints and uptakes (mol/kg) of a label table's structures,
+    from the backbone ``retvis learn`` uses for ``guest``."""
     from retvis.core import coremof
     from retvis.core.batch import iter_grids
     from retvis.core.cache import GridCache
     from retvis.core.labels import read_label_table
-    from retvis.ml.active import BACKBONE, pool_features
+    from retvis.ml.active import backbone_for_guest, pool_features
     from retvis.ml.weights import load_model
     from retvis.paths import cache_dir
 
     labels = read_label_table(table, "uptake_mol_kg")
     folder = coremof.extract()
-    backbone = load_model(BACKBONE, backbone=True)
+    backbone = load_model(backbone_for_guest(guest), backbone=True)
     paths = [folder / f"{n}.cif" for n in labels.names]
     grids: dict[str, np.ndarray] = {}
     for o in iter_grids(paths, backbone.spec, cache=GridCache(cache_dir() / "grids")):
@@ -71,7 +73,7 @@ def _fmt(values: list) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from retvis.ml.active import STRATEGIES, replay
+    from retvis.ml.active import STRATEGIES, backbone_for_guest, replay
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -81,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name in args.datasets:
         c0, w0 = time.process_time(), time.perf_counter()
-        names, x, y = features(ROOT / "resources" / "datasets" / DATASETS[name])
+        names, x, y = features(ROOT / "resources" / "datasets" / DATASETS[name], name)
         print(
-            f"\n{name}: {len(names)} structures, fingerprints in {time.perf_counter() - w0:.0f} s "
+            f"\n{name}: {len(names)} structures, {backbone_for_guest(name)} fingerprints in "
+            f"{time.perf_counter() - w0:.0f} s "
             f"({time.process_time() - c0:.0f} CPU s); labels {y.min():.2f}-{y.max():.2f} mol/kg"
         )
         runs = {s: [] for s in STRATEGIES}
