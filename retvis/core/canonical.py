@@ -122,15 +122,32 @@ def automorphisms(lattice: NDArray[np.float64]) -> NDArray[np.int64]:
     the same lattice with the same cell parameters.
     """
     g = lattice @ lattice.T
-    ms = _unimodular()
+    ms, codes = _unimodular(), _row_codes()
+    tol = METRIC_TOLERANCE * np.abs(g).max()
+    # each new basis vector (a row m_i of M) must keep its length, m_i G m_i = g_ii: a
+    # necessary condition checked on the 27 possible rows first, which leaves few matrices
+    v = _VECTORS
+    lengths = np.einsum("vi,ij,vj->v", v, g, v)
+    row_ok = np.abs(lengths[None, :] - np.diag(g)[:, None]) <= tol  # (3, 27)
+    ms = ms[row_ok[0, codes[:, 0]] & row_ok[1, codes[:, 1]] & row_ok[2, codes[:, 2]]]
     # metric of the new basis M^-1 L: M^-1 G M^-T; for the candidates M^-1 runs over the
     # same set, so test M G M^T
     gm = (ms @ g) @ ms.transpose(0, 2, 1)
-    scale = np.abs(g).max()
-    ok = np.abs(gm - g).max(axis=(1, 2)) <= METRIC_TOLERANCE * scale
-    found = ms[ok]
+    found = ms[np.abs(gm - g).max(axis=(1, 2)) <= tol]
     eye = np.all(found == np.eye(3, dtype=np.int64), axis=(1, 2))
     return np.concatenate([found[eye], found[~eye]])
+
+
+#: The 27 vectors with entries in {-1, 0, 1}, in the order of :func:`_row_codes`.
+_VECTORS = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=np.float64)
+
+
+@lru_cache(maxsize=1)
+def _row_codes() -> NDArray[np.int64]:
+    """For each matrix of :func:`_unimodular`, the index of each of its rows in
+    :data:`_VECTORS`, shape (K, 3)."""
+    m = _unimodular() + 1
+    return (m[:, :, 0] * 3 + m[:, :, 1]) * 3 + m[:, :, 2]
 
 
 def _niggli(lattice: NDArray[np.float64], frac: NDArray[np.float64]):
@@ -362,16 +379,14 @@ def environment(lattice, frac, types, which, radius: float = 6.0) -> NDArray[np.
 
     cell = Structure("env", lattice, frac, ("X",) * len(frac))
     pos, owner = images(cell, radius)
-    tree = cKDTree(pos)
     centres = frac[which] @ lattice
-    out = np.empty(len(which))
-    for i, (c, nbrs) in enumerate(
-        zip(centres, tree.query_ball_point(centres, radius), strict=True)
-    ):
-        nbrs = np.asarray(nbrs, dtype=np.int64)
-        r = np.linalg.norm(pos[nbrs] - c, axis=1)
-        keep = r > 1e-6
-        out[i] = np.sum(types[owner[nbrs[keep]]] * np.exp(-((r[keep] / 2.0) ** 2)))
+    pairs = cKDTree(centres).sparse_distance_matrix(cKDTree(pos), radius, output_type="ndarray")
+    pairs = pairs[pairs["v"] > 1e-6]
+    out = np.bincount(
+        pairs["i"],
+        types[owner[pairs["j"]]] * np.exp(-((pairs["v"] / 2.0) ** 2)),
+        minlength=len(which),
+    )
     return np.array([float(f"{v:.9g}") for v in out])
 
 
@@ -382,7 +397,7 @@ def _best(frac, types, anchors, autos, subset) -> list[tuple[int, int]]:
     per = max(1, int(4_000_000 // max(1, len(autos) * len(subset) * 3)))
     for start in range(0, len(anchors), per):
         a = anchors[start : start + per]
-        f = np.einsum("anj,kjl->aknl", sub_f[None] - frac[a][:, None], autos)
+        f = (sub_f[None] - frac[a][:, None])[:, None] @ autos[None]  # (a, k, n, 3)
         c = np.sort(_codes(sub_t, f - np.floor(f)), axis=-1).reshape(-1, len(subset))
         win = _lexmin(c)
         rows.append(c[win])
@@ -404,27 +419,36 @@ def _choose(lattice, frac, types) -> tuple[NDArray[np.float64], NDArray[np.int64
     autos = automorphisms(lattice)
     tied = _best(frac, types, anchors, autos, same)
 
-    def placed(anchor: int, k: int) -> NDArray[np.float64]:
-        f = (frac - frac[anchor]) @ autos[k]
+    def placed(cands: list[tuple[int, int]]) -> NDArray[np.float64]:
+        """The fractions of each candidate's placement, shape (len(cands), n, 3)."""
+        a = np.array([c[0] for c in cands])
+        f = (frac[None] - frac[a][:, None]) @ autos[np.array([c[1] for c in cands])]
         return f - np.floor(f)
 
+    # the whole cell decides among tied candidates, blocks of about 4e6 coordinates
+    per = max(1, 4_000_000 // (3 * len(frac)))
     if len(tied) > 1:
         tied = tied[:MAX_FULL_CANDIDATES]
-        # the whole cell decides among the tied candidates, one candidate at a time
-        rows = [np.sort(_codes(types, placed(*t))) for t in tied]
-        tied = [tied[i] for i in _lexmin(np.array(rows))]
+        rows = np.concatenate(
+            [
+                np.sort(_codes(types, placed(tied[s : s + per])), axis=-1)
+                for s in range(0, len(tied), per)
+            ]
+        )
+        tied = [tied[i] for i in _lexmin(rows)]
     if len(tied) > 1:
         # Still tied at KEY_RESOLUTION: candidates that are equivalent, or that differ
         # by less than the resolution (a pseudo-symmetry of the file's noise, 1e-4 Å).
         # The finer coordinates decide (at 2^-30, far above rounding noise), in the atom
         # order of the rounded codes, which the tied candidates share.
         rows = []
-        for t in tied:
-            f = placed(*t)
+        for s in range(0, len(tied), per):
+            f = placed(tied[s : s + per])
             fine = np.rint(f * 2**30).astype(np.int64) % 2**30
-            rows.append(fine[np.argsort(_codes(types, f), kind="stable")].ravel())
-        tied = [tied[i] for i in _lexmin(np.array(rows))]
-    f = placed(*tied[0])
+            order = np.argsort(_codes(types, f), axis=-1, kind="stable")
+            rows.append(np.take_along_axis(fine, order[..., None], axis=1).reshape(len(f), -1))
+        tied = [tied[i] for i in _lexmin(np.concatenate(rows))]
+    f = placed(tied[:1])[0]
     return f, np.argsort(_codes(types, f), kind="stable")
 
 

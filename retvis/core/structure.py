@@ -382,12 +382,14 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     if not small.sites:
         raise StructureError("no atoms: the CIF has no _atom_site_fract_x/y/z loop", path)
 
-    bad = [s.label for s in small.sites if not all(math.isfinite(v) for v in s.fract.tolist())]
+    sites = small.sites
+    site_frac = np.array([s.fract.tolist() for s in sites], dtype=np.float64).reshape(-1, 3)
+    bad = [sites[i].label for i in np.flatnonzero(~np.isfinite(site_frac).all(axis=1))]
     if bad:
         raise StructureError(
             f"non-numeric or non-finite coordinates for site(s) {', '.join(bad[:5])}", path
         )
-    far = [s.label for s in small.sites if max(map(abs, s.fract.tolist())) > MAX_FRACTION]
+    far = [sites[i].label for i in np.flatnonzero(np.abs(site_frac).max(axis=1) > MAX_FRACTION)]
     if far:
         raise StructureError(
             f"fractional coordinates beyond +-{MAX_FRACTION:g} for site(s) {', '.join(far[:5])}",
