@@ -40,13 +40,16 @@ FORMAT_VERSION = 1
 class LearnConfig:
     """Settings of a loop: ``budget`` simulations in all, ``batch`` per round, the
     acquisition ``rule`` ("best": find the top materials; "uncertainty": an accurate
-    model; "random"), ``jobs`` simulations at a time."""
+    model; "random"), ``jobs`` simulations at a time here, or on the workers of the Dask
+    ``scheduler`` at that address. Where the simulations run (``jobs``, ``scheduler``)
+    may change when a run is resumed, as may the ``budget``; the rest may not."""
 
     budget: int
     batch: int = 10
     rule: str = "best"
     seed: int = 0
     jobs: int = 1
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if self.budget < 1 or self.batch < 1 or self.jobs < 1:
@@ -56,6 +59,10 @@ class LearnConfig:
             )
         if self.rule not in STRATEGIES:
             raise SpecError(f"rule must be one of {', '.join(STRATEGIES)}, got {self.rule!r}")
+
+
+#: Settings a resumed run may change: they say how much to run and where, not what.
+_MAY_CHANGE = ("budget", "jobs", "scheduler")
 
 
 def value_column(protocol: Protocol | WidomProtocol) -> str:
@@ -91,11 +98,12 @@ class LearningRun:
                 raise DataError(f"unreadable learning run settings ({exc})", self.settings) from exc
             if saved.get("format") != "retvis-learn":
                 raise DataError("not a RetVis learning run", self.settings)
-            # the budget may grow (run more); the rest must be the run's own
+            # the budget may grow (run more) and the simulations run elsewhere; the rest
+            # must be the run's own
             theirs = {"identity": saved.get("identity"), **saved.get("config", {})}
             ours = {"identity": self.identity, **asdict(cfg)}
             for key in ours:
-                if key != "budget" and theirs.get(key) != ours[key]:
+                if key not in _MAY_CHANGE and theirs.get(key) != ours[key]:
                     raise DataError(
                         f"this run folder holds a loop with other settings ({key}: "
                         f"{theirs.get(key)}); rerun with those, or choose a new folder",
@@ -226,6 +234,7 @@ def run_loop(
             timeout=timeout,
             cancel=cancel,
             wall_timeout=wall_timeout,
+            scheduler=cfg.scheduler,
         ):
             run.table.append(row)
             if progress is not None:

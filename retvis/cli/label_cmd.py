@@ -40,7 +40,7 @@ def register(sub) -> None:
         help="text file with one CIF path per line, run in that order",
     )
     p.add_argument("-o", "--out", required=True, type=Path, help="labels CSV (appended to)")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="simulations at a time (default 1)")
+    add_execution_options(p)
     p.add_argument(
         "--retry-failed",
         action="store_true",
@@ -50,6 +50,17 @@ def register(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_protocol_options(p)
     p.set_defaults(func=run)
+
+
+def add_execution_options(p) -> None:
+    """Where the simulations run: ``-j`` child processes here, or ``--scheduler``."""
+    p.add_argument("-j", "--jobs", type=int, default=1, help="simulations at a time (default 1)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the simulations on the workers of a running Dask scheduler "
+        "(tcp://host:8786; the CIFs must be readable there under the same paths)",
+    )
 
 
 def add_protocol_options(p) -> None:
@@ -188,6 +199,7 @@ def run(args) -> int:
             timeout=args.timeout,
             cancel=cancel,
             wall_timeout=args.wall_timeout,
+            scheduler=args.scheduler,
         ):
             table.append(row)
             counts[row["status"]] = counts.get(row["status"], 0) + 1

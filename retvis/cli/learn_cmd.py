@@ -3,7 +3,8 @@
 Each round a Gaussian process on the backbone's fingerprints, fitted to the labels so
 far, picks the next batch of the pool by the rule (``best``: find the top materials;
 ``uncertainty``: an accurate model; ``random``); RASPA3 simulates it as ``retvis label``
-does, ``--jobs`` at a time, each label written at once. Rerun the same command to resume
+does, ``--jobs`` at a time or on a Dask scheduler's workers (``--scheduler``), each label
+written at once. Rerun the same command to resume
 after a crash or Ctrl-C: finished simulations are kept, the round's others run
 (docs/active-learning.md).
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from .label_cmd import add_protocol_options
+    from .label_cmd import add_execution_options, add_protocol_options
     from .suggest_cmd import add_rule_option
 
     p = sub.add_parser(
@@ -33,7 +34,7 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=10, help="simulations per round (default 10)")
     add_rule_option(p)
     p.add_argument("--loop-seed", type=int, default=0, help="seed of the choices (default 0)")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="simulations at a time (default 1)")
+    add_execution_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_protocol_options(p)
     p.set_defaults(func=run)
@@ -45,7 +46,12 @@ def run(args) -> int:
     from .label_cmd import inputs_from_args, protocol_from_args
 
     cfg = LearnConfig(
-        budget=args.budget, batch=args.batch, rule=args.rule, seed=args.loop_seed, jobs=args.jobs
+        budget=args.budget,
+        batch=args.batch,
+        rule=args.rule,
+        seed=args.loop_seed,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
     )
     protocol = protocol_from_args(args)
     files = inputs_from_args(args)

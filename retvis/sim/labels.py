@@ -257,6 +257,19 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _row_head(path: Path, protocol: Protocol | WidomProtocol) -> dict:
+    """The columns of a row known before its simulation: which structure, which protocol."""
+    return {
+        "name": path.stem,
+        "path": str(path),
+        "protocol": protocol.identity(),
+        "guest": protocol.guest,
+        "temperature_K": protocol.temperature,
+        "pressure_Pa": getattr(protocol, "pressure", None),
+        "raspalib": raspalib_version(),
+    }
+
+
 def label_one(
     path: Path,
     protocol: Protocol | WidomProtocol,
@@ -289,15 +302,7 @@ def label_one(
         A row with the keys of :func:`columns_for` the protocol.
     """
     path = Path(path)
-    row: dict = {
-        "name": path.stem,
-        "path": str(path),
-        "protocol": protocol.identity(),
-        "guest": protocol.guest,
-        "temperature_K": protocol.temperature,
-        "pressure_Pa": getattr(protocol, "pressure", None),
-        "raspalib": raspalib_version(),
-    }
+    row = _row_head(path, protocol)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [_package_root()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
@@ -381,6 +386,65 @@ def label_one(
         return row
 
 
+def _label_task(
+    path: str, protocol, timeout: float, wall_timeout: float | None, stop: str
+) -> dict | None:
+    """:func:`label_one` as a Dask task: its child is killed once the client sets the
+    distributed event named ``stop``."""
+    from dask.distributed import Event
+
+    return label_one(Path(path), protocol, timeout, Event(stop), wall_timeout)
+
+
+def _iter_labels_dask(paths, protocol, scheduler, timeout, cancel, wall_timeout):
+    """:func:`iter_labels` on the workers of the Dask scheduler at ``scheduler``."""
+    from dask.distributed import Client, Event
+
+    tag = os.urandom(4).hex()
+    client = Client(scheduler, set_as_default=False)
+    pending: set = set()
+    stop = None
+    try:
+        stop = Event(f"retvis-label-stop-{tag}", client=client)
+        where = {}
+        for k, p in enumerate(paths):
+            fut = client.submit(
+                _label_task,
+                str(Path(p).absolute()),
+                protocol,
+                timeout,
+                wall_timeout,
+                stop.name,
+                key=f"retvis-label-{tag}-{k}",
+                pure=False,
+            )
+            where[fut.key] = Path(p)
+            pending.add(fut)
+        while pending and not cancel.is_set():
+            finished = [f for f in pending if f.done()]
+            if not finished:
+                time.sleep(0.25)
+            for fut in finished:
+                pending.discard(fut)
+                try:
+                    row = fut.result()
+                except Exception as exc:  # the task or its worker died: a recorded failure
+                    row = _row_head(where[fut.key], protocol)
+                    row.update(
+                        finished_utc=_utc_now(),
+                        status="crashed",
+                        kind="task",
+                        reason=f"Dask task failed ({type(exc).__name__}: {exc})",
+                    )
+                if row is not None:
+                    yield row
+    finally:
+        if pending and stop is not None:  # cancelled, or the caller stopped early
+            stop.set()
+            client.cancel(list(pending))
+        client.close()
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -396,15 +460,22 @@ def iter_labels(
     timeout: float = DEFAULT_TIMEOUT,
     cancel: threading.Event | None = None,
     wall_timeout: float | None = None,
+    scheduler: str | None = None,
 ) -> Iterator[dict]:
-    """Simulate many structures, ``jobs`` child processes at a time.
+    """Simulate many structures, ``jobs`` child processes at a time, or as tasks on the
+    workers of a running Dask ``scheduler`` (its address; ``jobs`` is then unused: each
+    worker thread runs one simulation, in a child process as here).
 
     Yields one row per structure, in completion order. Stops starting new ones when
-    ``cancel`` is set (running ones are killed and yield nothing). ``timeout`` and
-    ``wall_timeout``: see :func:`label_one`.
+    ``cancel`` is set (running ones are killed, here or on the workers, and yield
+    nothing). ``timeout`` and ``wall_timeout``: see :func:`label_one`. On a scheduler the
+    paths must be readable by the workers under the same names (a shared file system).
     """
     cancel = cancel or threading.Event()
     todo = list(paths)
+    if scheduler:
+        yield from _iter_labels_dask(todo, protocol, scheduler, timeout, cancel, wall_timeout)
+        return
     jobs = max(1, int(jobs))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         it = iter(todo)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -71,3 +72,51 @@ def test_a_kill_9_mid_round_loses_no_finished_simulation(tmp_path):
     assert len(done) == 4 and len(run.rounds()) == 1  # the round was finished, not redrawn
     assert set(done) == set(run.rounds()[0]["chosen"])
     assert all(done[n]["finished_utc"] == t for n, t in kept.items())
+
+
+def _gcmc_children() -> list[int]:
+    """Process ids of running ``retvis.sim.worker`` simulations."""
+    out = subprocess.run(["pgrep", "-f", "retvis.sim.worker"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_simulations_run_on_the_workers_of_a_dask_scheduler_and_cancel_stops_them(tmp_path):
+    from dask.distributed import LocalCluster
+
+    files = [demo(n) for n in POOL]
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        s = run_loop(files, SHORT, LearnConfig(budget=4, batch=2, scheduler=address), tmp_path)
+        assert (s["simulations"], s["rounds"]) == (4, 2)
+        run = LearningRun(tmp_path, SHORT)
+        assert all(r["status"] == "ok" for r in run.done().values()) and len(run.known()) == 4
+        # the four simulations were tasks of the scheduler, not child processes here
+        wall = sum(float(r["wall_seconds"]) for r in run.done().values())
+        on_workers = cluster.scheduler.task_prefixes["retvis-label"].all_durations["compute"]
+        assert on_workers >= 0.9 * wall > 0
+        # resumed here with -j 1: where simulations run may change, the labels stay
+        s = run_loop(files, SHORT, LearnConfig(budget=4, batch=2, jobs=1), tmp_path)
+        assert s["simulations"] == 4
+
+        # cancel while long simulations run on the workers: their RASPA3 children die
+        cancel = threading.Event()
+        long = Protocol(init_cycles=10, cycles=100_000)
+        cfg = LearnConfig(budget=2, batch=2, scheduler=address)
+        t = threading.Thread(
+            target=run_loop, args=(files, long, cfg, tmp_path / "long"), kwargs={"cancel": cancel}
+        )
+        t.start()
+        deadline = time.monotonic() + 120
+        while len(_gcmc_children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_gcmc_children()) == 2, "the simulations did not start on the workers"
+        cancel.set()
+        t.join(30)
+        assert not t.is_alive()
+        deadline = time.monotonic() + 10
+        while _gcmc_children() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gcmc_children() == []
+        assert LearningRun(tmp_path / "long", long).done() == {}  # nothing half-done recorded
