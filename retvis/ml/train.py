@@ -122,6 +122,70 @@ def _prepare(voxels_dir, labels_csv, run_dir: Path, cfg: TrainConfig, resume: bo
     return vs, labels, ds, split
 
 
+def _run_config(run_dir: Path, cfg: TrainConfig | None, resume: bool):
+    """The run's settings (a resumed run's own, read from its ``config.json``) and what
+    that file holds (None for a new run); a new run refuses a folder that holds one."""
+    saved = None
+    if resume:
+        try:
+            saved = json.loads((run_dir / "config.json").read_text())
+        except FileNotFoundError as exc:
+            raise DataError("nothing to resume: no config.json in the run folder", run_dir) from exc
+        # a run saved before target scaling existed trained (and resumes) without it
+        # (and one saved before calibration existed resumes without it)
+        # (and a fine-tune saved before batch-norm statistics were kept refits them)
+        old = {"scale_target": False, "calibrate": False}
+        old["refit_batchnorm"] = bool(saved["config"].get("init_from"))
+        cfg = TrainConfig.from_dict({**old, **saved["config"]})
+    cfg = cfg or TrainConfig()
+    cfg.validate()
+    if not resume and (run_dir / "config.json").exists():
+        raise DataError(
+            "this folder already holds a training run: resume it (--resume) or choose a new folder",
+            run_dir,
+        )
+    return cfg, saved
+
+
+def _starting_model(cfg: TrainConfig, vs: D.VoxelSet, voxels_dir, emit):
+    """Where the weights start: the settings with the installed backbone resolved
+    (:data:`~retvis.ml.weights.FROM_BACKBONE`), and the loaded model to start from (None:
+    random weights), checked against the voxels."""
+    if cfg.init_from == FROM_BACKBONE:
+        found = backbone_for(vs.spec)
+        if found is None and (cfg.freeze_conv or cfg.refit_batchnorm or cfg.restandardize):
+            raise DataError(
+                f"no installed backbone reads grids of {vs.spec}: --freeze-conv, "
+                "--refit-batchnorm and --restandardize need a model to start from "
+                "(--init-from MODEL)",
+                voxels_dir,
+            )
+        cfg = replace(cfg, init_from=found)
+        emit({"event": "start", "init_from": found or "random weights"})
+    source = None
+    if cfg.init_from:
+        source = load_model(cfg.init_from, backbone=True)
+        if source.n != vs.n:
+            raise DataError(
+                f"--init-from model expects n = {source.n} grids, the voxels have n = {vs.n}"
+            )
+        if (
+            is_backbone(source.card)
+            and vs.spec
+            and not cfg.restandardize
+            and (
+                GridSpec.from_dict(vs.spec).to_dict()
+                != GridSpec.from_dict(source.card["gridspec"]).to_dict()
+            )
+        ):
+            raise DataError(
+                f"the backbone '{cfg.init_from}' reads grids of {source.card['gridspec']}; these "
+                f"voxels are {vs.spec}: compute them with the backbone's grid settings, or "
+                "--restandardize (with --refit-batchnorm) to start from it anyway"
+            )
+    return cfg, source
+
+
 def train_run(
     voxels_dir: str | Path,
     labels_csv: str | Path,
@@ -158,61 +222,13 @@ def train_run(
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     emit = emit or (lambda rec: None)
-    if resume:
-        try:
-            saved = json.loads((run_dir / "config.json").read_text())
-        except FileNotFoundError as exc:
-            raise DataError("nothing to resume: no config.json in the run folder", run_dir) from exc
-        # a run saved before target scaling existed trained (and resumes) without it
-        # (and one saved before calibration existed resumes without it)
-        # (and a fine-tune saved before batch-norm statistics were kept refits them)
-        old = {"scale_target": False, "calibrate": False}
-        old["refit_batchnorm"] = bool(saved["config"].get("init_from"))
-        cfg = TrainConfig.from_dict({**old, **saved["config"]})
-    cfg = cfg or TrainConfig()
-    cfg.validate()
-    if not resume and (run_dir / "config.json").exists():
-        raise DataError(
-            "this folder already holds a training run: resume it (--resume) or choose a new folder",
-            run_dir,
-        )
+    cfg, saved = _run_config(run_dir, cfg, resume)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / STOP_FILE).unlink(missing_ok=True)
 
     vs, labels, ds, split = _prepare(voxels_dir, labels_csv, run_dir, cfg, resume)
     data_hash = ds.digest()
-    if cfg.init_from == FROM_BACKBONE:
-        found = backbone_for(vs.spec)
-        if found is None and (cfg.freeze_conv or cfg.refit_batchnorm or cfg.restandardize):
-            raise DataError(
-                f"no installed backbone reads grids of {vs.spec}: --freeze-conv, "
-                "--refit-batchnorm and --restandardize need a model to start from "
-                "(--init-from MODEL)",
-                voxels_dir,
-            )
-        cfg = replace(cfg, init_from=found)
-        emit({"event": "start", "init_from": found or "random weights"})
-    source = None
-    if cfg.init_from:
-        source = load_model(cfg.init_from, backbone=True)
-        if source.n != vs.n:
-            raise DataError(
-                f"--init-from model expects n = {source.n} grids, the voxels have n = {vs.n}"
-            )
-        if (
-            is_backbone(source.card)
-            and vs.spec
-            and not cfg.restandardize
-            and (
-                GridSpec.from_dict(vs.spec).to_dict()
-                != GridSpec.from_dict(source.card["gridspec"]).to_dict()
-            )
-        ):
-            raise DataError(
-                f"the backbone '{cfg.init_from}' reads grids of {source.card['gridspec']}; these "
-                f"voxels are {vs.spec}: compute them with the backbone's grid settings, or "
-                "--restandardize (with --refit-batchnorm) to start from it anyway"
-            )
+    cfg, source = _starting_model(cfg, vs, voxels_dir, emit)
     train_rows, y_train = ds.select(split["train"])
     val_rows, y_val = ds.select(split["val"])
     test_rows, y_test = ds.select(split["test"])
@@ -238,56 +254,27 @@ def train_run(
             )
     else:
         D.save_split(split, run_dir / "split.json")
+        data = {
+            "voxels": str(Path(voxels_dir).resolve()),
+            "labels": str(Path(labels_csv).resolve()),
+            "column": ds.column,
+            "hash": data_hash,
+            "n_labelled": len(ds.names),
+            "n_train": len(train_rows),
+            "n_val": len(val_rows),
+            "n_test": len(test_rows),
+            "labels_skipped_status": labels.skipped,
+        }
         _write_json(
             run_dir / "config.json",
-            {
-                "config": asdict(cfg),
-                "seed": cfg.seed,
-                "data": {
-                    "voxels": str(Path(voxels_dir).resolve()),
-                    "labels": str(Path(labels_csv).resolve()),
-                    "column": ds.column,
-                    "hash": data_hash,
-                    "n_labelled": len(ds.names),
-                    "n_train": len(train_rows),
-                    "n_val": len(val_rows),
-                    "n_test": len(test_rows),
-                    "labels_skipped_status": labels.skipped,
-                },
-                "standardization": std.to_dict(),
-                "target_scaling": tscale,
-                "gridspec": gridspec,
-                "versions": library_versions(),
-            },
-        )
+            {"config": asdict(cfg), "seed": cfg.seed, "data": data,
+             "standardization": std.to_dict(), "target_scaling": tscale,
+             "gridspec": gridspec, "versions": library_versions()},
+        )  # fmt: skip
     run = _Run(run_dir, cfg, emit, should_stop)
-    histories: list[list[dict]] = []
-    infos: list[dict] = []
-    best_nets: list[RetNet] = []
-    status = "finished"
-    for k in range(cfg.ensemble):
-        mstatus, hist, info, net = _train_member(
-            run,
-            k,
-            vs.voxels,
-            train_rows,
-            y_train * scale[train_rows],
-            val_rows,
-            y_val * scale[val_rows],
-            std,
-            source,
-            tscale,
-            _sample_weights(scale, cfg),
-        )
-        histories.append(hist)
-        if net is not None:
-            infos.append(info)
-            best_nets.append(_fold_target_scaling(net, tscale))
-        if mstatus == "cancelled":
-            status = "cancelled"
-            break
-        if mstatus == "early_stopped" and status == "finished":
-            status = "early_stopped"
+    status, histories, infos, best_nets = _train_ensemble(
+        run, vs.voxels, (train_rows, y_train), (val_rows, y_val), std, source, tscale, scale
+    )
 
     (run_dir / "plots").mkdir(exist_ok=True)
     if any(histories):
@@ -308,22 +295,110 @@ def train_run(
             f"no epoch beat the starting model ({cfg.init_from}) on validation: "
             "its networks are kept unchanged"
         )
+    calibration = _evaluate(
+        best_nets, vs.voxels, {"val": (val_rows, y_val), "test": (test_rows, y_test)},
+        std, scale, cfg, run_dir / "plots", metrics,
+    )  # fmt: skip
+    sizes = {"n_train": len(train_rows), "n_val": len(val_rows), "n_test": len(test_rows)}
+    card = _model_card(cfg, ds.column, std, vs, data_hash, (labels_csv, voxels_dir), sizes)
+    card["training_set"].update(
+        label_quantiles=label_quantiles(y_train), target_scaling=tscale,
+        split_seed=split.get("seed"),
+    )  # fmt: skip
+    card.update(calibration=calibration, metrics=metrics, status=status, members_info=infos)
+    model_dir = save_model(run_dir / "model", [n.cpu() for n in best_nets], card)
+    _write_json(run_dir / "metrics.json", {"status": status, **metrics, "members": infos})
+    final.update(model=str(model_dir), metrics=metrics, run_dir=str(run_dir))
+    emit(final)
+    return final
+
+
+def _model_card(cfg: TrainConfig, column: str, std, vs: D.VoxelSet, data_hash, sources, sizes):
+    """The model card's facts known before training ends: target, grids, standardization
+    and the training set (``sources``: the labels table and voxels folder; ``sizes``: the
+    split's counts). The caller adds the results."""
+    target = {"name": cfg.target_name or column, "column": column, "units": cfg.units}
+    if cfg.allow_negative:  # evaluation reads the labels the same way (absent: uptakes)
+        target["allow_negative"] = True
+    if cfg.per_volume:  # the networks predict label x density; Predictor divides it out
+        target["per_volume"] = True
+    labels_csv, voxels_dir = sources
+    return {
+        "standardization": std.to_dict(),
+        "gridspec": vs.spec or {"n": vs.n},
+        "gridspec_known": vs.spec is not None,  # False: voxels came without gridspec.json
+        "target": target,
+        "training_set": {
+            "data_hash": data_hash,
+            "labels": str(Path(labels_csv).resolve()),
+            "voxels": str(Path(voxels_dir).resolve()),
+            **sizes,
+            "init_from": cfg.init_from,
+            "freeze_conv": cfg.freeze_conv,
+            "refit_batchnorm": cfg.refit_batchnorm if cfg.init_from else None,
+            "restandardize": cfg.restandardize if cfg.init_from else None,
+        },
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _train_ensemble(run: _Run, voxels, train, val, std, source, tscale: dict, scale):
+    """Each member in turn (``train``, ``val``: rows and labels; ``scale``: the
+    per-volume factor of every grid row): (status, histories, infos, best networks with the
+    target scaling folded in). A cancel stops after the member it interrupts."""
+    cfg = run.cfg
+    histories: list[list[dict]] = []
+    infos: list[dict] = []
+    best_nets: list[RetNet] = []
+    status = "finished"
+    (train_rows, y_train), (val_rows, y_val) = train, val
+    for k in range(cfg.ensemble):
+        mstatus, hist, info, net = _train_member(
+            run,
+            k,
+            voxels,
+            train_rows,
+            y_train * scale[train_rows],
+            val_rows,
+            y_val * scale[val_rows],
+            std,
+            source,
+            tscale,
+            _sample_weights(scale, cfg),
+        )
+        histories.append(hist)
+        if net is not None:
+            infos.append(info)
+            best_nets.append(_fold_target_scaling(net, tscale))
+        if mstatus == "cancelled":
+            status = "cancelled"
+            break
+        if mstatus == "early_stopped" and status == "finished":
+            status = "early_stopped"
+    return status, histories, infos, best_nets
+
+
+def _evaluate(nets, voxels, sets: dict, std, scale, cfg: TrainConfig, plots: Path, metrics):
+    """The ensemble on the validation and test sets (``sets``: name -> (rows, labels)):
+    the calibration fitted on validation (None when off), each set's metrics added to
+    ``metrics`` (with the uncalibrated ones when a calibration applies) and its parity
+    plot."""
     raw: dict = {}
-    for label, rows in (("val", val_rows), ("test", test_rows)):
+    for label, (rows, _) in sets.items():
         if len(rows) >= 2:
             preds = np.stack(
-                [_predict(n, vs.voxels, rows, std, cfg.batch_size, cfg.device) for n in best_nets]
+                [_predict(n, voxels, rows, std, cfg.batch_size, cfg.device) for n in nets]
             )
             raw[label] = preds / scale[rows]  # per volume: back to the labels' units
     calibration = None
     if cfg.calibrate:
-        calibration = fit_calibration(y_val, raw["val"].mean(0) if "val" in raw else [])
+        calibration = fit_calibration(sets["val"][1], raw["val"].mean(0) if "val" in raw else [])
         if "b" in calibration:
-            for label, y in (("val", y_val), ("test", y_test)):
+            for label, (_, y) in sets.items():
                 if label in raw:
                     metrics[f"{label}_uncalibrated"] = point_metrics(y, raw[label].mean(0))
     a, b = (calibration["a"], calibration["b"]) if calibration and "b" in calibration else (0, 1)
-    for label, y in (("val", y_val), ("test", y_test)):
+    for label, (_, y) in sets.items():
         if label in raw:
             preds = a + b * raw[label]
             mean = preds.mean(0)
@@ -331,47 +406,12 @@ def train_run(
             parity_plot(
                 y,
                 mean,
-                run_dir / "plots" / f"parity_{label}.png",
+                plots / f"parity_{label}.png",
                 std=preds.std(0),
                 title=f"{label} set",
                 units=cfg.units,
             )
-    target = {"name": cfg.target_name or ds.column, "column": ds.column, "units": cfg.units}
-    if cfg.allow_negative:  # evaluation reads the labels the same way (absent: uptakes)
-        target["allow_negative"] = True
-    if cfg.per_volume:  # the networks predict label x density; Predictor divides it out
-        target["per_volume"] = True
-    card = {
-        "standardization": std.to_dict(),
-        "gridspec": gridspec,
-        "gridspec_known": vs.spec is not None,  # False: voxels came without gridspec.json
-        "target": target,
-        "training_set": {
-            "data_hash": data_hash,
-            "labels": str(Path(labels_csv).resolve()),
-            "voxels": str(Path(voxels_dir).resolve()),
-            "n_train": len(train_rows),
-            "n_val": len(val_rows),
-            "n_test": len(test_rows),
-            "label_quantiles": label_quantiles(y_train),
-            "target_scaling": tscale,
-            "split_seed": split.get("seed"),
-            "init_from": cfg.init_from,
-            "freeze_conv": cfg.freeze_conv,
-            "refit_batchnorm": cfg.refit_batchnorm if cfg.init_from else None,
-            "restandardize": cfg.restandardize if cfg.init_from else None,
-        },
-        "calibration": calibration,
-        "metrics": metrics,
-        "status": status,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "members_info": infos,
-    }
-    model_dir = save_model(run_dir / "model", [n.cpu() for n in best_nets], card)
-    _write_json(run_dir / "metrics.json", {"status": status, **metrics, "members": infos})
-    final.update(model=str(model_dir), metrics=metrics, run_dir=str(run_dir))
-    emit(final)
-    return final
+    return calibration
 
 
 def _per_volume_scale(vs: D.VoxelSet, cfg: TrainConfig, voxels_dir) -> np.ndarray:
@@ -436,6 +476,140 @@ def _start_from(net: RetNet, src: RetNet, tscale: dict, backbone: bool = False) 
     return net
 
 
+class _Checkpoint:
+    """A member's last finished epoch (network, optimizer, scheduler, history, best
+    epoch, status), written after every epoch and read to resume."""
+
+    def __init__(self, path: Path, device: str) -> None:
+        self.path = path
+        self.device = device
+
+    def load(self) -> dict | None:
+        """The saved state, or None when there is none yet."""
+        if not self.path.is_file():
+            return None
+        try:
+            return torch.load(self.path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # unreadable checkpoint: say which file and why
+            raise WeightsError(
+                f"cannot read checkpoint ({type(exc).__name__}: {exc})", self.path
+            ) from exc
+
+    def save(self, net, opt, sched, *, history: list, best: dict, info: dict, **state) -> None:
+        """Write the state after an epoch: ``state`` holds ``epoch``, ``finished``,
+        ``start_val_loss`` and ``status``."""
+        save_torch(
+            self.path,
+            {
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "history": json.dumps(history),
+                "best": json.dumps(best),
+                "info": json.dumps(info),
+                **state,
+            },
+        )
+
+
+class _BestEpoch:
+    """The epoch with the lowest selection loss so far; its weights are ``best.pt``."""
+
+    def __init__(self, path: Path, state: dict | None = None) -> None:
+        self.path = path
+        self.state = state or {"val_loss": math.inf, "epoch": 0}
+
+    @property
+    def epoch(self) -> int:
+        return int(self.state["epoch"])
+
+    def offer(self, loss: float, epoch: int, net: RetNet) -> None:
+        """Keep ``net`` as the best when ``loss`` beats the best so far."""
+        if loss < self.state["val_loss"]:
+            self.state = {"val_loss": loss, "epoch": epoch}
+            _save_weights(self.path, net)
+
+    def network(self, n: int, cfg: TrainConfig) -> RetNet | None:
+        """The best epoch's network, or None when no epoch finished."""
+        return _load_best(self.path, n, cfg) if self.path.is_file() else None
+
+
+class _History:
+    """The member's epoch records: kept for its checkpoint, appended to the run's
+    ``history.jsonl`` and sent to ``emit``."""
+
+    def __init__(self, run: _Run, records: list[dict] | None = None) -> None:
+        self.run = run
+        self.records = records or []
+
+    def publish(self, rec: dict) -> None:
+        """Write a kept record to the run's history file and send it."""
+        with open(self.run.dir / "history.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        self.run.emit(rec)
+
+    @property
+    def epochs_run(self) -> int:
+        return self.records[-1]["epoch"] if self.records else 0
+
+
+def _early_stop(patience: int | None, epoch: int, best_epoch: int) -> bool:
+    """Early stopping: ``patience`` epochs without a better selection loss."""
+    return patience is not None and epoch - best_epoch >= patience
+
+
+def _new_member(run: _Run, k: int, n: int, source, tscale: dict, y_mean: float):
+    """Member k's network (from the source model or random weights), optimizer and
+    learning-rate schedule, on the run's device."""
+    cfg = run.cfg
+    net = build_retnet(n, cfg.dropout, seed=cfg.seed + k)
+    if source is not None:
+        _start_from(net, source.members[k % len(source.members)], tscale, is_backbone(source.card))
+        if cfg.freeze_conv:
+            net.freeze_conv(True)
+        if not cfg.refit_batchnorm:
+            net.freeze_batchnorm(True)
+    else:
+        net.set_output_bias(y_mean)  # 0 when scaled
+    # channels-last 3D: ~1.4x the CPU training throughput measured here, same numbers
+    net.to(device=cfg.device, memory_format=torch.channels_last_3d)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    return net, opt, sched
+
+
+def _train_epoch(run: _Run, net, opt, voxels, rows, y, w, std, rng):
+    """One pass over the training rows; returns (mean loss, predictions, which rows were
+    seen), or None when a stop was requested."""
+    cfg, device = run.cfg, run.cfg.device
+    net.train()
+    preds = np.empty(len(rows))
+    seen = np.zeros(len(rows), dtype=bool)
+    total, count = 0.0, 0
+    for xb, yb, pos in D.iter_batches(
+        voxels, rows, y, cfg.batch_size, std, rng, shuffle=True,
+        augmented=cfg.augment, shifted=cfg.shift,
+    ):  # fmt: skip
+        if run.stop_requested():
+            return None
+        if len(pos) < 2:  # batch norm cannot train on one sample
+            continue
+        opt.zero_grad(set_to_none=True)
+        out = net(_to_device(xb, device))
+        wt = torch.from_numpy(w[pos]).to(device)
+        loss = (wt * (out - torch.from_numpy(yb).to(device)) ** 2).mean()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(pos)
+        count += len(pos)
+        preds[pos] = out.detach().double().cpu().numpy()
+        seen[pos] = True
+    if run.stop_requested():
+        return None
+    return total / max(count, 1), preds, seen
+
+
 def _train_member(
     run: _Run,
     k: int,
@@ -456,46 +630,25 @@ def _train_member(
     seed = cfg.seed + k
     mdir = run.dir / "members" / str(k)
     mdir.mkdir(parents=True, exist_ok=True)
-    ckpt_path, best_path = mdir / "checkpoint.pt", mdir / "best.pt"
-    device = cfg.device
-
-    net = build_retnet(voxels.shape[1], cfg.dropout, seed=seed)
+    n = voxels.shape[1]
     mu, sd = tscale["mean"], tscale["sd"]
     y_train, y_val = (y_train - mu) / sd, (y_val - mu) / sd
-    if source is not None:
-        _start_from(net, source.members[k % len(source.members)], tscale, is_backbone(source.card))
-        if cfg.freeze_conv:
-            net.freeze_conv(True)
-        if not cfg.refit_batchnorm:
-            net.freeze_batchnorm(True)
-    else:
-        net.set_output_bias(float(np.mean(y_train)))  # 0 when scaled
-    # channels-last 3D: ~1.4x the CPU training throughput measured here, same numbers
-    net.to(device=device, memory_format=torch.channels_last_3d)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
-    history: list[dict] = []
-    best = {"val_loss": math.inf, "epoch": 0}
+    net, opt, sched = _new_member(run, k, n, source, tscale, float(np.mean(y_train)))
+    checkpoint = _Checkpoint(mdir / "checkpoint.pt", cfg.device)
+    best = _BestEpoch(mdir / "best.pt")
+    history = _History(run)
     start_val_loss = None  # a fine-tune's validation loss before its first epoch
     start_epoch = 1
-    if ckpt_path.is_file():
-        try:
-            ck = torch.load(ckpt_path, map_location=device, weights_only=True)
-        except Exception as exc:  # unreadable checkpoint: say which file and why
-            raise WeightsError(
-                f"cannot read checkpoint ({type(exc).__name__}: {exc})", ckpt_path
-            ) from exc
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        history = json.loads(ck["history"])
-        best = json.loads(ck["best"])
+    ck = checkpoint.load()
+    if ck is not None:
+        for part, key in ((net, "model"), (opt, "optimizer"), (sched, "scheduler")):
+            part.load_state_dict(ck[key])
+        history.records = json.loads(ck["history"])
+        best.state = json.loads(ck["best"])
         start_epoch = int(ck["epoch"]) + 1
         start_val_loss = ck.get("start_val_loss")
         if ck.get("finished"):
-            info = json.loads(ck["info"])
-            return ck["status"], history, info, _load_best(best_path, voxels.shape[1], cfg)
+            return ck["status"], history.records, json.loads(ck["info"]), best.network(n, cfg)
     y_train_t = y_train.astype(np.float32)
     w_train = D.label_weights(y_train, cfg.reweight) * sample_w[train_rows]
     w_train = (w_train / w_train.mean()).astype(np.float32)
@@ -503,16 +656,16 @@ def _train_member(
 
     def validate():
         """The validation predictions and the weighted squared error epochs are chosen on."""
-        pv = _predict(net, voxels, val_rows, std, cfg.batch_size, device)
+        pv = _predict(net, voxels, val_rows, std, cfg.batch_size, cfg.device)
         return pv, float(np.mean(w_val * (pv - y_val) ** 2))
 
     def member_info():
         return {
             "seed": seed,
-            "best_epoch": best["epoch"],
-            "best_val_loss": best["val_loss"],
+            "best_epoch": best.epoch,
+            "best_val_loss": best.state["val_loss"],
             "start_val_loss": start_val_loss,
-            "epochs_run": history[-1]["epoch"] if history else 0,
+            "epochs_run": history.epochs_run,
             "status": status,
         }
 
@@ -520,107 +673,44 @@ def _train_member(
         # a fine-tune scores its start as epoch 0: when no epoch beats the source on
         # validation, the source's network is the one kept
         _, start_val_loss = validate()
-        best = {"val_loss": start_val_loss, "epoch": 0}
-        _save_weights(best_path, net)
+        best.state = {"val_loss": start_val_loss, "epoch": 0}
+        _save_weights(best.path, net)
     status = "finished"
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
-        rng = np.random.default_rng([seed, epoch])
         torch.manual_seed(seed * 100_003 + epoch)
-        net.train()
-        preds = np.empty(len(train_rows))
-        seen = np.zeros(len(train_rows), dtype=bool)
-        total, count = 0.0, 0
-        cancelled = False
         lr = opt.param_groups[0]["lr"]
-        for xb, yb, pos in D.iter_batches(
-            voxels,
-            train_rows,
-            y_train_t,
-            cfg.batch_size,
-            std,
-            rng,
-            shuffle=True,
-            augmented=cfg.augment,
-            shifted=cfg.shift,
-        ):
-            if run.stop_requested():
-                cancelled = True
-                break
-            if len(pos) < 2:  # batch norm cannot train on one sample
-                continue
-            xt = _to_device(xb, device)
-            yt = torch.from_numpy(yb).to(device)
-            opt.zero_grad(set_to_none=True)
-            out = net(xt)
-            wt = torch.from_numpy(w_train[pos]).to(device)
-            loss = (wt * (out - yt) ** 2).mean()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(pos)
-            count += len(pos)
-            preds[pos] = out.detach().double().cpu().numpy()
-            seen[pos] = True
-        if cancelled or run.stop_requested():
+        rng = np.random.default_rng([seed, epoch])
+        done = _train_epoch(run, net, opt, voxels, train_rows, y_train_t, w_train, std, rng)
+        if done is None:
             status = "cancelled"
             break
+        train_loss, preds, seen = done
         sched.step()
-        train_loss = total / max(count, 1)
         r2_train = r2_score(y_train[seen], preds[seen]) if seen.sum() >= 2 else None
         if len(val_rows) >= 1:
             pv, val_loss = validate()
             r2_val = r2_score(y_val, pv) if len(val_rows) >= 2 else None
         else:  # no validation set: select on the training loss
             val_loss, r2_val = None, None
-        sel = val_loss if val_loss is not None else train_loss
-        improved = sel < best["val_loss"]
-        if improved:
-            best = {"val_loss": sel, "epoch": epoch}
-            _save_weights(best_path, net)
-        rec = {
-            "event": "epoch",
-            "member": k,
-            "epoch": epoch,
-            "epochs": cfg.epochs,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "r2_train": _f(r2_train),
-            "r2_val": _f(r2_val),
-            "lr": lr,
-            "seconds": round(time.perf_counter() - t0, 3),
-            "best_epoch": best["epoch"],
-            "checkpoint": str(best_path),
-        }
-        history.append(rec)
-        stop_early = cfg.patience is not None and epoch - best["epoch"] >= cfg.patience
+        best.offer(val_loss if val_loss is not None else train_loss, epoch, net)
+        rec = {"event": "epoch", "member": k, "epoch": epoch, "epochs": cfg.epochs,
+               "train_loss": train_loss, "val_loss": val_loss, "r2_train": _f(r2_train),
+               "r2_val": _f(r2_val), "lr": lr, "seconds": round(time.perf_counter() - t0, 3),
+               "best_epoch": best.epoch, "checkpoint": str(best.path)}  # fmt: skip
+        stop_early = _early_stop(cfg.patience, epoch, best.epoch)
         last = epoch == cfg.epochs or stop_early
         if last:
             status = "early_stopped" if stop_early and epoch < cfg.epochs else "finished"
-        info = member_info()
-        save_torch(
-            ckpt_path,
-            {
-                "model": net.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "epoch": epoch,
-                "history": json.dumps(history),
-                "best": json.dumps(best),
-                "finished": last,
-                "start_val_loss": start_val_loss,
-                "status": status,
-                "info": json.dumps(info),
-            },
-        )
-        with open(run.dir / "history.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec) + "\n")
-        run.emit(rec)
+        history.records.append(rec)  # the checkpoint holds it before the file shows it
+        checkpoint.save(
+            net, opt, sched, history=history.records, best=best.state, info=member_info(),
+            epoch=epoch, finished=last, start_val_loss=start_val_loss, status=status,
+        )  # fmt: skip
+        history.publish(rec)
         if last:
             break
-    info = member_info()
-    if not best_path.is_file():
-        return status, history, info, None
-    return status, history, info, _load_best(best_path, voxels.shape[1], cfg)
+    return status, history.records, member_info(), best.network(n, cfg)
 
 
 def _load_best(best_path: Path, n: int, cfg: TrainConfig) -> RetNet:
