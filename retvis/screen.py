@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core import formats
 from .core.batch import collect_cifs, iter_grids
 from .core.cache import atomic_write_bytes, sha256_file
 from .core.canonical import join_notes, same_crystal_notes
@@ -66,6 +67,9 @@ COLUMNS = (
     "seconds",
 )
 META_NAME = "_screen.json"
+#: The output's format (``_screen.json``; :mod:`retvis.core.formats`). Version 0 wrote
+#: ``"version": 1`` instead of a format version, with the same content.
+SCREEN_FORMAT = "retvis-screen"
 
 #: Models loaded in this process, by (folder, card SHA-256): one load per worker.
 _PREDICTORS: dict[tuple[str, str], object] = {}
@@ -344,18 +348,26 @@ def read_meta(out: Path) -> dict | None:
         raise DataError(f"{META_NAME} is damaged ({exc})", out) from None
     if (
         not isinstance(old, dict)
-        or old.get("format") != "retvis-screen"
+        or old.get("format") != SCREEN_FORMAT
         or not isinstance(old.get("model"), dict)
         or not isinstance(old["model"].get("card_sha256"), str)
     ):
         raise DataError(f"{META_NAME} is damaged (not a screen output's record)", out)
-    return old
+    # a version this RetVis does not read is not damage: it is refused, not set aside
+    formats.version_of(old, SCREEN_FORMAT, meta, _NewerFormat)
+    return formats.upgraded(old, SCREEN_FORMAT, meta)
+
+
+class _NewerFormat(DataError):
+    """A ``_screen.json`` this RetVis cannot read (its format version is newer)."""
 
 
 def _open_output(out: Path, ident: dict) -> None:
     meta = out / META_NAME
     try:
         old = read_meta(out)
+    except _NewerFormat:
+        raise
     except DataError as exc:
         # which model made the parts is unknown: all of it is set aside, none mixed in
         set_aside(meta, exc.reason)
@@ -378,7 +390,7 @@ def _open_output(out: Path, ident: dict) -> None:
     atomic_write_bytes(
         meta,
         json.dumps(
-            {"format": "retvis-screen", "version": 1, "retvis": __version__, "model": ident},
+            {**formats.stamp(SCREEN_FORMAT), "retvis": __version__, "model": ident},
             indent=1,
         ).encode(),
     )

@@ -26,14 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import formats
 from ..core.cache import GridCache, atomic_write_bytes
 from ..errors import DataError, SpecError
 from ..ml.active import STRATEGIES, backbone_for_guest, next_batch, pool_from_files
 from ..sim.gcmc import Protocol, WidomProtocol
 from ..sim.labels import DEFAULT_TIMEOUT, LabelTable, columns_for, iter_labels
-
-#: Format of a learning run's folder.
-FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,7 @@ class LearningRun:
     def start(self, cfg: LearnConfig, pool: Sequence[Path]) -> None:
         """Record the settings, or check a resumed run has the same ones."""
         mine = {
-            "format": "retvis-learn",
-            "format_version": FORMAT_VERSION,
+            **formats.stamp("retvis-learn"),
             "protocol": self.protocol.to_dict(),
             "identity": self.identity,
             "config": asdict(cfg),
@@ -96,8 +93,9 @@ class LearningRun:
                 saved = json.loads(self.settings.read_text())
             except (OSError, ValueError) as exc:
                 raise DataError(f"unreadable learning run settings ({exc})", self.settings) from exc
-            if saved.get("format") != "retvis-learn":
+            if not isinstance(saved, dict) or saved.get("format") != "retvis-learn":
                 raise DataError("not a RetVis learning run", self.settings)
+            saved = formats.upgraded(saved, "retvis-learn", self.settings)
             # the budget may grow (run more) and the simulations run elsewhere; the rest
             # must be the run's own
             theirs = {"identity": saved.get("identity"), **saved.get("config", {})}

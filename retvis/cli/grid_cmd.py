@@ -12,7 +12,6 @@ The summary line says how many were computed and how many came from the cache.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -20,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.batch import estimate_batch_bytes, iter_grids
-from ..core.cache import GridCache, atomic_write_bytes
+from ..core.cache import GridCache
 from ..errors import LimitError
+from ..ml.data import write_voxels_index
 from ._common import (
     add_grid_options,
     add_structure_limits,
@@ -108,9 +108,7 @@ def run(args) -> int:
         del final, mm
         os.replace(out / ".voxels.npy.tmp", out / "voxels.npy")
         tmp.unlink(missing_ok=True)
-    atomic_write_bytes(out / "names.json", json.dumps([names[i] for i in idx], indent=1).encode())
-    atomic_write_bytes(out / "densities.json", json.dumps([densities[i] for i in idx]).encode())
-    atomic_write_bytes(out / "gridspec.json", json.dumps(spec.to_dict(), indent=1).encode())
+    write_voxels_index(out, [names[i] for i in idx], [densities[i] for i in idx], spec.to_dict())
     write_csv(out / "failures.csv", ["name", "path", "kind", "reason"], failures)
     report(
         args,

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
+from . import formats
 from .grid import EnergyGrid, GridSpec
 
 
@@ -70,6 +72,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+#: The grid cache entries' format (:mod:`retvis.core.formats`).
+CACHE_FORMAT = "retvis-grid-cache"
+
+
+@formats.upgrade_step(CACHE_FORMAT, 0)
+def _cache_v0(record: dict) -> dict:
+    """Entries written before versions: some without the density (NaN: the reader fills
+    it from the structure) or the crystal's metadata."""
+    return {"density": float("nan"), "meta": "{}", **record}
+
+
 class GridCache:
     """A folder of ``.npz`` files holding Boltzmann-factor grids.
 
@@ -100,9 +113,12 @@ class GridCache:
             with np.load(path) as z:
                 boltz = z["boltzmann"]
                 box, origin, sc = z["box"], z["origin"], tuple(int(x) for x in z["supercell"])
-                density = float(z["density"]) if "density" in z.files else float("nan")
-                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+                record = {k: z[k].item() for k in ("density", "meta", "format_version") if k in z}
+            record = formats.upgraded(record, CACHE_FORMAT, path)
+            density, meta = float(record["density"]), json.loads(record["meta"])
         except FileNotFoundError:
+            return None
+        except DataError:  # written by a newer RetVis: compute it here (put replaces it)
             return None
         except (OSError, ValueError, KeyError, EOFError, TypeError):
             path.unlink(missing_ok=True)  # corrupt entry: recompute
@@ -131,6 +147,7 @@ class GridCache:
             supercell=np.array(grid.supercell),
             density=np.float64(grid.density),
             meta=np.array(json.dumps(grid.meta, sort_keys=True)),
+            format_version=np.int64(formats.CURRENT[CACHE_FORMAT]),
         )
         atomic_write_bytes(path, buf.getvalue())
         return path

@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..errors import RetvisError
+from . import formats
 
 #: Suffix of project files.
 PROJECT_SUFFIX = ".retvis"
 #: Schema version written into ``meta``; bumped on incompatible changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = formats.CURRENT["retvis-project"]
 
 #: Statuses a material can have.
 STATUSES = ("queued", "running", "ok", "failed", "cancelled")

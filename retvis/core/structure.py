@@ -353,7 +353,7 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     if max(n_rows) > max_atoms:
         raise LimitError(
             f"{max(n_rows)} atom sites listed; the limit is {max_atoms} atoms per unit cell "
-            "(Settings > Limits)",
+            "(the command line's --max-atoms raises it)",
             path,
         )
     try:
@@ -428,7 +428,9 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     n = len(sites)
     if n > max_atoms:
         raise LimitError(
-            f"{n} atoms in the unit cell; the limit is {max_atoms} (Settings > Limits)", path
+            f"{n} atoms in the unit cell; the limit is {max_atoms} (the command line's "
+            "--max-atoms raises it)",
+            path,
         )
     frac = np.array([s.fract.tolist() for s in sites], dtype=np.float64).reshape(-1, 3)
     frac -= np.floor(frac)

@@ -278,9 +278,11 @@ class ModelActions:
         ``gridspec.json`` and ``labels.csv`` (name, value) into ``folder``; returns (N, a
         message).
         """
-        import json
+        import csv
+        import io
 
         from ..core.cache import atomic_write_bytes
+        from ..ml.data import write_voxels_index
 
         labelled = [r for r in self.model.records() if r.label is not None and r.status == "ok"]
         with_grid = [r for r in labelled if r.digest in self._grids]
@@ -295,12 +297,15 @@ class ModelActions:
         folder.mkdir(parents=True, exist_ok=True)
         x = np.stack([self._grids[r.digest].boltzmann for r in rows]).astype(np.float32)
         np.save(folder / "voxels.npy", x)
-        atomic_write_bytes(folder / "names.json", json.dumps([r.name for r in rows]).encode())
         dens = [self._grids[r.digest].density for r in rows]
-        atomic_write_bytes(folder / "densities.json", json.dumps(dens).encode())
-        atomic_write_bytes(folder / "gridspec.json", json.dumps(spec.to_dict()).encode())
-        text = "name,value\n" + "".join(f"{r.name},{r.label!r}\n" for r in rows)
-        atomic_write_bytes(folder / "labels.csv", text.encode())
+        write_voxels_index(folder, [r.name for r in rows], dens, spec.to_dict())
+        # a name may hold a comma or a quote: the CSV writer quotes it (and keeps it as it
+        # is: these names must match names.json, so no spreadsheet escaping here)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["name", "value"])
+        w.writerows((r.name, float(r.label)) for r in rows)
+        atomic_write_bytes(folder / "labels.csv", buf.getvalue().encode())
         skipped = len(labelled) - len(rows)
         return len(rows), (
             f"{len(rows)} labelled material(s) written to {folder}"

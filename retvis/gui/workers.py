@@ -225,12 +225,10 @@ def model_key(ref: str) -> str:
     Raises
     ------
     RetvisError
-        The ml package is missing or no such model exists.
+        No such model exists, or its card cannot be read.
     """
-    try:
-        from ..ml.weights import CARD_NAME, resolve_model
-    except ImportError as exc:
-        raise RetvisError(f"the ml package is not available ({exc})") from None
+    from ..ml.weights import CARD_NAME, resolve_model
+
     folder = resolve_model(ref)
     try:
         return f"{ref}@{sha256_file(folder / CARD_NAME)[:12]}"

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core import formats
+from ..core.cache import atomic_write_bytes
 from ..core.labels import Labels, read_label_table
 from ..errors import DataError, SpecError
 from .config import REWEIGHTS
@@ -76,6 +78,23 @@ class VoxelSet:
         return x, (self.densities[rows] if self.densities is not None else None)
 
 
+#: The voxels folder's format (``voxels.json``; :mod:`retvis.core.formats`).
+VOXELS_FORMAT = "retvis-voxels"
+
+
+def write_voxels_index(folder: Path, names, densities, spec: dict) -> None:
+    """The files beside a folder's ``voxels.npy`` (written by the caller): ``names.json``,
+    ``densities.json``, ``gridspec.json`` and the format record ``voxels.json``; each
+    written atomically, the record last."""
+    folder = Path(folder)
+    atomic_write_bytes(folder / "names.json", json.dumps(list(names), indent=1).encode())
+    atomic_write_bytes(
+        folder / "densities.json", json.dumps([float(d) for d in densities]).encode()
+    )
+    atomic_write_bytes(folder / "gridspec.json", json.dumps(spec, indent=1).encode())
+    atomic_write_bytes(folder / "voxels.json", json.dumps(formats.stamp(VOXELS_FORMAT)).encode())
+
+
 def open_voxels(folder: str | Path) -> VoxelSet:
     """Open ``voxels.npy`` + ``names.json`` (+ ``gridspec.json``) of a folder.
 
@@ -112,12 +131,27 @@ def open_voxels(folder: str | Path) -> VoxelSet:
     dup = [k for k, c in Counter(names).items() if c > 1]
     if dup:
         raise DataError(f"{len(dup)} duplicated name(s), e.g. {dup[:5]}", npath)
+    record = {}
+    fpath = folder / "voxels.json"
+    if fpath.is_file():
+        try:
+            record = json.loads(fpath.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"not a voxels folder's record ({exc})", fpath) from exc
+        if not isinstance(record, dict) or record.get("format") != VOXELS_FORMAT:
+            raise DataError("not a voxels folder's record", fpath)
+    # version 0 (no voxels.json): written before versions, or by hand; gridspec.json and
+    # densities.json may be missing. From version 1 RetVis writes both.
+    version = formats.version_of(record, VOXELS_FORMAT, fpath)
     spec = None
     spath = folder / "gridspec.json"
+    dpath = folder / "densities.json"
+    for p in (spath, dpath) if version >= 1 else ():
+        if not p.is_file():
+            raise DataError(f"{p.name} is missing from this voxels folder", folder)
     if spath.is_file():
         spec = json.loads(spath.read_text(encoding="utf-8"))
     densities = None
-    dpath = folder / "densities.json"
     if dpath.is_file():
         try:
             densities = np.array(json.loads(dpath.read_text(encoding="utf-8")), dtype=np.float64)

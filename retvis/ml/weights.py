@@ -30,6 +30,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from ..core import formats
 from ..core.cache import atomic_write_bytes, sha256_file
 from ..core.grid import GridSpec
 from ..errors import DataError, SpecError, WeightsError
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 MODEL_FORMAT = "retvis-model"
 #: 2: cards may hold a ``calibration`` that changes every prediction (version 1 readers
 #: would ignore it, so they refuse these cards instead).
-FORMAT_VERSION = 2
+FORMAT_VERSION = formats.CURRENT[MODEL_FORMAT]
 CARD_NAME = "model.json"
 
 
@@ -230,17 +231,7 @@ def read_card(folder: str | Path) -> dict:
             else "not a RetVis model",
             path,
         )
-    version = card.get("format_version", 0)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise WeightsError(
-            f"model metadata: format_version must be an integer, got {version!r}", path
-        )
-    if version > FORMAT_VERSION:
-        raise WeightsError(
-            f"model format {card['format_version']} is newer than this RetVis "
-            f"reads ({FORMAT_VERSION}); update RetVis",
-            path,
-        )
+    formats.version_of(card, MODEL_FORMAT, path, WeightsError)
     arch = card.get("architecture", {})
     if not isinstance(arch, dict) or arch.get("name") != "RetNet":
         name = arch.get("name") if isinstance(arch, dict) else arch

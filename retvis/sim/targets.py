@@ -34,15 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import formats
 from ..core.cache import atomic_write_bytes, sha256_file
 from ..core.grid import GridSpec, compute_grid
 from ..core.guests import GUESTS
 from ..core.structure import read_structure
 from ..errors import DataError, RetvisError
 from .gcmc import GAS_CONSTANT as R
-
-#: Format of the targets folder (``targets.csv`` and its grid parts).
-FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -373,8 +371,7 @@ def _write_meta(folder: TargetsFolder) -> None:
     ok = [r for r in rows if r["status"] == "ok"]
     cpu = sum(float(r["cpu_seconds"] or 0) for r in rows)
     meta = {
-        "format": "retvis-targets",
-        "format_version": FORMAT_VERSION,
+        **formats.stamp("retvis-targets"),
         "description": "Pretraining targets computed by RetVis (retvis targets); see "
         "docs/pretraining.md.",
         "input_grid": folder.spec.to_dict(),

@@ -320,3 +320,33 @@ def test_a_clean_close_leaves_no_untitled_autosave_unless_it_holds_labels(
             assert win.import_labels(labels) == 2
         win.close()
         assert path.exists() == keep
+
+
+def test_the_training_export_keeps_names_with_commas_quotes_and_formula_signs(
+    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
+):
+    """The training folder the app writes is read back by `retvis train`'s readers with
+    every name as it is (it once wrote a name with a comma unquoted)."""
+    import csv
+    import shutil
+
+    from retvis.core.labels import read_label_table
+    from retvis.ml.data import open_voxels
+
+    names = ['PEKKAS, "copy"', "=SENWAL"]
+    cifs = []
+    for name, src in zip(names, demo_cifs[:2], strict=True):
+        cifs.append(tmp_path / f"{name}.cif")
+        shutil.copy(src, cifs[-1])
+    win = make_window()
+    drop(win, cifs)
+    qtbot.waitUntil(lambda: all_finished(win, 2), timeout=60_000)
+    labels = tmp_path / "labels.csv"
+    with labels.open("w", newline="") as fh:
+        csv.writer(fh).writerows([["name", "value"], [names[0], 1.5], [names[1], 2.25]])
+    assert win.import_labels(labels) == 2
+    n, _ = win.export_labelled(tmp_path / "train")
+    assert n == 2
+    table = read_label_table(tmp_path / "train" / "labels.csv", "value")
+    assert dict(zip(table.names, table.values, strict=True)) == {names[0]: 1.5, names[1]: 2.25}
+    assert sorted(open_voxels(tmp_path / "train").names) == sorted(names)
