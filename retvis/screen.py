@@ -568,15 +568,28 @@ def local_cluster(workers: int, threads_per_worker: int = 1):
     import dask
     from dask.distributed import LocalCluster
 
-    with dask.config.set(WORKER_ENVIRON):
-        return LocalCluster(
-            n_workers=workers,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            dashboard_address=None,
-            memory_limit=0,
-            silence_logs=logging.ERROR,
-        )
+    # Dask's nanny takes these from this process's environment before its config, and
+    # writes its own into that environment when it spawns: an earlier cluster in this
+    # process (Dask's defaults) would otherwise decide them
+    names = [k.rsplit(".", 1)[1] for k in WORKER_ENVIRON]
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update({k.rsplit(".", 1)[1]: str(v) for k, v in WORKER_ENVIRON.items()})
+    try:
+        with dask.config.set(WORKER_ENVIRON):
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                dashboard_address=None,
+                memory_limit=0,
+                silence_logs=logging.ERROR,
+            )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _run_dask(chunks, kw, workers, threads_per_worker, scheduler, finish, summary, progress):

@@ -80,10 +80,15 @@ def _gcmc_children() -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-def test_simulations_run_on_the_workers_of_a_dask_scheduler_and_cancel_stops_them(tmp_path):
+def test_simulations_run_on_the_workers_of_a_dask_scheduler_and_cancel_stops_them(
+    tmp_path, request
+):
     from dask.distributed import LocalCluster
 
     files = [demo(n) for n in POOL]
+    # Dask's nanny writes its worker settings into this process's environment
+    saved = dict(os.environ)
+    request.addfinalizer(lambda: (os.environ.clear(), os.environ.update(saved)))
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:

@@ -231,7 +231,7 @@ def test_ranking_carries_the_models_out_of_range_note(tmp_path, capsys):
         assert r["note"].startswith("ensemble spread") and "outside" in r["note"], r
 
 
-def test_local_workers_keep_freed_grid_memory_in_their_heap():
+def test_local_workers_keep_freed_grid_memory_in_their_heap(monkeypatch):
     """Dask's default worker environment trims the heap above 64 KiB, so every grid's
     arrays are given back and faulted in again (a million page faults per 500 files);
     screening's workers keep arrays under 32 MiB on the heap."""
@@ -241,6 +241,8 @@ def test_local_workers_keep_freed_grid_memory_in_their_heap():
 
     from retvis.screen import local_cluster
 
+    # as an earlier default Dask cluster in this process leaves it
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with local_cluster(1) as cluster, Client(cluster) as client:
         env = next(iter(client.run(lambda: dict(os.environ)).values()))
     assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20)
