@@ -118,6 +118,27 @@ def main() -> None:
         }
     )
 
+    # one grid at a time (the app predicts grids as they finish): Predictor.predict on
+    # one grid against the fused network's own forward pass on a batch of one
+    one = x[:1]
+    fused1 = pred._fused[0]
+    t1 = pred._tensor(one)
+
+    def raw_one():
+        with torch.inference_mode():
+            fused1(t1)
+
+    w_raw, c_raw = rate(raw_one, 1, a.seconds / 2)
+    w, c = rate(lambda: pred.predict(one), 1, a.seconds / 2)
+    show(
+        {
+            "what": "one grid: Predictor.predict against the fused network on a batch of one",
+            "structures_per_s": round(w, 1),
+            "reference_structures_per_s": round(w_raw, 1),
+            "ratio": round(w / w_raw, 2),
+        }
+    )
+
     # training: one optimizer step per batch, augmentation + standardization included
     net = build_retnet(a.n, seed=0).train()
     net.to(device=a.device, memory_format=torch.channels_last_3d)  # as retvis.ml.train does
