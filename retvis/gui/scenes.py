@@ -29,9 +29,10 @@ __all__ = [
 ]
 
 
-def draw_structure(plotter, structure) -> None:
-    """The unit cell: atoms in element colours, bonds, cell edges."""
-    show_structure(plotter, structure)
+def draw_structure(plotter, structure):
+    """The unit cell: atoms in element colours, bonds, cell edges; returns what was drawn
+    (:class:`~retvis.render.structure.StructureActors`)."""
+    return show_structure(plotter, structure)
 
 
 def draw_grid(plotter, grid, structure) -> None:

@@ -53,6 +53,8 @@ class StructureActors:
         Element of each drawn atom.
     n_bonds : int
         Number of bonds drawn.
+    atom : NDArray[np.intp]
+        Shape (k,); the structure's atom each drawn atom is an image of.
     """
 
     atoms: object
@@ -61,6 +63,7 @@ class StructureActors:
     positions: NDArray[np.float64]
     species: list[str]
     n_bonds: int
+    atom: NDArray[np.intp]
 
     def fit_bond_width(self, plotter: pv.Plotter) -> None:
         """Make line bonds about ``2 * BOND_RADIUS`` wide at the current zoom.
@@ -397,4 +400,4 @@ def add_structure(
         cell_actor = plotter.add_mesh(
             edges, color=ink(plotter), line_width=2, name=f"{name}-cell", pickable=False
         )
-    return StructureActors(atoms_actor, bonds_actor, cell_actor, pos, species, n_bonds)
+    return StructureActors(atoms_actor, bonds_actor, cell_actor, pos, species, n_bonds, atom)

@@ -71,6 +71,37 @@ def test_viewer_draws_structure_colours(
     o = _colour_fraction(img, element_rgb("O"))
     assert cu > 0.001, f"no copper-coloured pixels ({cu:.4f})"
     assert o > 0.001, f"no oxygen-coloured pixels ({o:.4f})"
+    # right-click picking, through VTK's own picker at an atom's place on the screen: the
+    # message names an atom drawn there, then the distance to a second one
+    import re
+
+    from vtkmodules.vtkRenderingCore import vtkCoordinate
+
+    v = win.viewer
+    ren, drawn = v.plotter.renderer, v._actors
+    s = v._structure
+
+    def screen(p):
+        c = vtkCoordinate()
+        c.SetCoordinateSystemToWorld()
+        c.SetValue(*p)
+        return c.GetComputedDoubleDisplayValue(ren)
+
+    def pick(k):
+        x, y = screen(drawn.positions[k])
+        v.plotter.iren.picker.Pick(x, y, 0, ren)
+        label = re.search(r"([A-Z][a-z]?)(\d+) \(([A-Z][a-z]?)\)", v.message.text())
+        assert label and label[1] == label[3] == s.species[int(label[2]) - 1]
+        # the atom named is drawn at that spot (the front one where two overlap)
+        mine = np.flatnonzero(drawn.atom == int(label[2]) - 1)
+        gaps = [np.hypot(*np.subtract(screen(drawn.positions[j]), (x, y))) for j in mine]
+        assert min(gaps) < 3.0
+        return mine[int(np.argmin(gaps))]
+
+    cu = [k for k, e in enumerate(drawn.species) if e == "Cu"]
+    first, second = pick(cu[0]), pick(cu[-1])
+    d = np.linalg.norm(drawn.positions[first] - drawn.positions[second])
+    assert f"{d:.3f} Å" in v.message.text()
     # energy-grid mode draws something else (isosurfaces), and back
     win.viewer.mode.setCurrentText("Energy grid")
     grid_img = win.viewer.screenshot()

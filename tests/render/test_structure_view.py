@@ -120,3 +120,38 @@ def test_mof5_keeps_every_bond_of_its_atoms_at_the_cell_faces(plotter):
     assert crossing > 0 and len(bonds) == cut + crossing
     actors = add_structure(plotter, s)
     assert actors.n_bonds == len(bonds) and len(actors.positions) == len(pos)
+
+
+def test_measured_distances_and_angles_match_pymatgens_across_the_cell_faces():
+    """Picked MOF-5 atoms (images drawn beyond the faces included): the viewer's
+    distance and angle equal pymatgen's for the same atoms and images, to 0.01 Å and
+    0.1 degree."""
+    from pymatgen.core import Lattice
+    from pymatgen.core import Structure as PmgStructure
+
+    from retvis.core.structure import read_structure
+    from retvis.render.measure import angle, describe_picks, distance
+    from retvis.render.structure import atoms_and_bonds
+    from tests.conftest import demo
+
+    s = read_structure(demo("EDUSIF_clean"))
+    pos, atom, bonds = atoms_and_bonds(s)
+    n_in = len(atoms_in_region(s)[0])
+    pmg = PmgStructure(Lattice(s.lattice), list(s.species), s.frac)
+    inv = np.linalg.inv(s.lattice)
+
+    def image(k):  # the lattice translation of drawn atom k from its cell atom
+        return np.rint(pos[k] @ inv - s.frac[atom[k]]).astype(int)
+
+    # a bond that crosses a face, and a second bond at its inside atom: an angle
+    a, b = next(tuple(sorted(e)) for e in bonds if (e >= n_in).any() and (e < n_in).any())
+    c = next(int(o) for e in bonds for o in e if a in e and o not in (a, b))
+    for p, q in ((a, b), (a, c)):
+        want = pmg.get_distance(int(atom[p]), int(atom[q]), jimage=image(q) - image(p))
+        assert abs(distance(pos[p], pos[q]) - want) < 0.01
+    frac = [pos[k] @ inv for k in (b, a, c)]
+    want = PmgStructure(Lattice(s.lattice), [s.species[atom[k]] for k in (b, a, c)], frac)
+    assert abs(angle(pos[b], pos[a], pos[c]) - want.get_angle(0, 1, 2)) < 0.1
+    text = describe_picks(s, pos, atom, [b, a, c])
+    assert text.startswith(f"{s.species[atom[c]]}{atom[c] + 1} ({s.species[atom[c]]}) at (")
+    assert f"{distance(pos[a], pos[c]):.3f} Å" in text and "angle" in text

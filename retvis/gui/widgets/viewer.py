@@ -112,6 +112,17 @@ class ViewerPanel(QWidget):
         self.plotter = QtInteractor(self, auto_update=False)
         self.plotter.set_background("white")
         self.plotter.on_paint = self.rendered.emit
+        # right-click an atom: its label and position; two: their distance; three: the
+        # angle (retvis.render.measure)
+        self.plotter.enable_point_picking(
+            callback=self._on_pick,
+            use_picker=True,
+            show_message=False,
+            show_point=False,
+            tolerance=0.01,
+        )
+        self._actors = None  # the structure drawn in Structure mode
+        self._picks: list[int] = []
         self._galleries: dict[tuple, object] = {}  # layout -> QtInteractor (feature maps)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plotter.interactor)
@@ -230,6 +241,7 @@ class ViewerPanel(QWidget):
         self.stack.setCurrentWidget(p.interactor)
         p.hold = True
         p.clear()
+        self._actors, self._picks = None, []
         try:
             if not self._name:
                 msg = "Select a material, or drop CIF files, folders or zip archives on the window."
@@ -239,9 +251,10 @@ class ViewerPanel(QWidget):
                 if self._structure is None:
                     msg = f"{self._name}: loading the structure…"
                 else:
-                    scenes.draw_structure(p, self._structure)
+                    self._actors = scenes.draw_structure(p, self._structure)
                     msg = (
-                        f"{self._name}: {self._structure.formula}, {self._structure.n_atoms} atoms"
+                        f"{self._name}: {self._structure.formula}, {self._structure.n_atoms} "
+                        "atoms. Right-click atoms to measure."
                     )
             elif self._grid is None or self._structure is None:
                 msg = f"{self._name}: no energy grid yet"
@@ -286,6 +299,22 @@ class ViewerPanel(QWidget):
         self.message.setText(msg)
         p.render()
         self.rendered.emit(t0, time.perf_counter())
+
+    def _on_pick(self, point, _picker=None) -> None:
+        """A right-click in Structure mode: the nearest drawn atom joins the picks and the
+        message line says what they measure."""
+        from ...render.measure import MAX_PICKS, describe_picks, nearest_atom
+
+        if self._actors is None or self.current_mode() != "Structure":
+            return
+        k = nearest_atom(self._actors.positions, point)
+        if k is None:
+            return
+        self._picks = (self._picks + [k])[-MAX_PICKS:]
+        a = self._actors
+        self.message.setText(
+            f"{self._name}: {describe_picks(self._structure, a.positions, a.atom, self._picks)}"
+        )
 
     def _gallery_kwargs(self, maps: NDArray[np.float32]) -> dict:
         """The gallery layout whose cells are closest to square in the view's size."""
