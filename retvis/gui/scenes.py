@@ -29,10 +29,12 @@ __all__ = [
 ]
 
 
-def draw_structure(plotter, structure):
-    """The unit cell: atoms in element colours, bonds, cell edges; returns what was drawn
-    (:class:`~retvis.render.structure.StructureActors`)."""
-    return show_structure(plotter, structure)
+def draw_structure(plotter, structure, cells: int = 1):
+    """``cells`` x ``cells`` x ``cells`` unit cells: atoms in element colours, bonds, cell
+    edges; returns what was drawn (:class:`~retvis.render.structure.StructureActors`)."""
+    if cells == 1:
+        return show_structure(plotter, structure)
+    return show_structure(plotter, structure, box=structure.lattice * cells)
 
 
 def draw_grid(plotter, grid, structure) -> None:

@@ -102,6 +102,13 @@ def test_viewer_draws_structure_colours(
     first, second = pick(cu[0]), pick(cu[-1])
     d = np.linalg.norm(drawn.positions[first] - drawn.positions[second])
     assert f"{d:.3f} Å" in v.message.text()
+    # 2x2x2 cells: every atom drawn at least eight times (once per cell), a new picture
+    assert np.bincount(drawn.atom, minlength=s.n_atoms).min() >= 1
+    v.cells.setValue(2)
+    assert "2³ cells" in v.message.text() and not v._picks
+    assert np.bincount(v._actors.atom, minlength=s.n_atoms).min() >= 8
+    assert not np.array_equal(v.screenshot(), img)
+    v.cells.setValue(1)
     # energy-grid mode draws something else (isosurfaces), and back
     win.viewer.mode.setCurrentText("Energy grid")
     grid_img = win.viewer.screenshot()

@@ -36,6 +36,10 @@ DEFAULT_LAYERS = ("conv1", "conv2", "max1", "conv3", "max2", "conv4", "conv5")
 #: Pause in resizing (ms) after which the feature gallery is laid out again for the new
 #: size (only redrawn when the layout changes).
 RELAYOUT_MS = 200
+#: Most unit cells drawn along each axis, and most atoms drawn for several cells (a
+#: software-OpenGL render of 10^5 splats takes about a second).
+MAX_CELLS = 3
+MAX_CELL_ATOMS = 100_000
 
 
 def _interactor_class():
@@ -96,6 +100,11 @@ class ViewerPanel(QWidget):
         self.channel.setToolTip("Channel shown enlarged")
         self.channel.setPrefix("channel ")
         self.channel.setRange(0, 0)
+        self.cells = QSpinBox()
+        self.cells.setRange(1, MAX_CELLS)
+        self.cells.setPrefix("cells ")
+        self.cells.setSuffix("³")
+        self.cells.setToolTip("Unit cells drawn along each axis")
         self.message = QLabel("Drop CIF files, folders or zip archives on the window.")
         self.message.setWordWrap(True)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -106,6 +115,7 @@ class ViewerPanel(QWidget):
         bar.addWidget(self.mode)
         bar.addWidget(self.layer)
         bar.addWidget(self.channel)
+        bar.addWidget(self.cells)
         bar.addStretch(1)
         # auto_update=False: no render timer; we render when the scene changes (a software
         # OpenGL render of a large structure can take a few hundred ms on the GUI thread).
@@ -142,6 +152,7 @@ class ViewerPanel(QWidget):
         self.mode.currentIndexChanged.connect(self._on_mode)
         self.layer.currentIndexChanged.connect(self._on_mode)
         self.channel.valueChanged.connect(self.redraw)
+        self.cells.valueChanged.connect(self.redraw)
         # a resized view may want another gallery layout: redraw (if it does) once the
         # resizing pauses
         self._relayout = QTimer(self, singleShot=True, interval=RELAYOUT_MS)
@@ -203,6 +214,7 @@ class ViewerPanel(QWidget):
         fm = self.current_mode() == "Feature maps"
         self.layer.setVisible(fm)
         self.channel.setVisible(fm)
+        self.cells.setVisible(self.current_mode() == "Structure")
 
     def _on_mode(self, *_):
         self._update_pickers()
@@ -217,6 +229,8 @@ class ViewerPanel(QWidget):
     def _scene_key(self) -> tuple:
         mode = self.current_mode()
         key = (self._name, mode, id(self._structure), id(self._grid), self._model_ok, self._note)
+        if mode == "Structure":
+            key += (self.cells.value(),)
         if mode == "Feature maps":
             arr = self._fields.get(("feature_maps", self.layer.currentText()))
             key += (self.layer.currentText(), self.channel.value(), id(arr))
@@ -251,10 +265,16 @@ class ViewerPanel(QWidget):
                 if self._structure is None:
                     msg = f"{self._name}: loading the structure…"
                 else:
-                    self._actors = scenes.draw_structure(p, self._structure)
+                    k = self.cells.value()
+                    if k > 1 and self._structure.n_atoms * k**3 > MAX_CELL_ATOMS:
+                        k = 1
+                        note = f" ({self.cells.value()}³ cells would be over {MAX_CELL_ATOMS:,} atoms: one drawn)"
+                    else:
+                        note = f", {k}³ cells" if k > 1 else ""
+                    self._actors = scenes.draw_structure(p, self._structure, k)
                     msg = (
                         f"{self._name}: {self._structure.formula}, {self._structure.n_atoms} "
-                        "atoms. Right-click atoms to measure."
+                        f"atoms{note}. Right-click atoms to measure."
                     )
             elif self._grid is None or self._structure is None:
                 msg = f"{self._name}: no energy grid yet"
