@@ -81,6 +81,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.proxy = MaterialsFilter(self)
         self.proxy.setSourceModel(self.model)
         self._structures: dict[str, Structure] = {}
+        self._charges: dict[str, tuple] = {}  # digest -> (structure, EQeq charges)
         self._grids: dict[str, EnergyGrid] = {}
         # grid settings a row failed under, when the failure may depend on them (EQeq
         # charges of the CO2 probe, a limit, a force field): another model retries it
@@ -551,6 +552,30 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.viewer.show_material(rec.name, s, g, note)
         if rec.status == "ok" and (s is None or g is None):
             self._reload(key)
+        if s is not None and self.grid_spec.probe == "CO2":
+            self._show_charges(key, rec.name, s)
+
+    def _show_charges(self, key: str, name: str, structure: Structure) -> None:
+        """The viewer's picks give the CO2 probe's EQeq charges (computed in the background
+        once per structure)."""
+        done = self._charges.get(key)
+        if done is not None and done[1] is not None and len(done[1]) == structure.n_atoms:
+            self.viewer.set_charges(name, structure, done[1])
+        elif done is None:
+            self._charges[key] = (None, None)  # asked for
+            self.io_runner.submit(f"charges:{key}", workers.charges_job, key, structure)
+
+    def _on_charges(self, resp: workers.TaskResponse) -> None:
+        key = resp.tag.split(":", 1)[1]
+        if resp.error:
+            self._charges.pop(key, None)
+            log.info("no charges for %s: %s", key, resp.error)
+            return
+        _, structure, charges = resp.value
+        self._charges[key] = (structure, charges)
+        rec = self.model.record(key)
+        if rec is not None and self._structures.get(key) is not None:
+            self.viewer.set_charges(rec.name, self._structures[key], charges)
 
     def _reload(self, key: str) -> None:
         """Re-read a finished material's structure and grid (cache) in the background."""
@@ -610,6 +635,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self._on_fingerprints(resp)
         elif tag.startswith("inspect:"):
             self._on_inspect_result(resp)
+        elif tag.startswith("charges:"):
+            self._on_charges(resp)
 
     # ------------------------------------------------------------------ table actions
     def _on_filter(self, text, statuses, lo, hi) -> None:

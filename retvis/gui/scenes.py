@@ -18,8 +18,10 @@ from ..render import (
 )
 from ..render.elements import element_rgb
 from ..render.features import pick_channels
+from ..render.structure_extras import add_atom_labels, add_element_legend, add_polyhedra
 
 __all__ = [
+    "STRUCTURE_EXTRAS",
     "draw_structure",
     "draw_grid",
     "draw_saliency",
@@ -29,12 +31,26 @@ __all__ = [
 ]
 
 
-def draw_structure(plotter, structure, cells: int = 1):
+#: What can be drawn over a structure (:func:`draw_structure`'s ``extras``).
+STRUCTURE_EXTRAS = ("labels", "legend", "polyhedra")
+
+
+def draw_structure(plotter, structure, cells: int = 1, extras=()):
     """``cells`` x ``cells`` x ``cells`` unit cells: atoms in element colours, bonds, cell
-    edges; returns what was drawn (:class:`~retvis.render.structure.StructureActors`)."""
-    if cells == 1:
-        return show_structure(plotter, structure)
-    return show_structure(plotter, structure, box=structure.lattice * cells)
+    edges, and any of :data:`STRUCTURE_EXTRAS` (atom labels, an element legend,
+    coordination polyhedra around metals); returns what was drawn
+    (:class:`~retvis.render.structure.StructureActors`) and, per extra drawn, how many
+    items it drew."""
+    region = {} if cells == 1 else {"box": structure.lattice * cells}
+    actors = show_structure(plotter, structure, **region)
+    counts = {}
+    if "polyhedra" in extras:
+        counts["polyhedra"] = add_polyhedra(plotter, actors)
+    if "labels" in extras:
+        counts["labels"] = add_atom_labels(plotter, structure, actors)
+    if "legend" in extras:
+        counts["legend"] = len(add_element_legend(plotter, actors))
+    return actors, counts
 
 
 def draw_grid(plotter, grid, structure) -> None:

@@ -118,6 +118,12 @@ ELEMENTS: dict[str, tuple[int, int, int, float, float]] = {
     "Lr": (199, 0, 102, 1.61, 1.58),
 }
 
+#: Elements that are not metals (metalloids included): the ligands, never the centres,
+#: of coordination polyhedra.
+NON_METALS: frozenset[str] = frozenset(
+    "H He B C N O F Ne Si P S Cl Ar Ge As Se Br Kr Sb Te I Xe At Rn".split()
+)
+
 #: Colour (0..255) and radii of a symbol missing from :data:`ELEMENTS` (Jmol's pink).
 UNKNOWN: tuple[int, int, int, float, float] = (255, 20, 147, 1.50, 2.00)
 

@@ -49,11 +49,16 @@ def nearest_atom(positions: NDArray[np.float64], point) -> int | None:
 
 
 def describe_picks(
-    structure: Structure, positions: NDArray[np.float64], atom: NDArray[np.intp], picks
+    structure: Structure,
+    positions: NDArray[np.float64],
+    atom: NDArray[np.intp],
+    picks,
+    charges: NDArray[np.float64] | None = None,
 ) -> str:
     """The text for the picked drawn atoms (indices into ``positions``, oldest first; the
-    last :data:`MAX_PICKS` count): the last atom's label, element and Cartesian and
-    fractional position; with two, their distance; with three, the angle at the middle."""
+    last :data:`MAX_PICKS` count): the last atom's label, element, Cartesian and
+    fractional position and, given ``charges`` (e, in the structure's atom order), its
+    partial charge; with two, their distance; with three, the angle at the middle."""
     picks = list(picks)[-MAX_PICKS:]
     if not picks:
         return ""
@@ -62,9 +67,10 @@ def describe_picks(
     frac = positions[k] @ np.linalg.inv(structure.lattice)
     xyz = ", ".join(f"{v:.3f}" for v in positions[k])
     abc = ", ".join(f"{v:.4f}" for v in frac)
-    parts = [
-        f"{atom_label(structure, i)} ({structure.species[i]}) at ({xyz}) Å, fractional ({abc})"
-    ]
+    head = f"{atom_label(structure, i)} ({structure.species[i]}) at ({xyz}) Å, fractional ({abc})"
+    if charges is not None:
+        head += f", charge {charges[i]:+.3f} e"
+    parts = [head]
     labels = [atom_label(structure, int(atom[j])) for j in picks]
     if len(picks) >= 2:
         a, b = picks[-2], picks[-1]

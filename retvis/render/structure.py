@@ -10,7 +10,7 @@ look skewed.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -55,6 +55,14 @@ class StructureActors:
         Number of bonds drawn.
     atom : NDArray[np.intp]
         Shape (k,); the structure's atom each drawn atom is an image of.
+    pairs : NDArray[np.intp]
+        Shape (n_bonds, 2); the drawn bonds, indices into ``positions``.
+    inside : int
+        The first ``inside`` drawn atoms are in the drawn region; the rest are the atoms
+        beyond its faces bonded to them (:func:`atoms_and_bonds`).
+    extras : list
+        Actors drawn over the structure afterwards (labels, legend, polyhedra:
+        :mod:`retvis.render.structure_extras`), shown and hidden with it.
     """
 
     atoms: object
@@ -64,6 +72,9 @@ class StructureActors:
     species: list[str]
     n_bonds: int
     atom: NDArray[np.intp]
+    pairs: NDArray[np.intp] = field(default_factory=lambda: np.zeros((0, 2), dtype=np.intp))
+    inside: int = 0
+    extras: list = field(default_factory=list)
 
     def fit_bond_width(self, plotter: pv.Plotter) -> None:
         """Make line bonds about ``2 * BOND_RADIUS`` wide at the current zoom.
@@ -78,7 +89,7 @@ class StructureActors:
 
     def set_visible(self, visible: bool) -> None:
         """Show or hide every actor of the structure."""
-        for actor in (self.atoms, self.bonds, self.cell):
+        for actor in (self.atoms, self.bonds, self.cell, *self.extras):
             if actor is not None:
                 actor.SetVisibility(bool(visible))
 
@@ -127,13 +138,11 @@ def atoms_in_region(
     shifts = np.array(
         list(itertools.product(*(range(a, b + 1) for a, b in zip(lo, hi, strict=True)))), float
     )
-    inv_box = np.linalg.inv(box)
     base = structure.frac @ lat
     pos_list, idx_list = [], []
     for s in shifts:
         p = base + s @ lat
-        u = (p - origin) @ inv_box
-        keep = np.all((u >= -tolerance) & (u <= 1 + tolerance), axis=1)
+        keep = in_region(p, box, origin, tolerance)
         if keep.any():
             pos_list.append(p[keep])
             idx_list.append(np.flatnonzero(keep))
@@ -213,8 +222,7 @@ def atoms_and_bonds(
                        for i in range(3)])  # fmt: skip
     f = reach / widths  # the margin as a fraction of each box vector
     pos, atom = atoms_in_region(structure, box * (1 + 2 * f)[:, None], origin - f @ box)
-    u = (pos - origin) @ np.linalg.inv(box)
-    inside = np.all((u >= -FACE_TOLERANCE) & (u <= 1 + FACE_TOLERANCE), axis=1)
+    inside = in_region(pos, box, origin)
     pairs = find_bonds(pos, [structure.species[i] for i in atom])
     pairs = pairs[inside[pairs[:, 0]] | inside[pairs[:, 1]]]
     keep = inside.copy()
@@ -223,6 +231,19 @@ def atoms_and_bonds(
     new = np.full(len(pos), -1, dtype=np.intp)
     new[order] = np.arange(len(order))
     return pos[order], atom[order], new[pairs].reshape(-1, 2)
+
+
+def in_region(
+    positions: NDArray[np.float64],
+    box: NDArray[np.float64],
+    origin: NDArray[np.float64] | None = None,
+    tolerance: float = FACE_TOLERANCE,
+) -> NDArray[np.bool_]:
+    """Which positions (k, 3) lie in the parallelepiped with rows ``box`` and corner
+    ``origin`` (Å), faces included to ``tolerance`` (fractional)."""
+    origin = np.zeros(3) if origin is None else np.asarray(origin, dtype=np.float64).reshape(3)
+    u = (np.asarray(positions, dtype=np.float64) - origin) @ np.linalg.inv(box)
+    return np.all((u >= -tolerance) & (u <= 1 + tolerance), axis=1)
 
 
 def cell_edges(box: NDArray[np.float64], origin: NDArray[np.float64] | None = None) -> pv.PolyData:
@@ -315,89 +336,90 @@ def add_structure(
     draw_bonds = bonds and style == "ball_and_stick"
     pos, atom, pairs = atoms_and_bonds(structure, box, origin, beyond=draw_bonds and beyond)
     species = [structure.species[i] for i in atom]
+    rgb, radius = atom_colours_and_radii(species, style)
+    look = {"opacity": opacity, "show_scalar_bar": False}
+    atoms_actor = _add_atoms(plotter, pos, rgb, radius, atoms_as, name=f"{name}-atoms", **look)
+    bonds_actor = None
+    if not draw_bonds:
+        pairs = np.zeros((0, 2), dtype=np.intp)
+    elif len(pairs):
+        bonds_actor = _add_bonds(plotter, pos, pairs, rgb, bonds_as, name=f"{name}-bonds", **look)
+    cell_actor = _add_cell(plotter, structure, box, origin, f"{name}-cell") if cell else None
+    region = structure.lattice if box is None else np.asarray(box, dtype=np.float64)
+    inside = int(in_region(pos, region.reshape(3, 3), origin).sum())
+    return StructureActors(
+        atoms_actor, bonds_actor, cell_actor, pos, species, len(pairs), atom, pairs, inside
+    )
+
+
+def atom_colours_and_radii(
+    species, style: str = "ball_and_stick"
+) -> tuple[NDArray[np.uint8], NDArray[np.float64]]:
+    """Jmol colour (k, 3) and drawn radius (k,) of each atom of ``species``: the
+    ball-and-stick radius ``max(BALL_SCALE * covalent, MIN_BALL)`` or, for
+    ``"spacefill"``, the van der Waals radius."""
     symbols, index = species_table(species)
     table = np.array([ELEMENTS.get(s, UNKNOWN) for s in symbols], dtype=np.float64).reshape(-1, 5)
     rgb = table[:, :3].astype(np.uint8)[index]
     if style == "ball_and_stick":
-        radius = np.maximum(BALL_SCALE * table[:, 3], MIN_BALL)[index]
-    else:
-        radius = table[:, 4][index]
+        return rgb, np.maximum(BALL_SCALE * table[:, 3], MIN_BALL)[index]
+    return rgb, table[:, 4][index]
 
+
+def _add_atoms(plotter, pos, rgb, radius, atoms_as, **look):
+    """The atoms as sphere splats or glyphed sphere meshes (see :func:`add_structure`)."""
     centres = pv.PolyData(pos)
     centres.point_data["radius"] = radius
     centres.point_data["rgb"] = rgb
     if atoms_as == "splats":
-        atoms_actor = plotter.add_mesh(
+        actor = plotter.add_mesh(
             centres,
             style="points_gaussian",
             render_points_as_spheres=True,
             emissive=False,
             scalars="rgb",
             rgb=True,
-            opacity=opacity,
-            name=f"{name}-atoms",
-            show_scalar_bar=False,
+            **look,
         )
-        atoms_actor.mapper.scale_array = "radius"
-        atoms_actor.mapper.scale_factor = 1.0
-    else:
-        res = _sphere_resolution(len(pos))
-        sphere = pv.Sphere(radius=1.0, theta_resolution=res, phi_resolution=res)
-        balls = centres.glyph(scale="radius", orient=False, geom=sphere)
-        atoms_actor = plotter.add_mesh(
-            balls,
-            scalars="rgb",
-            rgb=True,
-            smooth_shading=True,
-            opacity=opacity,
-            specular=0.3,
-            name=f"{name}-atoms",
-            show_scalar_bar=False,
-        )
+        actor.mapper.scale_array = "radius"
+        actor.mapper.scale_factor = 1.0
+        return actor
+    res = _sphere_resolution(len(pos))
+    sphere = pv.Sphere(radius=1.0, theta_resolution=res, phi_resolution=res)
+    balls = centres.glyph(scale="radius", orient=False, geom=sphere)
+    return plotter.add_mesh(
+        balls, scalars="rgb", rgb=True, smooth_shading=True, specular=0.3, **look
+    )
 
-    bonds_actor = None
-    n_bonds = 0
-    if draw_bonds:
-        n_bonds = len(pairs)
-        if n_bonds:
-            mid = 0.5 * (pos[pairs[:, 0]] + pos[pairs[:, 1]])
-            k = np.arange(n_bonds)
-            pts = np.concatenate([pos[pairs[:, 0]], mid, pos[pairs[:, 1]]])
-            seg_a = np.column_stack([np.full(n_bonds, 2), k, k + n_bonds])
-            seg_b = np.column_stack([np.full(n_bonds, 2), k + n_bonds, k + 2 * n_bonds])
-            sticks = pv.PolyData(pts, lines=np.concatenate([seg_a, seg_b]).ravel())
-            sticks.cell_data["rgb"] = np.concatenate([rgb[pairs[:, 0]], rgb[pairs[:, 1]]])
-            if bonds_as == "tubes":
-                tubes = sticks.tube(radius=BOND_RADIUS, n_sides=8, capping=False)
-                bonds_actor = plotter.add_mesh(
-                    tubes,
-                    scalars="rgb",
-                    rgb=True,
-                    smooth_shading=True,
-                    opacity=opacity,
-                    name=f"{name}-bonds",
-                    show_scalar_bar=False,
-                )
-            else:
-                bonds_actor = plotter.add_mesh(
-                    sticks,
-                    scalars="rgb",
-                    rgb=True,
-                    render_lines_as_tubes=True,
-                    line_width=BOND_LINE_WIDTH,
-                    opacity=opacity,
-                    name=f"{name}-bonds",
-                    show_scalar_bar=False,
-                )
 
-    cell_actor = None
-    if cell:
-        edges = cell_edges(structure.lattice)
-        if box is not None:
-            region = cell_edges(box, origin)
-            if not np.allclose(region.points, edges.points, atol=1e-6):
-                edges = edges.merge(region)
-        cell_actor = plotter.add_mesh(
-            edges, color=ink(plotter), line_width=2, name=f"{name}-cell", pickable=False
-        )
-    return StructureActors(atoms_actor, bonds_actor, cell_actor, pos, species, n_bonds, atom)
+def _add_bonds(plotter, pos, pairs, rgb, bonds_as, **look):
+    """Each bond as two halves in its atoms' colours: shaded lines or tubes."""
+    n_bonds = len(pairs)
+    mid = 0.5 * (pos[pairs[:, 0]] + pos[pairs[:, 1]])
+    k = np.arange(n_bonds)
+    pts = np.concatenate([pos[pairs[:, 0]], mid, pos[pairs[:, 1]]])
+    seg_a = np.column_stack([np.full(n_bonds, 2), k, k + n_bonds])
+    seg_b = np.column_stack([np.full(n_bonds, 2), k + n_bonds, k + 2 * n_bonds])
+    sticks = pv.PolyData(pts, lines=np.concatenate([seg_a, seg_b]).ravel())
+    sticks.cell_data["rgb"] = np.concatenate([rgb[pairs[:, 0]], rgb[pairs[:, 1]]])
+    if bonds_as == "tubes":
+        tubes = sticks.tube(radius=BOND_RADIUS, n_sides=8, capping=False)
+        return plotter.add_mesh(tubes, scalars="rgb", rgb=True, smooth_shading=True, **look)
+    return plotter.add_mesh(
+        sticks,
+        scalars="rgb",
+        rgb=True,
+        render_lines_as_tubes=True,
+        line_width=BOND_LINE_WIDTH,
+        **look,
+    )
+
+
+def _add_cell(plotter, structure, box, origin, name):
+    """The unit cell's edges and, when it differs, the drawn region's outline."""
+    edges = cell_edges(structure.lattice)
+    if box is not None:
+        region = cell_edges(box, origin)
+        if not np.allclose(region.points, edges.points, atol=1e-6):
+            edges = edges.merge(region)
+    return plotter.add_mesh(edges, color=ink(plotter), line_width=2, name=name, pickable=False)

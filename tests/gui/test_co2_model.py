@@ -74,6 +74,16 @@ def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_value
     np.testing.assert_allclose(
         [got[n] for n in names], [recorded[n] for n in names], rtol=2e-3, atol=2e-3
     )
+    # a picked atom gives its EQeq charge, the one the CO2 probe's grid used
+    from retvis.core.charges import eqeq_ewald_charges
+
+    first = next(r for r in win.model.records() if r.status == "ok")
+    win._select_digest(first.digest)
+    v = win.viewer
+    qtbot.waitUntil(lambda: v._charges is not None and v._actors is not None, timeout=30_000)
+    v._on_pick(v._actors.positions[0])
+    q = eqeq_ewald_charges(v._structure)[v._actors.atom[0]]
+    assert f"charge {q:+.3f} e" in v.message.text()
     header = win.model.headerData(COL["uptake"], Qt.Orientation.Horizontal)
     assert header == "CO2 uptake (mol/kg)"  # the conditions are in its tooltip
     tip = win.model.headerData(

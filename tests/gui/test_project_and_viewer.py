@@ -102,6 +102,21 @@ def test_viewer_draws_structure_colours(
     first, second = pick(cu[0]), pick(cu[-1])
     d = np.linalg.norm(drawn.positions[first] - drawn.positions[second])
     assert f"{d:.3f} Å" in v.message.text()
+    # the element legend is on by default; metal polyhedra and labels from the Show menu,
+    # remembered for the next session
+    from retvis.gui.settings import qsettings
+    from retvis.render.structure_extras import coordination
+
+    assert v.structure_extras() == ("legend",) and v.extras.isVisible()
+    v._extra_actions["polyhedra"].trigger()
+    n_poly = len(coordination(v._actors))
+    assert n_poly > 0 and f"{n_poly} metal polyhedra" in v.message.text()
+    v._extra_actions["labels"].trigger()
+    assert f"{len(v._actors.positions)} labels" in v.message.text()
+    assert len(v._actors.extras) == 3
+    assert qsettings().value("view/structure_extras") == "labels,legend,polyhedra"
+    assert not np.array_equal(v.screenshot(), img)
+    v.set_structure_extras(["legend"])
     # 2x2x2 cells: every atom drawn at least eight times (once per cell), a new picture
     assert np.bincount(drawn.atom, minlength=s.n_atoms).min() >= 1
     v.cells.setValue(2)

@@ -18,15 +18,18 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ...errors import RetvisError
 from .. import scenes
+from ..settings import qsettings
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,7 @@ class ViewerPanel(QWidget):
         self.cells.setPrefix("cells ")
         self.cells.setSuffix("³")
         self.cells.setToolTip("Unit cells drawn along each axis")
+        self.extras = self._extras_button()
         self.message = QLabel("Drop CIF files, folders or zip archives on the window.")
         self.message.setWordWrap(True)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -116,6 +120,7 @@ class ViewerPanel(QWidget):
         bar.addWidget(self.layer)
         bar.addWidget(self.channel)
         bar.addWidget(self.cells)
+        bar.addWidget(self.extras)
         bar.addStretch(1)
         # auto_update=False: no render timer; we render when the scene changes (a software
         # OpenGL render of a large structure can take a few hundred ms on the GUI thread).
@@ -144,6 +149,7 @@ class ViewerPanel(QWidget):
 
         self._structure = None
         self._grid = None
+        self._charges = None
         self._name = ""
         self._fields: dict[tuple[str, str], NDArray[np.float32]] = {}
         self._model_ok = False
@@ -186,9 +192,17 @@ class ViewerPanel(QWidget):
         """
         if name != self._name:
             self._fields.clear()
+        if name != self._name or structure is not self._structure:
+            self._charges = None
         self._name, self._structure, self._grid = name, structure, grid
         self._note = note
         self._on_mode()
+
+    def set_charges(self, name: str, structure, charges: NDArray[np.float64] | None) -> None:
+        """Partial charges (e, in atom order) of ``structure`` of ``name``, shown with
+        picked atoms (the CO2 probe's EQeq charges); ignored for another material."""
+        if name == self._name and structure is self._structure:
+            self._charges = charges
 
     def show_field(self, name: str, what: str, layer: str, array: NDArray[np.float32]) -> None:
         """Receive model output for ``name``: feature maps (C, m, m, m) or saliency (n, n, n)."""
@@ -215,6 +229,7 @@ class ViewerPanel(QWidget):
         self.layer.setVisible(fm)
         self.channel.setVisible(fm)
         self.cells.setVisible(self.current_mode() == "Structure")
+        self.extras.setVisible(self.current_mode() == "Structure")
 
     def _on_mode(self, *_):
         self._update_pickers()
@@ -230,7 +245,7 @@ class ViewerPanel(QWidget):
         mode = self.current_mode()
         key = (self._name, mode, id(self._structure), id(self._grid), self._model_ok, self._note)
         if mode == "Structure":
-            key += (self.cells.value(),)
+            key += (self.cells.value(), self.structure_extras())
         if mode == "Feature maps":
             arr = self._fields.get(("feature_maps", self.layer.currentText()))
             key += (self.layer.currentText(), self.channel.value(), id(arr))
@@ -271,10 +286,12 @@ class ViewerPanel(QWidget):
                         note = f" ({self.cells.value()}³ cells would be over {MAX_CELL_ATOMS:,} atoms: one drawn)"
                     else:
                         note = f", {k}³ cells" if k > 1 else ""
-                    self._actors = scenes.draw_structure(p, self._structure, k)
+                    self._actors, counts = scenes.draw_structure(
+                        p, self._structure, k, self.structure_extras()
+                    )
                     msg = (
                         f"{self._name}: {self._structure.formula}, {self._structure.n_atoms} "
-                        f"atoms{note}. Right-click atoms to measure."
+                        f"atoms{note}{_extras_note(counts)}. Right-click atoms to measure."
                     )
             elif self._grid is None or self._structure is None:
                 msg = f"{self._name}: no energy grid yet"
@@ -332,9 +349,48 @@ class ViewerPanel(QWidget):
             return
         self._picks = (self._picks + [k])[-MAX_PICKS:]
         a = self._actors
-        self.message.setText(
-            f"{self._name}: {describe_picks(self._structure, a.positions, a.atom, self._picks)}"
-        )
+        text = describe_picks(self._structure, a.positions, a.atom, self._picks, self._charges)
+        self.message.setText(f"{self._name}: {text}")
+
+    def _extras_button(self) -> QToolButton:
+        """ "Show ▾": atom labels, element legend and polyhedra over the structure
+        (remembered between sessions)."""
+        button = QToolButton()
+        button.setText("Show")
+        button.setToolTip("Draw atom labels, an element legend or metal polyhedra")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        shown = set(str(qsettings().value("view/structure_extras", "legend")).split(","))
+        self._extra_actions = {}
+        for key, text, shortcut in (
+            ("labels", "Atom labels", "Alt+L"),
+            ("legend", "Element legend", "Alt+E"),
+            ("polyhedra", "Metal polyhedra", "Alt+P"),
+        ):
+            act = menu.addAction(text)
+            act.setCheckable(True)
+            act.setChecked(key in shown)
+            act.setShortcut(shortcut)
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.toggled.connect(self._on_extras)
+            self.addAction(act)
+            self._extra_actions[key] = act
+        button.setMenu(menu)
+        return button
+
+    def structure_extras(self) -> tuple[str, ...]:
+        """What is drawn over the structure, in :data:`~retvis.gui.scenes.STRUCTURE_EXTRAS`."""
+        return tuple(k for k, a in self._extra_actions.items() if a.isChecked())
+
+    def set_structure_extras(self, extras) -> None:
+        """Draw exactly these of :data:`~retvis.gui.scenes.STRUCTURE_EXTRAS` over the
+        structure."""
+        for key, act in self._extra_actions.items():
+            act.setChecked(key in extras)
+
+    def _on_extras(self, *_) -> None:
+        qsettings().setValue("view/structure_extras", ",".join(self.structure_extras()))
+        self.redraw()
 
     def _gallery_kwargs(self, maps: NDArray[np.float32]) -> dict:
         """The gallery layout whose cells are closest to square in the view's size."""
@@ -375,6 +431,18 @@ class ViewerPanel(QWidget):
         for g in self._galleries.values():
             g.close()
         self.plotter.close()
+
+
+def _extras_note(counts: dict) -> str:
+    """ ", 12 polyhedra, 300 labels" for the message line (what the extras drew)."""
+    parts = []
+    if "polyhedra" in counts:
+        parts.append(f"{counts['polyhedra']} metal polyhedra")
+    if "labels" in counts:
+        parts.append(
+            f"{counts['labels']} labels" if counts["labels"] else "too many atoms to label"
+        )
+    return "".join(f", {p}" for p in parts)
 
 
 def opengl_renderer() -> str:
