@@ -46,10 +46,21 @@ def test_drop_fills_table_and_grids_compute(qtbot, make_window, drop, all_finish
     assert right <= 900  # the table's share of the default 1500-px window (900:600)
 
 
-def test_duplicates_are_recognised_by_content(
+def test_drops_of_copies_bad_files_folders_and_zips(
     qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
 ):
-    win = make_window()
+    """One window takes, in turn: a file and its renamed copy (one row: recognised by
+    content), the same file again later, a broken and an empty file among good ones
+    (each failed row says why in its Error column and tooltip, the rest complete), a
+    folder and a zip archive, and tests/data/bad (each refused CIF shows the manifest's
+    message; the odd but usable ones are ok)."""
+    import hashlib
+
+    from PySide6.QtCore import Qt
+
+    from retvis.gui.materials_model import COL
+
+    win = make_window(workers=2)
     src = demo_cifs[0]
     copy = tmp_path / "renamed_copy.cif"
     copy.write_bytes(src.read_bytes())
@@ -63,50 +74,56 @@ def test_duplicates_are_recognised_by_content(
     assert sig.args == [0, 1]
     assert len(win.model.records()) == 1
 
-
-def test_bad_file_shows_reason_and_rest_completes(
-    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
-):
-    win = make_window()
     bad = tmp_path / "broken.cif"
     bad.write_text("data_broken\n_cell_length_a 10\n")  # no b, c: not a usable cell
     empty = tmp_path / "empty.cif"
     empty.write_text("")
-    good = demo_cifs[:3]
+    good = demo_cifs[1:4]
     drop(win, [bad, *good, empty])
-    qtbot.waitUntil(lambda: all_finished(win, 5), timeout=60_000)
+    qtbot.waitUntil(lambda: all_finished(win, 6), timeout=60_000)
     st = statuses(win)
     assert st["broken"] == "failed" and st["empty"] == "failed"
-    assert all(st[p.stem] == "ok" for p in good)
+    assert all(st[p.stem] == "ok" for p in [src, *good])
     r = next(r for r in win.model.records() if r.name == "broken")
     assert "unit cell" in r.reason
-    # the reason is in the Error column and in the tooltip of the row
-    from PySide6.QtCore import Qt
-
-    from retvis.gui.materials_model import COL
-
     row = win.model.row_of(r.digest)
     assert "unit cell" in win.model.index(row, COL["reason"]).data()
     assert "unit cell" in win.model.index(row, COL["name"]).data(Qt.ItemDataRole.ToolTipRole)
     e = next(r for r in win.model.records() if r.name == "empty")
     assert "empty" in e.reason
 
-
-def test_folder_and_zip_drop(qtbot, make_window, drop, all_finished, demo_cifs, tmp_path):
-    win = make_window(workers=2)
     folder = tmp_path / "folder"
     folder.mkdir()
-    for p in demo_cifs[:2]:
+    for p in demo_cifs[4:6]:
         (folder / p.name).write_bytes(p.read_bytes())
     archive = tmp_path / "more.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for p in demo_cifs[2:4]:
+        for p in demo_cifs[6:8]:
             zf.write(p, f"sub/{p.name}")
         zf.writestr("README.txt", "not a structure")
     drop(win, [folder, archive])
-    qtbot.waitUntil(lambda: all_finished(win, 4), timeout=60_000)
-    assert {r.name for r in win.model.records()} == {p.stem for p in demo_cifs[:4]}
-    assert all(r.status == "ok" for r in win.model.records())
+    qtbot.waitUntil(lambda: all_finished(win, 10), timeout=60_000)
+    st = statuses(win)
+    assert all(st[p.stem] == "ok" for p in demo_cifs[:8])
+
+    bad_dir = Path(__file__).resolve().parents[1] / "data" / "bad"
+    with open(bad_dir / "MANIFEST.csv", newline="") as fh:
+        manifest = [r for r in csv.DictReader(fh) if r["file"].endswith(".cif")]
+    assert len(manifest) > 40
+    files = [bad_dir / r["file"] for r in manifest]
+    drop(win, files)
+    digests = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
+    n = len(digests | {r.digest for r in win.model.records()})
+    qtbot.waitUntil(lambda: all_finished(win, n), timeout=120_000)
+    for r in manifest:
+        f = bad_dir / r["file"]
+        rec = win.model.record(hashlib.sha256(f.read_bytes()).hexdigest())
+        assert rec is not None, r["file"]
+        if r["stage"] in ("read", "grid"):
+            assert rec.status == "failed", (r["file"], rec.status)
+            assert r["message"] in rec.reason, (r["file"], rec.reason)
+        else:  # stage "ok": odd but usable files
+            assert rec.status == "ok", (r["file"], rec.reason)
 
 
 def test_cancel_mid_batch_keeps_finished(
@@ -189,35 +206,6 @@ def test_sort_filter_export_copy(qtbot, make_window, drop, all_finished, demo_ci
     text = QApplication.clipboard().text()
     lines = list(csv.reader(io.StringIO(text), delimiter="\t"))
     assert len(lines) == 2 and lines[0][0] == "name"
-
-
-def test_bad_input_corpus_every_file_gets_its_reason(
-    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
-):
-    """tests/data/bad: each refused CIF shows the manifest's message; the rest are ok."""
-    import hashlib
-
-    bad_dir = Path(__file__).resolve().parents[1] / "data" / "bad"
-    with open(bad_dir / "MANIFEST.csv", newline="") as fh:
-        manifest = [r for r in csv.DictReader(fh) if r["file"].endswith(".cif")]
-    assert len(manifest) > 40
-    files = [bad_dir / r["file"] for r in manifest]
-    win = make_window(workers=2)
-    drop(win, [*files, *demo_cifs[:2]])
-    digests = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
-    n = len(digests | {hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_cifs[:2]})
-    qtbot.waitUntil(lambda: all_finished(win, n), timeout=120_000)
-    for r in manifest:
-        f = bad_dir / r["file"]
-        rec = win.model.record(hashlib.sha256(f.read_bytes()).hexdigest())
-        assert rec is not None, r["file"]
-        if r["stage"] in ("read", "grid"):
-            assert rec.status == "failed", (r["file"], rec.status)
-            assert r["message"] in rec.reason, (r["file"], rec.reason)
-        else:  # stage "ok": odd but usable files
-            assert rec.status == "ok", (r["file"], rec.reason)
-    for p in demo_cifs[:2]:
-        assert statuses(win)[p.stem] == "ok"
 
 
 def _predicted(win, digest) -> bool:
@@ -303,35 +291,25 @@ def test_one_crystal_in_two_settings_is_marked_in_both_rows(
     assert "same crystal as MOF5_conventional" in table
 
 
-def test_a_clean_close_leaves_no_untitled_autosave_unless_it_holds_labels(
+def test_untitled_autosave_and_the_training_export(
     qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
 ):
     """Each launch that loads structures autosaves an untitled project; closing cleanly
-    removes it when nothing in it is the user's own, and keeps it with imported labels."""
-    for keep in (False, True):
-        win = make_window()
-        drop(win, demo_cifs[:2])
-        qtbot.waitUntil(lambda w=win: all_finished(w, 2), timeout=60_000)
-        path = win.project.path
-        assert path.name.startswith("untitled-") and path.exists()
-        if keep:
-            labels = tmp_path / "labels.csv"
-            labels.write_text("name,value\n" + "".join(f"{p.stem},1.5\n" for p in demo_cifs[:2]))
-            assert win.import_labels(labels) == 2
-        win.close()
-        assert path.exists() == keep
-
-
-def test_the_training_export_keeps_names_with_commas_quotes_and_formula_signs(
-    qtbot, make_window, drop, all_finished, demo_cifs, tmp_path
-):
-    """The training folder the app writes is read back by `retvis train`'s readers with
+    removes it when nothing in it is the user's own, and keeps it with imported labels.
+    The training folder the app writes is read back by `retvis train`'s readers with
     every name as it is (it once wrote a name with a comma unquoted)."""
-    import csv
     import shutil
 
     from retvis.core.labels import read_label_table
     from retvis.ml.data import open_voxels
+
+    win = make_window()
+    drop(win, demo_cifs[:2])
+    qtbot.waitUntil(lambda: all_finished(win, 2), timeout=60_000)
+    path = win.project.path
+    assert path.name.startswith("untitled-") and path.exists()
+    win.close()
+    assert not path.exists()
 
     names = ['PEKKAS, "copy"', "=SENWAL"]
     cifs = []
@@ -341,6 +319,7 @@ def test_the_training_export_keeps_names_with_commas_quotes_and_formula_signs(
     win = make_window()
     drop(win, cifs)
     qtbot.waitUntil(lambda: all_finished(win, 2), timeout=60_000)
+    path = win.project.path
     labels = tmp_path / "labels.csv"
     with labels.open("w", newline="") as fh:
         csv.writer(fh).writerows([["name", "value"], [names[0], 1.5], [names[1], 2.25]])
@@ -350,3 +329,5 @@ def test_the_training_export_keeps_names_with_commas_quotes_and_formula_signs(
     table = read_label_table(tmp_path / "train" / "labels.csv", "value")
     assert dict(zip(table.names, table.values, strict=True)) == {names[0]: 1.5, names[1]: 2.25}
     assert sorted(open_voxels(tmp_path / "train").names) == sorted(names)
+    win.close()
+    assert path.exists()

@@ -5,8 +5,13 @@ from __future__ import annotations
 from retvis.core.grid import GridSpec
 
 
-def test_settings_round_trip_and_apply(qtbot, make_window, no_shipped_model):
+def test_settings_shortcuts_and_about(qtbot, make_window, no_shipped_model):
+    """Settings round-trip through the INI file and apply to the window; invalid values
+    are refused; the shortcuts are wired; the About box credits the sources."""
+    from PySide6.QtGui import QKeySequence
+
     from retvis.gui.settings import AppSettings
+    from retvis.gui.widgets.about import ABOUT_HTML
     from retvis.gui.widgets.settings_dialog import SettingsDialog
 
     win = make_window(workers=1)
@@ -28,25 +33,14 @@ def test_settings_round_trip_and_apply(qtbot, make_window, no_shipped_model):
     dlg._defaults()
     assert dlg.result_settings().spec == GridSpec() and dlg.eps.isEnabled()
 
-
-def test_invalid_settings_are_refused_with_reason(qtbot, make_window):
-    from retvis.gui.widgets.settings_dialog import SettingsDialog
-
-    win = make_window()
+    # the smallest values the dialog offers are still valid: positive numbers
     dlg = SettingsDialog(win.settings, win)
     qtbot.addWidget(dlg)
     dlg.cutoff.setValue(1.0)
     dlg.temperature.setValue(1.0)
-    dlg.accept()  # still valid: positive numbers
+    dlg.accept()
     assert dlg.result() == 1
 
-
-def test_shortcuts_and_about(qtbot, make_window):
-    from PySide6.QtGui import QKeySequence
-
-    from retvis.gui.widgets.about import ABOUT_HTML
-
-    win = make_window()
     keys = {a.text().replace("&", ""): a.shortcut().toString() for a in win.actions()}
     assert keys["Open Files…"] == QKeySequence("Ctrl+O").toString()
     assert keys["Export Table…"] == "Ctrl+E"
