@@ -6,9 +6,8 @@ from dataclasses import dataclass, field, fields
 
 from ..errors import SpecError
 
-#: Grids per forward pass at inference (prediction, screening). Measured on a 2-core
-#: machine (the shipped CH4 ensemble, 140 CoRE MOFs, one thread): 9.0 ms of CPU per
-#: structure at 16 against 12.0 at 64.
+#: Grids per forward pass at inference (prediction, screening); the batch size was chosen
+#: with ``benchmarks/ml.py`` (docs/performance.md).
 INFERENCE_BATCH = 16
 
 #: Fewest validation structures :attr:`TrainConfig.calibrate` fits a calibration on.
@@ -36,50 +35,36 @@ class TrainConfig:
     shift : also roll each sample by a random whole number of voxels along each axis.
         A supercell grid (``endpoint=False``) is periodic, so a roll is the framework
         translated by a fraction of the grid, an exact symmetry the network does not
-        otherwise learn (its dense head sees positions). Not in docs/method.md; off by default:
-        on the 614-label CH4 split it did not help (test R² 0.860 against 0.863,
-        validation 0.806 against 0.825, ensembles of 3).
+        otherwise learn (its dense head sees positions). Not in docs/method.md; off by
+        default (docs/models.md, "CH4: tried and not shipped").
     reweight : loss weights from the training labels' density: ``"none"`` (plain MSE)
         or ``"sqrt-inv"`` (inverse square root of the density, so the sparse top of an
         uptake range counts more; :func:`retvis.ml.data.label_weights`). Not in
-        docs/method.md; off by default: on the 614-label CH4 split (ensembles of 3) it moved
-        error from the top to the middle (mean residual of the 12 validation and test
-        labels above the training 90th percentile -0.92 -> -0.70 mol/kg, MAE of the rest
-        0.48 -> 0.55) for no net gain (test R² 0.861 against 0.863).
+        docs/method.md; off by default (docs/models.md, "CH4: tried and not shipped").
     per_volume : learn the label times each framework's density (mol/kg x g/cm³ = mol/L
         for an uptake), a per-volume quantity the grid shows directly, and divide the
         density out again when predicting. Needs grids with ``densities.json``. Not in
-        docs/method.md. On the 614-label CH4 split (ensembles of 3) it raised test R² from
-        0.863 to 0.911 and validation R² from 0.825 to 0.934 (pooled +0.072, paired
-        bootstrap 95 % interval [+0.031, +0.123]).
+        docs/method.md; what it gained is in docs/models.md.
     scale_target : train the network on the target standardized by the training set's
         mean and standard deviation, and fold both into the output layer of the saved
         networks (so a saved model predicts in the label's units, as before). Adam's
         steps are of fixed size, so without it a target in large units (cm³(STP)/cm³,
-        0-190) trains far slower than the same target in small ones: on the 614-label
-        CH4 split it reached validation R² 0.14 after 14 epochs against 0.83 after 8 in
-        mol/L. On the shipped recipe's mol/L target it changes nothing measurable (614-
-        label split, ensembles of 3: test R² 0.912 against 0.911, validation 0.931
-        against 0.934, pooled -0.000 [-0.007, +0.008]). Not in docs/method.md (which only sets
-        the output bias to the mean); a run saved before this setting resumes without it.
+        0-190) trains far slower than the same target in small ones (docs/training.md).
+        Not in docs/method.md (which only sets the output bias to the mean); a run saved
+        before this setting resumes without it.
     label_units_loss : with ``per_volume``, weight each sample's squared error (and the
         validation loss that picks the epoch) by 1 / density², so that the network,
         which still learns per volume, is fitted and selected on the squared error of
         the label itself (mol/kg), the error R² is measured in. Light frameworks, whose
         per-volume errors the division by density magnifies, then count more. Not in
-        docs/method.md; off by default: on the shipped 960-label split (763 train, ensembles of
-        3, same seeds) test R² 0.866 against 0.873, validation 0.897 against 0.895, pooled
-        -0.002 [-0.013, +0.010], and the top end (labels above 6 mol/kg) just as
-        under-predicted (mean -1.18 against -1.20 mol/kg).
+        docs/method.md; off by default (docs/models.md, "CH4: tried and not shipped").
     calibrate : after training, fit ``y = a + b * prediction`` by least squares on the
         validation split (the ensemble's mean, in the label's units) and apply it to every
         prediction the saved model makes (``card["calibration"]``): a network trained with
         dropout and augmentation, averaged over an ensemble, predicts too close to the
         mean. Skipped (recorded) with fewer than :data:`MIN_CALIBRATION` validation
-        structures or a slope that is not positive. Not in docs/method.md. Measured on the
-        shipped 960-label CH4 split, two ensembles of 3, fitted on one of validation and
-        test and scored on the other: slopes 1.14-1.17, R² +0.030, +0.030, +0.017, +0.021;
-        shipped model's test R² 0.873 -> 0.903.
+        structures or a slope that is not positive. Not in docs/method.md; what it gained
+        is in docs/models.md.
     seed : seeds the split, the initial weights, the order and the augmentations; member
         k of an ensemble uses ``seed + k``.
     val_fraction, test_fraction : split fractions (ignored with ``split``).

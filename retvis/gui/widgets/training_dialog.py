@@ -154,16 +154,15 @@ class TrainingDialog(QDialog):
         self.per_volume.setToolTip(
             "For a per-mass target such as an uptake in mol/kg: the network learns target x "
             "density, which the energy grid shows directly, and each prediction is divided "
-            "by its structure's density. On the 614-label CH4 split it raised test R² from "
-            "0.863 to 0.911. Leave it off for a target that is already per volume."
+            "by its structure's density (what it gained: docs/models.md). Leave it off for "
+            "a target that is already per volume."
         )
         self.calibrate = QCheckBox("Calibrate on the validation set")
         self.calibrate.setChecked(True)
         self.calibrate.setToolTip(
             "After training, fit y = a + b x prediction on the validation structures (at "
             "least 20) and apply it to every prediction: an ensemble trained with dropout "
-            "predicts too close to the mean. On the shipped CH4 model it raised test R² from "
-            "0.873 to 0.903."
+            "predicts too close to the mean (what it gained: docs/models.md)."
         )
 
         from ...ml.weights import FROM_BACKBONE
