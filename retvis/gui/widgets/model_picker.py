@@ -103,8 +103,26 @@ def _r2(m: dict) -> str:
 
 def card_html(card: dict) -> str:
     """A model card as HTML: the main facts first, then everything as JSON."""
-    rows = []
     target = card.get("target") or {}
+    rows = [
+        *_target_rows(card, target),
+        *_metric_rows(card),
+        *_evaluation_rows(card, target),
+        *_training_rows(card, target),
+        *_fact_rows(card),
+    ]
+    table = "".join(
+        f"<tr><th align='left' valign='top'>{html.escape(k)}</th>"
+        f"<td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
+    full = html.escape(json.dumps(card, indent=1, default=str))
+    return f"<table cellspacing='6'>{table}</table><hr><pre>{full}</pre>"
+
+
+def _target_rows(card: dict, target: dict) -> list[tuple[str, str]]:
+    """What the model predicts, whether per volume, and its calibration."""
+    rows = []
     if target:
         rows.append(("Predicts", f"{target.get('name', '?')} ({target.get('units', '?')})"))
     if target.get("per_volume"):
@@ -124,6 +142,12 @@ def card_html(card: dict) -> str:
                 f"fitted on {cal.get('n', '?')} validation structures",
             )
         )
+    return rows
+
+
+def _metric_rows(card: dict) -> list[tuple[str, str]]:
+    """Validation and test R², MAE, RMSE as training recorded them."""
+    rows = []
     metrics = card.get("metrics") or {}
     for split in ("val", "test"):
         m = metrics.get(split) if isinstance(metrics, dict) else None
@@ -134,6 +158,13 @@ def card_html(card: dict) -> str:
                 if isinstance(m.get(k), (int, float))
             ]
             rows.append((f"{'Validation' if split == 'val' else 'Test'} set", ", ".join(parts)))
+    return rows
+
+
+def _evaluation_rows(card: dict, target: dict) -> list[tuple[str, str]]:
+    """The test set against the Random Forest baseline, external test sets, the
+    learning curve."""
+    rows = []
     ev = card.get("evaluation_test") or {}
     if isinstance(ev, dict) and ev.get("retnet"):
         text = f"R² {_r2(ev['retnet'])} (95 % interval, n = {ev['retnet'].get('n', '?')})"
@@ -160,6 +191,12 @@ def card_html(card: dict) -> str:
             for size, v in lc["r2"].items()
         )
         rows.append(("Learning curve (R², RetNet vs RF)", pts))
+    return rows
+
+
+def _training_rows(card: dict, target: dict) -> list[tuple[str, str]]:
+    """The split's sizes and the training labels' range."""
+    rows = []
     ts = card.get("training_set") or {}
     if ts:
         rows.append(
@@ -179,6 +216,12 @@ def card_html(card: dict) -> str:
                 f"{q['p95']:.3g} (predictions above it carry a note: likely underestimates)",
             )
         )
+    return rows
+
+
+def _fact_rows(card: dict) -> list[tuple[str, str]]:
+    """Name, date, description, grid settings, folder, ensemble size."""
+    rows = []
     for key, label in (
         ("name", "Name"),
         ("created", "Created"),
@@ -194,13 +237,7 @@ def card_html(card: dict) -> str:
     members = card.get("members") or []
     if members:
         rows.append(("Ensemble", f"{len(members)} network(s)"))
-    table = "".join(
-        f"<tr><th align='left' valign='top'>{html.escape(k)}</th>"
-        f"<td>{html.escape(str(v))}</td></tr>"
-        for k, v in rows
-    )
-    full = html.escape(json.dumps(card, indent=1, default=str))
-    return f"<table cellspacing='6'>{table}</table><hr><pre>{full}</pre>"
+    return rows
 
 
 def _grid_words(d: dict) -> str:

@@ -50,7 +50,29 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: AppSettings, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("RetVis settings")
-        spec = settings.spec
+        self._base = settings
+        grid = self._grid_group(settings.spec)
+        comp = self._computation_group(settings)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b00")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(
+            self._defaults
+        )
+        lay = QVBoxLayout(self)
+        lay.addWidget(grid)
+        lay.addWidget(comp)
+        lay.addWidget(self.error)
+        lay.addWidget(buttons)
+
+    def _grid_group(self, spec: GridSpec) -> QGroupBox:
+        """The energy grid's settings (new computations; a loaded model uses its own)."""
         d = GridSpec()
 
         self.n = QSpinBox(minimum=2, maximum=MAX_N, value=spec.n)
@@ -92,7 +114,10 @@ class SettingsDialog(QDialog):
         f.addRow("Box", self.mode)
         f.addRow("Cube side", self.box_length)
         f.addRow(self.endpoint)
+        return grid
 
+    def _computation_group(self, settings: AppSettings) -> QGroupBox:
+        """Grid workers, cache, the model's device and where the 3D viewer lives."""
         self.workers = QSpinBox(minimum=1, maximum=256, value=settings.workers)
         self.workers.setToolTip(f"Grid threads (suggested here: {default_workers()})")
         self.cache = QCheckBox("Keep computed grids in the cache")
@@ -115,25 +140,7 @@ class SettingsDialog(QDialog):
         g.addRow(self.cache)
         g.addRow("Model device", self.device)
         g.addRow("3D viewer", self.viewer)
-
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b00")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok
-            | QDialogButtonBox.StandardButton.Cancel
-            | QDialogButtonBox.StandardButton.RestoreDefaults
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(
-            self._defaults
-        )
-        lay = QVBoxLayout(self)
-        lay.addWidget(grid)
-        lay.addWidget(comp)
-        lay.addWidget(self.error)
-        lay.addWidget(buttons)
-        self._base = settings
+        return comp
 
     @staticmethod
     def _dspin(lo, hi, value, suffix, tip) -> QDoubleSpinBox:

@@ -123,13 +123,30 @@ class TrainingDialog(QDialog):
         self.final: dict | None = None
         self.records: list[dict] = []
 
+        form = QFormLayout()
+        self._add_data_rows(form, export_table is not None)
+        self._add_recipe_rows(form)
+        self._add_start_rows(form)
+        self.name = QLineEdit(time.strftime("model-%Y%m%d-%H%M"))
+        form.addRow("Register as", self.name)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        self._add_run_area(lay)
+
+        self.process = CliProcess(self)
+        self.process.record.connect(self._on_record)
+        self.process.text.connect(self.log.appendPlainText)
+        self.process.finished.connect(self._on_finished)
+
+    def _add_data_rows(self, form: QFormLayout, from_table: bool) -> None:
+        """Where the labelled grids come from, and what the target is."""
         self.from_table = QRadioButton("Labelled materials in the table")
         self.from_folder = QRadioButton("A grid folder (retvis grid) and a labels CSV")
         group = QButtonGroup(self)
         group.addButton(self.from_table)
         group.addButton(self.from_folder)
-        (self.from_table if export_table else self.from_folder).setChecked(True)
-        self.from_table.setEnabled(export_table is not None)
+        (self.from_table if from_table else self.from_folder).setChecked(True)
+        self.from_table.setEnabled(from_table)
         self.voxels = QLineEdit()
         self.labels = QLineEdit()
         self.voxels.setPlaceholderText("folder holding voxels.npy and names.json")
@@ -138,12 +155,21 @@ class TrainingDialog(QDialog):
         vb.clicked.connect(lambda: self._browse_dir(self.voxels))
         lb = QPushButton("Browse…")
         lb.clicked.connect(lambda: self._browse_file(self.labels))
-        self.name = QLineEdit(time.strftime("model-%Y%m%d-%H%M"))
         self.target = QLineEdit()
         self.target.setPlaceholderText("label column (default: 'value' or the only numeric one)")
         self.target_name = QLineEdit("uptake")
         self.target_name.setToolTip("What the model predicts, shown in the table's header")
         self.units = QLineEdit("mol/kg")
+        form.addRow(self.from_table)
+        form.addRow(self.from_folder)
+        form.addRow("Grid folder", _row(self.voxels, vb))
+        form.addRow("Labels CSV", _row(self.labels, lb))
+        form.addRow("Target column", self.target)
+        form.addRow("Predicts", self.target_name)
+        form.addRow("Units", self.units)
+
+    def _add_recipe_rows(self, form: QFormLayout) -> None:
+        """Epochs, ensemble, batch, per volume, calibration: ``retvis train``'s defaults."""
         from ...ml.config import MIN_BATCH_SIZE, TrainConfig
 
         d = TrainConfig()  # the defaults of retvis train
@@ -164,7 +190,14 @@ class TrainingDialog(QDialog):
             "least 20) and apply it to every prediction: an ensemble trained with dropout "
             "predicts too close to the mean (what it gained: docs/models.md)."
         )
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Ensemble members", self.ensemble)
+        form.addRow("Batch size", self.batch)
+        form.addRow(self.per_volume)
+        form.addRow(self.calibrate)
 
+    def _add_start_rows(self, form: QFormLayout) -> None:
+        """Where the weights start: the backbone (default), random, an installed model."""
         from ...ml.weights import FROM_BACKBONE
         from ..workers import available_models
 
@@ -186,24 +219,11 @@ class TrainingDialog(QDialog):
         self.init_from.currentIndexChanged.connect(
             lambda _i: self.freeze_conv.setEnabled(self.init_from.currentData() is not None)
         )
-
-        form = QFormLayout()
-        form.addRow(self.from_table)
-        form.addRow(self.from_folder)
-        form.addRow("Grid folder", _row(self.voxels, vb))
-        form.addRow("Labels CSV", _row(self.labels, lb))
-        form.addRow("Target column", self.target)
-        form.addRow("Predicts", self.target_name)
-        form.addRow("Units", self.units)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Ensemble members", self.ensemble)
-        form.addRow("Batch size", self.batch)
-        form.addRow(self.per_volume)
-        form.addRow(self.calibrate)
         form.addRow("Start from", self.init_from)
         form.addRow(self.freeze_conv)
-        form.addRow("Register as", self.name)
 
+    def _add_run_area(self, lay: QVBoxLayout) -> None:
+        """Start, Stop, progress, status line, the live curves and the run's log."""
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
@@ -218,23 +238,15 @@ class TrainingDialog(QDialog):
         self.curves = CurvesCanvas()
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(2000)
-
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.close_button)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
         lay.addLayout(buttons)
         lay.addWidget(self.status)
         lay.addWidget(self.curves, 3)
         lay.addWidget(self.log, 1)
-
-        self.process = CliProcess(self)
-        self.process.record.connect(self._on_record)
-        self.process.text.connect(self.log.appendPlainText)
-        self.process.finished.connect(self._on_finished)
 
     # -- set up ----------------------------------------------------------------------
     def _browse_dir(self, edit: QLineEdit) -> None:
