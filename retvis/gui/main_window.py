@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..app.predictions import Predictions
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.project import MaterialRecord, Project
 from ..core.structure import Structure
@@ -88,10 +89,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._failed_spec: dict[str, GridSpec] = {}
         self._batch = 0
         self._loading: set[str] = set()  # digests whose structure/grid is being reloaded
-        self._to_predict: list[str] = []
-        self._model_ref: str | None = None
-        self._model_info: dict | None = None
-        self._model_error = ""
+        self.predictions = Predictions(self.model.materials)
         self._fp_names: dict[str, str] = {}
         self._training = None
         self._gcmc = None
@@ -445,8 +443,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 ch["crystal"] = resp.grid.meta.get("crystal", "")
                 if self._model_ref is None:
                     ch["pred_note"] = "no model"
-                elif self._model_error:
-                    ch["pred_note"] = self._model_error
+                elif self.predictions.error:
+                    ch["pred_note"] = self.predictions.error
                 else:
                     ch["pred_note"] = ""
                     predict.append(key)

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..app.models import available_models, model_info_job, predict_job
 from . import workers
 from .materials_model import COL
 from .widgets.model_picker import ModelCardDialog
 
 log = logging.getLogger(__name__)
-
-#: Grids per prediction request.
-PREDICT_BATCH = 64
 
 
 class ModelActions:
@@ -28,33 +26,34 @@ class ModelActions:
         """Use a model (name or folder) for predictions; None or '': no model.
 
         Predictions made by another model are cleared (the new one predicts again); those
-        of an older version of this one (another card) are cleared once it has loaded.
+        of an older version of this one (another card) are cleared once it has loaded
+        (:class:`~retvis.app.predictions.Predictions`).
         """
-        self._model_ref = ref or None
-        self._model_info = None
-        self._model_error = ""
+        self._save(self.predictions.select(ref))
         self.viewer.set_model_available(False)
         # listing models imports the ml package (and torch: seconds): off the GUI thread
         self.model_picker.set_models([], self._model_ref)
-        self.io_runner.submit("models", workers.available_models)
+        self.io_runner.submit("models", available_models)
         self.model_picker.set_loaded(False)
         self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
-        self._to_predict = []
-        self.model.predicting.clear()  # answers of the previous model are dropped
-        self._clear_predictions(lambda r: r.pred_model_name != (self._model_ref or ""))
         self.model.set_target(None, None)
-        if self._model_ref is None:
-            self._set_pred_note_all("no model")
-            return
-        self._set_pred_note_all("loading model…")
-        self.model_runner.submit(
-            "model_info", workers.model_info_job, self._model_ref, self.settings.device
-        )
+        if self._model_ref is not None:
+            self.model_runner.submit(
+                "model_info", model_info_job, self._model_ref, self.settings.device
+            )
+
+    @property
+    def _model_ref(self) -> str | None:
+        return self.predictions.ref
+
+    @property
+    def _model_info(self) -> dict | None:
+        return self.predictions.info
 
     @property
     def model_key(self) -> str | None:
         """The loaded model's ``name@card-hash`` (what predictions are stored under)."""
-        return (self._model_info or {}).get("key")
+        return self.predictions.key
 
     def _on_model_chosen(self, ref: str) -> None:
         self.settings.model = ref
@@ -69,24 +68,21 @@ class ModelActions:
     @property
     def grid_spec(self):
         """Grid settings for new computations: the loaded model's, else the user's."""
-        spec = (self._model_info or {}).get("spec")
-        return spec if spec is not None else self.settings.spec
+        return self.predictions.spec(self.settings.spec)
 
     def _on_model_info(self, resp: workers.TaskResponse) -> None:
         if resp.tag == "model_info" and resp.error:
-            self._model_error = f"model failed to load: {resp.error}"
-            log.warning("%s", self._model_error)
-            self.model_picker.set_loaded(False, self._model_error)
-            self._set_pred_note_all(self._model_error)
-            self.status_label.setText(self._model_error)
+            error = self.predictions.failed(resp.error)
+            log.warning("%s", error)
+            self.model_picker.set_loaded(False, error)
+            self.status_label.setText(error)
             return
         info = resp.value
         if info["ref"] != self._model_ref:
             return
-        self._model_info = info
         if self.project is not None:
             self.project.record_model(self._model_ref, info["key"], info["card"])
-        self._clear_predictions(lambda r: r.pred_model != info["key"])
+        self._save(self.predictions.loaded(info))
         target = info["card"].get("target") or {}
         self.model.set_target(target.get("name"), target.get("units"))
         self.filter_bar.set_units(target.get("units") or "")
@@ -99,10 +95,8 @@ class ModelActions:
             f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
         )
         self.viewer.set_model_available(True, info.get("layers") or None)
-        self._set_pred_note_all("")
         self._recompute_for_model()
-        todo = [r.digest for r in self.model.records() if r.status == "ok" and r.pred_mean is None]
-        self._queue_predictions(todo)
+        self._queue_predictions(self.predictions.owed())
         self._fp_timer.start()
 
     def _recompute_for_model(self) -> None:
@@ -125,87 +119,38 @@ class ModelActions:
                 f"{len(recs)} grid(s) computed again with {self._model_ref}'s grid settings"
             )
 
-    def _clear_predictions(self, stale) -> None:
-        """Forget (and save as forgotten) the predictions of the records ``stale(r)`` picks."""
-        recs = self.model.update_many(
-            {
-                r.digest: dict(pred_mean=None, pred_std=None, pred_model="")
-                for r in self.model.records()
-                if r.pred_mean is not None and stale(r)
-            }
-        )
-        self._save(recs)
-
-    def _set_pred_note_all(self, note: str) -> None:
-        self.model.update_many(
-            {
-                r.digest: dict(pred_note=note)
-                for r in self.model.records()
-                if r.status == "ok" and r.pred_mean is None and r.pred_note != note
-            }
-        )
-
     def _queue_prediction(self, key: str) -> None:
         self._queue_predictions([key])
 
     def _queue_predictions(self, keys: list[str], refresh: bool = True) -> None:
         """Predict these rows soon (in batches); ``refresh=False``: the caller repaints."""
-        if self._model_info is None or not keys:
+        full = self.predictions.queue(keys)
+        if not self.predictions.waiting:
             return  # queued again when the model has loaded
-        self._to_predict.extend(keys)
-        self.model.predicting.update(keys)
         if refresh:
             for k in keys:
                 self.model.refresh(k)
-        if len(self._to_predict) >= PREDICT_BATCH:
+        if full:
             self._flush_predictions()
         elif not self._predict_timer.isActive():
             self._predict_timer.start()
 
     def _flush_predictions(self) -> None:
-        keys = [k for k in dict.fromkeys(self._to_predict) if k in self._grids]
-        missing = [k for k in self._to_predict if k not in self._grids]
-        self._to_predict = []
-        for k in missing:  # evicted from memory: reload, prediction follows
+        taken = self.predictions.take(self._grids, self.grid_spec)
+        for k in taken.missing:  # evicted from memory: reload, prediction follows
             self._reload(k)
-        spec = self.grid_spec
-        other = [k for k in keys if self._grids[k].spec != spec]
-        self.model.predicting.difference_update(other)
-        note = "grid settings differ from the model's: Compute Again (Ctrl+R)"
-        self.model.update_many({k: dict(pred_note=note) for k in other})
-        keys = [k for k in keys if k not in set(other)]
-        if not keys:
-            return
-        x = np.stack([self._grids[k].boltzmann for k in keys]).astype(np.float32)
-        dens = [self._grids[k].density for k in keys]
-        self.model_runner.submit(
-            "predict", workers.predict_job, self._model_ref, keys, x, dens, self.settings.device
-        )
+        b = taken.batch
+        if b is not None:
+            self.model_runner.submit(
+                "predict", predict_job, self._model_ref, b.keys, b.x, b.densities,
+                self.settings.device,
+            )  # fmt: skip
 
     def _on_predictions(self, resp: workers.TaskResponse) -> None:
         if resp.error:
-            failed = set(self.model.predicting)
-            self.model.predicting.clear()
-            note = f"prediction failed: {resp.error}"
-            self.model.update_many({k: dict(pred_note=note) for k in failed})
-            return
-        v = resp.value
-        if v["model"] != self.model_key:  # made by a model no longer selected
-            return
-        self.model.predicting.difference_update(v["keys"])
-        refused = v["refused"]  # no number where no material could have it
-        recs = self.model.update_many(
-            {
-                k: dict(
-                    pred_mean=None if refused[i] else float(v["mean"][i]),
-                    pred_std=None if v["std"] is None or refused[i] else float(v["std"][i]),
-                    pred_model=v["model"],
-                    pred_note=f"prediction refused: {refused[i]}" if refused[i] else v["notes"][i],
-                )
-                for i, k in enumerate(v["keys"])
-            }
-        )
-        self._save(recs)
+            self.predictions.apply_error(resp.error)
+        else:
+            self._save(self.predictions.apply(resp.value))
 
     def _on_inspect(self, what: str, layer: str) -> None:
         key = self._current_digest()

@@ -50,7 +50,7 @@ def grids_done(win, n: int) -> bool:
 
 def screening_done(win, n: int) -> bool:
     """Grids done and every computed row predicted (or told why not)."""
-    if not grids_done(win, n) or win.model.predicting or win._to_predict:
+    if not grids_done(win, n) or win.model.predicting or win.predictions.waiting:
         return False
     return all(
         r.pred_mean is not None or r.pred_note for r in win.model.records() if r.status == "ok"

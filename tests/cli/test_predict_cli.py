@@ -177,7 +177,7 @@ def test_a_prediction_no_material_could_have_is_a_failed_row_not_rank_one(tmp_pa
     """One carbon atom in a 999 Å cube (2e-8 g/cm³) was predicted at 8e6 mol/kg by the
     shipped per-volume CH4 model and ranked first; predict, screen and the app's worker
     now give the reason in place of a number."""
-    from retvis.gui.workers import predict_job
+    from retvis.app.models import predict_job
     from retvis.screen import screen_chunk
 
     cif = tmp_path / "one_atom.cif"

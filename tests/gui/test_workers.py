@@ -6,8 +6,6 @@ import hashlib
 import time
 import zipfile
 
-import pytest
-
 from retvis.core.structure import read_structure
 from retvis.gui import workers
 
@@ -174,25 +172,3 @@ def test_grid_runner_hands_results_over_in_order_and_never_restarts_a_finished_f
             assert i < done_at[k], f"{k} announced as started after its result"
     assert max(batches) > 1, "results were never batched"
     assert not runner.busy() and not runner.running()
-
-
-def test_a_model_changed_on_disk_is_loaded_again_under_a_new_key(tmp_path):
-    import json
-    import shutil
-
-    from retvis.paths import models_dir
-
-    folder = tmp_path / "m"
-    shutil.copytree(models_dir() / "ch4-coremof", folder)
-    ref = str(folder)
-    first = workers.load_predictor(ref)
-    assert workers.load_predictor(ref) is first  # loaded once while unchanged
-    key = workers.model_key(ref)
-    card = json.loads((folder / "model.json").read_text())
-    card["calibration"]["b"] *= 2.0
-    (folder / "model.json").write_text(json.dumps(card))
-    assert workers.model_key(ref) != key
-    assert workers.load_predictor(ref) is not first
-    assert workers.load_predictor(ref).calibration[1] == pytest.approx(card["calibration"]["b"])
-    with pytest.raises(workers.RetvisError):
-        workers.model_key(str(tmp_path / "no-such-model"))

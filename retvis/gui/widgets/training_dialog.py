@@ -198,8 +198,8 @@ class TrainingDialog(QDialog):
 
     def _add_start_rows(self, form: QFormLayout) -> None:
         """Where the weights start: the backbone (default), random, an installed model."""
+        from ...app.models import available_models
         from ...ml.weights import FROM_BACKBONE
-        from ..workers import available_models
 
         self.init_from = QComboBox()
         self.init_from.addItem("RetVis backbone (pretrained)", FROM_BACKBONE)
