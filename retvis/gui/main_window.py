@@ -16,6 +16,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDockWidget,
     QFileDialog,
     QHeaderView,
     QLabel,
@@ -29,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..app.predictions import Predictions
+from ..app.session import ProjectSession
 from ..core.grid import EnergyGrid, GridSpec
-from ..core.project import MaterialRecord, Project
+from ..core.project import MaterialRecord
 from ..core.structure import Structure
-from ..paths import cache_dir, data_dir, log_dir
+from ..paths import cache_dir, log_dir
 from . import workers
 from .materials_model import COL, MaterialsFilter, MaterialsModel
 from .model_actions import ModelActions, default_model_ref
@@ -41,6 +43,7 @@ from .settings import AppSettings, qsettings
 from .widgets.filter_bar import FilterBar
 from .widgets.fingerprint import FingerprintPanel
 from .widgets.model_picker import ModelPicker
+from .widgets.plots import PlotsPanel
 from .widgets.status_delegate import StatusDelegate
 from .widgets.viewer import ViewerPanel, software_opengl
 
@@ -77,7 +80,6 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         super().__init__()
         self._closed = False
         self.settings = settings or AppSettings.load()
-        self.project: Project | None = None
         self.model = MaterialsModel(self)
         self.proxy = MaterialsFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -90,6 +92,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._batch = 0
         self._loading: set[str] = set()  # digests whose structure/grid is being reloaded
         self.predictions = Predictions(self.model.materials)
+        self.session = ProjectSession(self.model.materials)
         self._fp_names: dict[str, str] = {}
         self._training = None
         self._gcmc = None
@@ -127,6 +130,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         geometry = qsettings().value("window/geometry")
         if geometry is not None and not self.viewer_in_window:
             self.restoreGeometry(geometry)
+        state = qsettings().value("window/state")
+        if state is not None:  # the docks shown last time (the Plots)
+            self.restoreState(state)
         self._update_title()
         if project is not None:
             self.open_project(project)
@@ -202,6 +208,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self.splitter.addWidget(self.view_area)
             self.splitter.setSizes([900, 600])
         self.setCentralWidget(self.splitter)
+        self._build_plots()
 
         self.model_picker = ModelPicker()
         self.model_picker.chosen.connect(self._on_model_chosen)
@@ -224,6 +231,31 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         sb.addWidget(self.status_label, 1)
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_button)
+
+    def _build_plots(self) -> None:
+        """The Plots dock (View > Plots, F4), hidden until asked for: a click on a point
+        selects its row, and the selected rows' points are highlighted."""
+        self.plots = PlotsPanel(self.model.materials)
+        self.plots.picked.connect(self._select_picked)
+        self.plots_dock = QDockWidget("Plots", self)
+        self.plots_dock.setObjectName("plots dock")
+        self.plots_dock.setWidget(self.plots)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.plots_dock)
+        self.plots_dock.hide()
+        self.plots_dock.visibilityChanged.connect(lambda shown: shown and self._plot_selection())
+        self.table.selectionModel().selectionChanged.connect(self._plot_selection)
+
+    def _plot_selection(self, *_) -> None:
+        if self.plots_dock.isVisible():
+            self.plots.set_selected([r.digest for r in self.selected_records()])
+
+    def _select_picked(self, digest: str) -> None:
+        """Select the row of a material picked in the plots (and scroll to it)."""
+        self._select_digest(digest)
+        if self._current_digest() == digest:
+            self.table.scrollTo(self.table.selectionModel().currentIndex())
+        elif (rec := self.model.record(digest)) is not None:
+            self.status_label.setText(f"{rec.name} is hidden by the table's filter")
 
     def _build_actions(self) -> None:
         def act(text, slot, shortcut=None, tip=""):
@@ -286,6 +318,14 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.act_log = act("Open &Log Folder", self._open_logs)
         self.act_about = act("&About RetVis", self.about, "F1")
         self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
+        self.act_plots = self.plots_dock.toggleViewAction()
+        self.act_plots.setText("&Plots")
+        self.act_plots.setShortcut(QKeySequence("F4"))
+        self.act_plots.setStatusTip(
+            "Show or hide the plots: uptake against a column, the model's parity plot, "
+            "learning curve and loss"
+        )
+        self.addAction(self.act_plots)
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
@@ -313,6 +353,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.run_menu.addAction(self.act_train)
         m = mb.addMenu("&View")
         m.addAction(self.act_viewer)
+        m.addAction(self.act_plots)
         m = mb.addMenu("&Help")
         m.addAction(self.act_log)
         m.addAction(self.act_about)
@@ -738,16 +779,6 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
 
         show_about(self)
 
-    def _discard_untitled(self, path: Path) -> None:
-        """On a clean close, remove the untitled autosave when nothing in it is the
-        user's own (no label imported): grids and predictions come back from the cache
-        on the next drop. After a crash it stays, to be reopened."""
-        untitled = path.parent == data_dir() / "autosave" and path.name.startswith("untitled-")
-        if not untitled or any(r.label is not None for r in self.model.records()):
-            return
-        for extra in ("", "-wal", "-shm", "-journal"):
-            Path(str(path) + extra).unlink(missing_ok=True)
-
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closed:
             self._closed = True
@@ -765,10 +796,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self.viewer.close_viewer()
             if self.viewer_in_window:
                 self.view_area.close()
-            if self.project is not None:
-                path = self.project.path
-                self.project.close()
-                self.project = None
-                self._discard_untitled(path)
+            path = self.session.close()
+            if path is not None:
+                self.session.discard_untitled(path)
             qsettings().setValue("window/geometry", self.saveGeometry())
+            qsettings().setValue("window/state", self.saveState())
         super().closeEvent(event)

@@ -36,6 +36,7 @@ class ModelActions:
         self.io_runner.submit("models", available_models)
         self.model_picker.set_loaded(False)
         self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
+        self.plots.set_model(None)
         self.model.set_target(None, None)
         if self._model_ref is not None:
             self.model_runner.submit(
@@ -95,6 +96,7 @@ class ModelActions:
             f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
         )
         self.viewer.set_model_available(True, info.get("layers") or None)
+        self.plots.set_model(info["card"])
         self._recompute_for_model()
         self._queue_predictions(self.predictions.owed())
         self._fp_timer.start()
@@ -217,45 +219,9 @@ class ModelActions:
         return dlg
 
     def export_labelled(self, folder: Path) -> tuple[int, str]:
-        """Write the labelled materials with a grid as a training folder.
-
-        Writes ``voxels.npy`` (N, n, n, n) float32, ``names.json``, ``densities.json``,
-        ``gridspec.json`` and ``labels.csv`` (name, value) into ``folder``; returns (N, a
-        message).
-        """
-        import csv
-        import io
-
-        from ..core.cache import atomic_write_bytes
-        from ..ml.data import write_voxels_index
-
-        labelled = [r for r in self.model.records() if r.label is not None and r.status == "ok"]
-        with_grid = [r for r in labelled if r.digest in self._grids]
-        if not with_grid:
-            return 0, (
-                f"{len(labelled)} labelled material(s), none with a grid in memory; "
-                "compute their grids first"
-            )
-        spec = self._grids[with_grid[0].digest].spec
-        rows = [r for r in with_grid if self._grids[r.digest].spec == spec]
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        x = np.stack([self._grids[r.digest].boltzmann for r in rows]).astype(np.float32)
-        np.save(folder / "voxels.npy", x)
-        dens = [self._grids[r.digest].density for r in rows]
-        write_voxels_index(folder, [r.name for r in rows], dens, spec.to_dict())
-        # a name may hold a comma or a quote: the CSV writer quotes it (and keeps it as it
-        # is: these names must match names.json, so no spreadsheet escaping here)
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["name", "value"])
-        w.writerows((r.name, float(r.label)) for r in rows)
-        atomic_write_bytes(folder / "labels.csv", buf.getvalue().encode())
-        skipped = len(labelled) - len(rows)
-        return len(rows), (
-            f"{len(rows)} labelled material(s) written to {folder}"
-            + (f"; {skipped} skipped (no grid, or other grid settings)" if skipped else "")
-        )
+        """Write the labelled materials with a grid as a training folder; returns (N, a
+        message) (:meth:`~retvis.app.session.ProjectSession.export_labelled`)."""
+        return self.session.export_labelled(Path(folder), self._grids)
 
     def _simulation_pool(self, least: int = 1) -> list[Path]:
         """The selected materials that have been read if there are ``least`` of them,
@@ -297,14 +263,10 @@ class ModelActions:
         return self._gcmc
 
     def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
-        recs = self.model.update_many(
-            {
-                r.digest: dict(label=value, label_source=source)
-                for r in self.model.records()
-                if r.name == name
-            }
-        )
-        self._save(recs)
+        had = self.session.project is not None
+        self.session.set_label(name, value, source, self.grid_spec)
+        if not had:
+            self._update_title()
 
     def _on_model_registered(self, name: str) -> None:
         self.settings.model = name

@@ -207,19 +207,22 @@ def _figure(size=(5.0, 5.0)):
     return fig
 
 
-def parity_plot(
-    y,
-    yhat,
-    path: str | Path,
-    std=None,
-    title: str = "",
-    units: str = "",
-    metrics: dict | None = None,
-) -> Path:
-    """Scatter of predictions against labels with the y = x line; PNG at ``path``."""
+def _save(fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def draw_parity(ax, y, yhat, std=None, units: str = "", metrics: dict | None = None) -> None:
+    """Draw predictions ``yhat`` against labels ``y`` (shape (N,), target units) with
+    the y = x line on a matplotlib Axes; ``std`` (N,) as error bars when any is positive.
+
+    ``metrics``: bootstrap metrics (:func:`bootstrap_metrics`) written in a corner; an
+    entry without ``low`` and ``high`` is written without its interval.
+    """
     y, yhat = _as_pair(y, yhat)
-    fig = _figure()
-    ax = fig.add_subplot(111)
     if std is not None and np.any(np.asarray(std) > 0):
         ax.errorbar(y, yhat, yerr=np.asarray(std), fmt="o", ms=3, alpha=0.6, elinewidth=0.6)
     else:
@@ -232,21 +235,34 @@ def parity_plot(
     ax.set_ylabel(f"prediction{u}")
     if metrics:
         r2 = metrics["r2"]
-        text = f"R² = {r2['value']:.3f} [{r2['low']:.3f}, {r2['high']:.3f}]"
+        text = f"R² = {r2['value']:.3f}"
+        if "low" in r2 and "high" in r2:
+            text += f" [{r2['low']:.3f}, {r2['high']:.3f}]"
         text += f"\nMAE = {metrics['mae']['value']:.3g}   n = {metrics['n']}"
         ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
 
 
-def loss_plot(histories: list[list[dict]], path: str | Path) -> Path:
-    """Training and validation loss per epoch, one pair of lines per ensemble member."""
-    fig = _figure((6.0, 4.0))
+def parity_plot(
+    y,
+    yhat,
+    path: str | Path,
+    std=None,
+    title: str = "",
+    units: str = "",
+    metrics: dict | None = None,
+) -> Path:
+    """Scatter of predictions against labels with the y = x line; PNG at ``path``."""
+    fig = _figure()
     ax = fig.add_subplot(111)
+    draw_parity(ax, y, yhat, std, units, metrics)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def draw_loss(ax, histories: list[list[dict]]) -> None:
+    """Draw training and validation loss per epoch on a matplotlib Axes, one pair of lines
+    per ensemble member (``histories[k]``: member k's epoch records, each with ``epoch``,
+    ``train_loss`` and ``val_loss``, None without a validation set)."""
     for k, h in enumerate(histories):
         if not h:
             continue
@@ -258,11 +274,45 @@ def loss_plot(histories: list[list[dict]], path: str | Path) -> Path:
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE loss")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+
+
+def loss_plot(histories: list[list[dict]], path: str | Path) -> Path:
+    """Training and validation loss per epoch, one pair of lines per ensemble member."""
+    fig = _figure((6.0, 4.0))
+    draw_loss(fig.add_subplot(111), histories)
+    return _save(fig, path)
+
+
+def draw_learning_curve(ax, curves: dict[str, list[dict]], metric: str = "r2") -> None:
+    """Draw a test metric against training-set size on a matplotlib Axes, one line per
+    model, with its interval band where the points have ``low`` and ``high``.
+
+    ``curves``: model label -> list of ``{"size", metric: {"value", "low", "high"}}``.
+    """
+    from matplotlib.ticker import NullFormatter
+
+    for k, (label, pts) in enumerate(curves.items()):
+        pts = sorted(pts, key=lambda p: p["size"])
+        if not pts:
+            continue
+        x = [p["size"] for p in pts]
+        ax.plot(x, [p[metric]["value"] for p in pts], "o-", color=f"C{k}", label=label)
+        if all("low" in p[metric] and "high" in p[metric] for p in pts):
+            ax.fill_between(
+                x,
+                [p[metric]["low"] for p in pts],
+                [p[metric]["high"] for p in pts],
+                color=f"C{k}",
+                alpha=0.2,
+            )
+    ax.set_xscale("log")
+    sizes = sorted({p["size"] for pts in curves.values() for p in pts})
+    if sizes:  # the sizes themselves as plain numbers, not powers of ten
+        ax.set_xticks(sizes, labels=[str(v) for v in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("training-set size")
+    ax.set_ylabel("test R²" if metric == "r2" else f"test {metric}")
+    ax.legend(loc="best", framealpha=0.9)
 
 
 def learning_curve_plot(
@@ -272,33 +322,6 @@ def learning_curve_plot(
 
     ``curves``: model label -> list of ``{"size", metric: {"value", "low", "high"}}``.
     """
-    from matplotlib.ticker import NullFormatter
-
     fig = _figure((6.0, 4.0))
-    ax = fig.add_subplot(111)
-    for k, (label, pts) in enumerate(curves.items()):
-        pts = sorted(pts, key=lambda p: p["size"])
-        if not pts:
-            continue
-        x = [p["size"] for p in pts]
-        ax.plot(x, [p[metric]["value"] for p in pts], "o-", color=f"C{k}", label=label)
-        ax.fill_between(
-            x,
-            [p[metric]["low"] for p in pts],
-            [p[metric]["high"] for p in pts],
-            color=f"C{k}",
-            alpha=0.2,
-        )
-    ax.set_xscale("log")
-    sizes = sorted({p["size"] for pts in curves.values() for p in pts})
-    if sizes:  # the sizes themselves as plain numbers, not powers of ten
-        ax.set_xticks(sizes, labels=[str(v) for v in sizes])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("training-set size")
-    ax.set_ylabel("test R²" if metric == "r2" else f"test {metric}")
-    ax.legend(loc="best", framealpha=0.9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    draw_learning_curve(fig.add_subplot(111), curves, metric)
+    return _save(fig, path)

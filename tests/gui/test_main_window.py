@@ -64,12 +64,12 @@ def test_drops_of_copies_bad_files_folders_and_zips(
     src = demo_cifs[0]
     copy = tmp_path / "renamed_copy.cif"
     copy.write_bytes(src.read_bytes())
-    with qtbot.waitSignal(win.imported, timeout=10_000) as sig:
+    with qtbot.waitSignal(win.imported, timeout=60_000) as sig:
         drop(win, [src, copy])
     assert sig.args == [1, 1]
     assert "1 duplicate" in win.status_label.text()
     assert len(win.model.records()) == 1
-    with qtbot.waitSignal(win.imported, timeout=10_000) as sig:
+    with qtbot.waitSignal(win.imported, timeout=60_000) as sig:
         drop(win, [src])  # dropped again later
     assert sig.args == [0, 1]
     assert len(win.model.records()) == 1
