@@ -151,12 +151,21 @@ def screen_chunk(
         file's grid time plus its share of the chunk's prediction time.
     """
     pred = predictor(model, torch_threads)
-    rows: list[dict | None] = [None] * len(paths)
+    rows, grids, densities = _grid_rows(paths, pred.spec, threads, max_atoms, min_distance)
+    if grids:
+        _predict_rows(pred, rows, grids, densities, batch_size)
+    return rows
+
+
+def _grid_rows(paths: Sequence[str], spec, threads: int, max_atoms: int, min_distance: float):
+    """Each file's row after its grid (failed, with the reason, where it has none), and
+    the grids (n, n, n) and densities (g/cm³) of those that have one, by input index."""
+    rows: list[dict | None] = [None] * len(paths)  # iter_grids gives every index
     grids: dict[int, np.ndarray] = {}
     densities: dict[int, float] = {}
     for o in iter_grids(
         list(paths),
-        pred.spec,
+        spec,
         jobs=threads,
         cache=None,
         max_atoms=max_atoms,
@@ -186,30 +195,35 @@ def screen_chunk(
                 kind=o.kind,
                 seconds=o.seconds,
             )
-    if grids:
-        idx = sorted(grids)
-        t0 = time.perf_counter()
-        try:
-            x = np.stack([grids[i] for i in idx])
-            mean, std = pred.predict(x, batch_size, density=[densities[i] for i in idx])
-        except RetvisError:  # isolate the grid(s) the model refuses
-            mean, std = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
-            for k, i in enumerate(idx):
-                try:
-                    m, s = pred.predict(grids[i][None], 1, density=densities[i])
-                    mean[k], std[k] = m[0], s[0]
-                except RetvisError as exc:
-                    rows[i].update(status="failed", reason=exc.reason, kind=exc.kind)
-        share = (time.perf_counter() - t0) / len(idx)
-        refused = pred.refusals(mean, [densities[i] for i in idx])
+    return rows, grids, densities
+
+
+def _predict_rows(pred, rows: list[dict], grids: dict, densities: dict, batch_size: int) -> None:
+    """Predict the grids as one batch (one at a time when the model refuses the batch,
+    so only the grids it refuses fail) and write each prediction, or the refusal, into
+    its row, with an equal share of the prediction time added to each row's seconds."""
+    idx = sorted(grids)
+    t0 = time.perf_counter()
+    try:
+        x = np.stack([grids[i] for i in idx])
+        mean, std = pred.predict(x, batch_size, density=[densities[i] for i in idx])
+    except RetvisError:  # isolate the grid(s) the model refuses
+        mean, std = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
         for k, i in enumerate(idx):
-            r = rows[i]
-            r["seconds"] += share
-            if r["status"] == "ok" and refused[k]:
-                r.update(status="failed", reason=refused[k], kind="domain")
-            elif r["status"] == "ok":
-                r["prediction"], r["std"] = float(mean[k]), float(std[k])
-    return rows  # type: ignore[return-value]
+            try:
+                m, s = pred.predict(grids[i][None], 1, density=densities[i])
+                mean[k], std[k] = m[0], s[0]
+            except RetvisError as exc:
+                rows[i].update(status="failed", reason=exc.reason, kind=exc.kind)
+    share = (time.perf_counter() - t0) / len(idx)
+    refused = pred.refusals(mean, [densities[i] for i in idx])
+    for k, i in enumerate(idx):
+        r = rows[i]
+        r["seconds"] += share
+        if r["status"] == "ok" and refused[k]:
+            r.update(status="failed", reason=refused[k], kind="domain")
+        elif r["status"] == "ok":
+            r["prediction"], r["std"] = float(mean[k]), float(std[k])
 
 
 # --------------------------------------------------------------------------- output
@@ -502,44 +516,27 @@ def screen(
     -------
     ScreenSummary
     """
-    from .ml.weights import resolve_model
-
     t_start = time.perf_counter()
     if chunk < 1:
         raise DataError(f"chunk size must be >= 1, got {chunk}")
-    folder = resolve_model(model)
-    ident = model_identity(folder)
-    GridSpec.from_dict(ident["gridspec"] or {}).require_available(f"model '{folder.name}'")
+    folder, ident = _screen_model(model)
     out = Path(out)
     _open_output(out, ident)
     todo, total, by_path, by_digest = plan(paths, out)
     summary = ScreenSummary(total=total, skipped_path=by_path, skipped_digest=by_digest)
     if on_start:
         on_start(len(todo), by_path, by_digest)
-    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    finish = _PartWriter(out, summary, len(todo), progress)
     chunks = list(_chunks(todo, chunk))
+    on_dask = bool(workers > 0 or scheduler)
     kw = dict(
         model=str(folder.resolve()),
         batch_size=batch_size,
-        threads=threads_per_worker if (workers > 0 or scheduler) else 1,
-        torch_threads=threads_per_worker if (workers > 0 or scheduler) else None,
+        threads=threads_per_worker if on_dask else 1,
+        torch_threads=threads_per_worker if on_dask else None,
         max_atoms=max_atoms,
         min_distance=min_distance,
     )
-    done = 0
-
-    def finish(k: int, rows: list[dict]) -> None:
-        nonlocal done
-        write_part(out, rows, f"{run_id}-{k:06d}")
-        for r in rows:
-            if r["status"] == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-        done += len(rows)
-        if progress:
-            progress(done, len(todo))
-
     if not chunks:
         pass  # nothing left to do: no cluster to start
     elif workers <= 0 and scheduler is None:
@@ -549,6 +546,38 @@ def screen(
         _run_dask(chunks, kw, workers, threads_per_worker, scheduler, finish, summary, progress)
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def _screen_model(model: str | os.PathLike[str]) -> tuple[Path, dict]:
+    """The model's folder (:func:`~retvis.ml.weights.resolve_model`) and identity, once
+    this machine is known to compute its grids."""
+    from .ml.weights import resolve_model
+
+    folder = resolve_model(model)
+    ident = model_identity(folder)
+    GridSpec.from_dict(ident["gridspec"] or {}).require_available(f"model '{folder.name}'")
+    return folder, ident
+
+
+class _PartWriter:
+    """Writes each finished chunk's rows as a part file of this run (numbered by chunk),
+    counts them into the summary and reports the files done so far to ``progress``."""
+
+    def __init__(self, out: Path, summary: ScreenSummary, total: int, progress) -> None:
+        self.out, self.summary, self.total, self.progress = out, summary, total, progress
+        self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        self.done = 0
+
+    def __call__(self, k: int, rows: list[dict]) -> None:
+        write_part(self.out, rows, f"{self.run_id}-{k:06d}")
+        for r in rows:
+            if r["status"] == "ok":
+                self.summary.ok += 1
+            else:
+                self.summary.failed += 1
+        self.done += len(rows)
+        if self.progress:
+            self.progress(self.done, self.total)
 
 
 #: glibc malloc settings of local workers. Dask's default (trim above 64 KiB) hands a

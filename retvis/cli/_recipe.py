@@ -9,14 +9,33 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..ml.config import TrainConfig
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
     """Add the data, recipe and hardware options of a training run to ``p``."""
-    from ..ml.config import REWEIGHTS, TrainConfig
-    from ..ml.weights import FROM_BACKBONE
+    from ..ml.config import TrainConfig
 
     d = TrainConfig()
+    _add_target_options(p, d)
+    _add_schedule_options(p, d)
+    _add_learning_options(p, d)
+    _add_run_options(p, d)
+    _add_start_options(p)
+    p.add_argument(
+        "--input-scale",
+        choices=("auto", "linear", "log"),
+        default=d.input_scale,
+        help="standardize the Boltzmann factors (linear) or their logarithms (log); "
+        "auto: log for CO2-probe grids, linear otherwise (default auto)",
+    )
+
+
+def _add_target_options(p: argparse.ArgumentParser, d: TrainConfig) -> None:
+    """The label column, its units and whether it may be negative."""
     p.add_argument("--target", help="label column (default: 'value' or the only numeric one)")
     p.add_argument("--units", default=d.units, help="units of the target, e.g. mol/kg")
     p.add_argument(
@@ -24,6 +43,10 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept negative labels (a target other than an uptake, e.g. an enthalpy)",
     )
+
+
+def _add_schedule_options(p: argparse.ArgumentParser, d: TrainConfig) -> None:
+    """Epochs, batch size, learning rate and its steps, dropout."""
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
@@ -34,6 +57,13 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         help=f"halve the learning rate every this many epochs (default {d.lr_step})",
     )
     p.add_argument("--dropout", type=float, default=d.dropout, help=f"default {d.dropout}")
+
+
+def _add_learning_options(p: argparse.ArgumentParser, d: TrainConfig) -> None:
+    """What the networks see and learn: augmentations, loss weights, per-volume target,
+    target scaling and calibration."""
+    from ..ml.config import REWEIGHTS
+
     p.add_argument("--no-augment", action="store_true", help="no rotations, flips, transposes")
     p.add_argument(
         "--shift",
@@ -72,6 +102,10 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         help="keep the networks' raw predictions instead of the line y = a + b * prediction "
         "fitted on the validation split (not in docs/method.md)",
     )
+
+
+def _add_run_options(p: argparse.ArgumentParser, d: TrainConfig) -> None:
+    """Seed and split, ensemble size, device and threads, which names are used."""
     p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     p.add_argument("--split", help="reuse this split JSON (e.g. another run's split.json)")
     p.add_argument(
@@ -89,6 +123,13 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         help="leave out labelled names without a grid instead of failing",
     )
     p.add_argument("--exclude", help="file of names never used (e.g. the hold-out list)")
+
+
+def _add_start_options(p: argparse.ArgumentParser) -> None:
+    """Where the weights start (the backbone, a model or random weights) and what a
+    fine-tune keeps of its source."""
+    from ..ml.weights import FROM_BACKBONE
+
     start = p.add_mutually_exclusive_group()
     start.add_argument(
         "--init-from",
@@ -117,13 +158,6 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --init-from: standardize the voxels on this training set, not as the "
         "source did (a source trained on grids of other settings)",
-    )
-    p.add_argument(
-        "--input-scale",
-        choices=("auto", "linear", "log"),
-        default=d.input_scale,
-        help="standardize the Boltzmann factors (linear) or their logarithms (log); "
-        "auto: log for CO2-probe grids, linear otherwise (default auto)",
     )
 
 

@@ -39,18 +39,71 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+#: Columns of the ranking CSV.
+HEADER = [
+    "rank",
+    "name",
+    "prediction",
+    "ensemble_std",
+    "units",
+    "status",
+    "reason",
+    "formula",
+    "n_atoms",
+    "density_g_cm3",
+    "crystal",
+    "path",
+    "note",
+]
+
+
 def run(args) -> int:
     from ..ml.weights import load_model, notes_summary
 
     output_file(args.out, "ranking.csv")
     files = input_files(args.paths)
     model = load_model(args.model, device=args.device)
-    model.spec.require_available(f"model '{Path(model.card['path']).name}'")
+    model_name = Path(model.card["path"]).name
+    model.spec.require_available(f"model '{model_name}'")
+    outcomes = _grids(files, model.spec, args)
+    ok, mean, std = _predict(model, [o for o in outcomes if o.status == "ok"])
+    target = model.target
+    units = target.get("units", "")
+    notes = model.domain_notes(mean, std)
+    rows = _ranked_rows(ok, mean, std, units, notes)
+    for o in outcomes:
+        if o.status != "ok":
+            rows.append(
+                ["", o.name, "", "", units, o.status, o.reason, "", "", "", "", str(o.path), ""]
+            )
+    write_csv(args.out, HEADER, rows)
+    summary = notes_summary(notes)
+    failed = len(outcomes) - len(ok)
+    report(
+        args,
+        (summary + "\n" if summary else "")
+        + f"{len(ok)} structures ranked by predicted {target.get('name', 'target')} "
+        f"({units}) with model '{model_name}' -> {args.out}; "
+        f"{failed} failed",
+        out=args.out,
+        ok=len(ok),
+        failed=failed,
+        model=model_name,
+        target=target.get("name", ""),
+        units=units,
+        notes=sum(bool(n) for n in notes),
+    )
+    return 0 if failed == 0 else 1
+
+
+def _grids(files, spec, args) -> list:
+    """Each file's grid outcome (:func:`~retvis.core.batch.iter_grids`, cached unless
+    ``--no-cache``), in input order, with a progress bar that names each failure."""
     cache = None if args.no_cache else GridCache()
     outcomes = []
     bar = progress_bar(len(files), "grids", disable=args.quiet)
     try:
-        for o in iter_grids(files, model.spec, jobs=args.jobs, cache=cache):
+        for o in iter_grids(files, spec, jobs=args.jobs, cache=cache):
             bar.update(1)
             if o.status != "ok":
                 bar.write(f"failed: {o.path}: {o.reason}")
@@ -58,12 +111,17 @@ def run(args) -> int:
     finally:
         bar.close()
     outcomes.sort(key=lambda o: o.index)
-    ok = [o for o in outcomes if o.status == "ok"]
+    return outcomes
+
+
+def _predict(model, ok: list):
+    """Predict the outcomes with a grid: (the outcomes kept, their means, their ensemble
+    spreads). A prediction no material could have is refused: its outcome is marked
+    failed (kind ``domain``) and left out."""
     mean = std = np.zeros(0)
     if ok:
         x = np.stack([o.grid.boltzmann for o in ok])
         mean, std = model.predict(x, density=[o.grid.density for o in ok])
-        # a prediction no material could have is a failed row, not a rank
         refused = model.refusals(mean, [o.grid.density for o in ok])
         for o, why in zip(ok, refused, strict=True):
             if why:
@@ -71,10 +129,13 @@ def run(args) -> int:
         keep = np.array([not why for why in refused], dtype=bool)
         ok = [o for o, k in zip(ok, keep, strict=True) if k]
         mean, std = mean[keep], std[keep]
+    return ok, mean, std
+
+
+def _ranked_rows(ok: list, mean, std, units: str, notes: list[str]) -> list[list]:
+    """The predicted materials' CSV rows, highest prediction first, each with the model's
+    note, the other files of the same crystal and the cell note."""
     rank = ranks(mean.tolist(), [o.name for o in ok])
-    target = model.target
-    units = target.get("units", "")
-    notes = model.domain_notes(mean, std)
     crystals = [o.grid.meta.get("crystal", "") for o in ok]
     same = same_crystal_notes([o.name for o in ok], crystals)
     rows = []
@@ -98,44 +159,4 @@ def run(args) -> int:
             ]
         )
     rows.sort(key=lambda r: r[0])
-    for o in outcomes:
-        if o.status != "ok":
-            rows.append(
-                ["", o.name, "", "", units, o.status, o.reason, "", "", "", "", str(o.path), ""]
-            )
-    write_csv(
-        args.out,
-        [
-            "rank",
-            "name",
-            "prediction",
-            "ensemble_std",
-            "units",
-            "status",
-            "reason",
-            "formula",
-            "n_atoms",
-            "density_g_cm3",
-            "crystal",
-            "path",
-            "note",
-        ],
-        rows,
-    )
-    summary = notes_summary(notes)
-    failed = len(outcomes) - len(ok)
-    report(
-        args,
-        (summary + "\n" if summary else "")
-        + f"{len(ok)} structures ranked by predicted {target.get('name', 'target')} "
-        f"({units}) with model '{Path(model.card['path']).name}' -> {args.out}; "
-        f"{failed} failed",
-        out=args.out,
-        ok=len(ok),
-        failed=failed,
-        model=Path(model.card["path"]).name,
-        target=target.get("name", ""),
-        units=units,
-        notes=sum(bool(n) for n in notes),
-    )
-    return 0 if failed == 0 else 1
+    return rows

@@ -74,7 +74,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..screen import failure_counts, screen, write_failures, write_ranking
+    from ..screen import screen
 
     if args.workers > 0 or args.scheduler:
         import distributed  # noqa: F401  (configures its loggers on import)
@@ -124,6 +124,16 @@ def run(args) -> int:
         )
     finally:
         bar.close()
+    _report(args, s)
+    return 0 if not (s.chunk_failures or s.failed) else 1
+
+
+def _report(args, s) -> None:
+    """Write the failures table (and ``--rank``'s ranking) of the output and report the
+    screen ``s`` (a :class:`~retvis.screen.ScreenSummary`): counts, rate, failures by
+    reason."""
+    from ..screen import failure_counts, write_failures, write_ranking
+
     out: Path = args.out
     fail_csv = args.failures or out.with_name(out.name + ".failures.csv")
     n_fail = write_failures(out, fail_csv, s.chunk_failures)
@@ -161,4 +171,3 @@ def run(args) -> int:
         ranked=ranked,
         rank_table=args.rank,
     )
-    return 0 if not (s.chunk_failures or s.failed) else 1

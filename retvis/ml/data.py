@@ -28,7 +28,7 @@ from ..core import formats
 from ..core.cache import atomic_write_bytes
 from ..core.labels import Labels, read_label_table
 from ..errors import DataError, SpecError
-from .config import REWEIGHTS
+from .config import REWEIGHTS, TrainConfig
 
 #: Names of the four augmentations of docs/method.md section 3, drawn with equal probability.
 AUGMENTATIONS: tuple[str, ...] = ("identity", "rotate", "flip", "transpose")
@@ -237,6 +237,16 @@ class Dataset:
         ii = np.array([pos[k] for k in names], dtype=np.int64)
         return self.rows[ii], self.y[ii]
 
+    def arrays(
+        self, names: list[str]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float32], NDArray[np.float64] | None]:
+        """Labels (M,), grids (M, n, n, n) and densities (M,) in g/cm³ of the given names
+        (:meth:`select`, then :meth:`VoxelSet.take`; densities None where the voxels
+        folder has none)."""
+        rows, y = self.select(names)
+        x, densities = self.voxels.take(rows)
+        return y, x, densities
+
     def digest(self) -> str:
         """SHA-256 of the names, labels and voxel bytes used (training-set identity)."""
         h = hashlib.sha256()
@@ -291,6 +301,56 @@ def join(
     if not names:
         raise DataError("no labelled material has a grid: check that the names match", labels.path)
     return Dataset(voxels, names, np.array(rows, dtype=np.int64), np.array(ys), labels.column)
+
+
+def open_dataset(
+    voxels_dir: str | Path,
+    labels_csv: str | Path,
+    column: str | None = None,
+    *,
+    allow_negative: bool = False,
+    drop_missing: bool = False,
+    exclude: str | Path | None = None,
+) -> tuple[Dataset, Labels, set[str]]:
+    """Open a voxels folder, read a labels table and join them by name: how training,
+    learning curves and evaluation read their data.
+
+    Parameters
+    ----------
+    voxels_dir, labels_csv : path-like
+        :func:`open_voxels` and :func:`read_labels` (with ``column`` and
+        ``allow_negative``).
+    drop_missing : bool
+        Leave out labelled names without a grid instead of failing (:func:`join`).
+    exclude : path-like, optional
+        A :func:`read_name_list` file of names never used.
+
+    Returns
+    -------
+    tuple
+        The dataset, the labels as read and the excluded names (empty without
+        ``exclude``).
+    """
+    voxels = open_voxels(voxels_dir)
+    labels = read_labels(labels_csv, column, allow_negative=allow_negative)
+    excluded = read_name_list(exclude) if exclude else set()
+    ds = join(voxels, labels, "drop" if drop_missing else "error", excluded)
+    return ds, labels, excluded
+
+
+def open_training_dataset(
+    voxels_dir: str | Path, labels_csv: str | Path, cfg: TrainConfig
+) -> tuple[Dataset, Labels, set[str]]:
+    """:func:`open_dataset` as a training recipe reads its data: ``cfg``'s label column,
+    negative labels, names without a grid and exclusion list."""
+    return open_dataset(
+        voxels_dir,
+        labels_csv,
+        cfg.target,
+        allow_negative=cfg.allow_negative,
+        drop_missing=cfg.drop_missing,
+        exclude=cfg.exclude,
+    )
 
 
 # --------------------------------------------------------------------------- splits

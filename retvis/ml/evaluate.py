@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,19 +66,11 @@ def evaluate_run(
         The content of ``evaluation.json``.
     """
     run_dir = Path(run_dir)
-    if split not in D.EVALUATION_SPLITS:
-        choices = ", ".join(D.EVALUATION_SPLITS)
-        raise DataError(f"split must be one of {choices}; got {split!r}")
-    if split == "external" and descriptors_csv:
-        raise DataError(
-            "--descriptors needs the run's training materials in the labels; with "
-            "--split external score the Random Forest in a run of its own"
-        )
+    _check_split_choice(split, descriptors_csv)
     predictor = load_model(run_dir)
-    names, y, x, dens, sp, ds, missing, seen = _split_data(
-        predictor, run_dir, voxels_dir, labels_csv, split, drop_missing
-    )
-    mean, std = predictor.predict(x, density=dens)
+    data = _split_data(predictor, run_dir, voxels_dir, labels_csv, split, drop_missing)
+    names, y = data.names, data.y
+    mean, std = predictor.predict(data.x, density=data.densities)
     metrics = bootstrap_metrics(y, mean, n_boot=n_boot, seed=seed)
     out = Path(out) if out else run_dir / f"eval_{split}"
     out.mkdir(parents=True, exist_ok=True)
@@ -91,67 +84,112 @@ def evaluate_run(
         metrics=metrics,
         title=f"{predictor.target.get('name', '')} ({split} set)",
     )
-    lines = ["name,label,prediction,std"] + [
-        f"{n},{a!r},{b!r},{c!r}"
-        for n, a, b, c in zip(names, y.tolist(), mean.tolist(), std.tolist(), strict=True)
-    ]
-    atomic_write_bytes(out / "predictions.csv", ("\n".join(lines) + "\n").encode())
+    _write_predictions(out / "predictions.csv", names, y, mean, std)
     result = {
         "event": "evaluation",
         "run_dir": str(run_dir),
         "split": split,
         "target": predictor.target,
         "n": len(names),
-        "n_missing": len(missing),
-        "n_seen": len(seen),
+        "n_missing": len(data.missing),
+        "n_seen": len(data.seen),
         "ensemble": len(predictor.members),
         "metrics": metrics,
         "mean_ensemble_std": float(std.mean()),
         "out": str(out),
     }
     if descriptors_csv:
-        from ..core.descriptor_table import read_descriptor_csv
-        from .baselines import fit_rf_on_split
-
-        table = read_descriptor_csv(descriptors_csv)
-        rf = fit_rf_on_split(table, ds.names, ds.y, {**sp, "test": names}, seed=seed)
-        if len(rf["y_test"]) < 2:
-            raise DataError(f"only {len(rf['y_test'])} {split} material(s) have descriptors")
-        rf_metrics = bootstrap_metrics(rf["y_test"], rf["pred_test"], n_boot=n_boot, seed=seed)
-        parity_plot(
-            rf["y_test"],
-            rf["pred_test"],
-            out / "parity_rf.png",
-            units=units,
-            metrics=rf_metrics,
-            title=f"Random Forest, Zeo++ descriptors ({split} set)",
-        )
-        # RetNet on exactly the materials the RF could score, for a paired comparison
-        keep = np.isin(np.array(names), rf["test_names"])
-        result["rf"] = {
-            "n_train": rf["n_train"],
-            "n": len(rf["y_test"]),
-            "n_no_descriptors": rf["n_dropped_test"],
-            "metrics": rf_metrics,
-            "retnet_same_materials": bootstrap_metrics(
-                y[keep], mean[keep], n_boot=n_boot, seed=seed
-            ),
-        }
+        result["rf"] = _rf_comparison(descriptors_csv, data, mean, out, units, n_boot, seed)
     atomic_write_bytes(out / "evaluation.json", json.dumps(result, indent=1).encode())
     return result
 
 
-def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, drop_missing: bool):
-    """Names, labels, grids and densities of one split of a run, read as training did,
-    with the split, the joined dataset, the split's names that had no grid or label and
-    (``external``) the names left out because the run trained or selected on them."""
+def _check_split_choice(split: str, descriptors_csv) -> None:
+    """Refuse an unknown split, and descriptors with the ``external`` split."""
+    if split not in D.EVALUATION_SPLITS:
+        choices = ", ".join(D.EVALUATION_SPLITS)
+        raise DataError(f"split must be one of {choices}; got {split!r}")
+    if split == "external" and descriptors_csv:
+        raise DataError(
+            "--descriptors needs the run's training materials in the labels; with "
+            "--split external score the Random Forest in a run of its own"
+        )
+
+
+def _write_predictions(path: Path, names: list[str], y, mean, std) -> None:
+    """``predictions.csv``: name, label, prediction and ensemble std, one row a material."""
+    lines = ["name,label,prediction,std"] + [
+        f"{n},{a!r},{b!r},{c!r}"
+        for n, a, b, c in zip(names, y.tolist(), mean.tolist(), std.tolist(), strict=True)
+    ]
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+
+
+def _rf_comparison(descriptors_csv, data: _SplitData, mean, out: Path, units, n_boot, seed):
+    """The Random Forest baseline fitted on the run's training names and scored on the
+    split's names that have descriptors (its parity plot ``parity_rf.png``), with RetNet's
+    metrics (``mean``: its predictions of the split) on exactly those materials."""
+    from ..core.descriptor_table import read_descriptor_csv
+    from .baselines import fit_rf_on_split
+
+    table = read_descriptor_csv(descriptors_csv)
+    ds, names = data.dataset, data.names
+    rf = fit_rf_on_split(table, ds.names, ds.y, {**data.split, "test": names}, seed=seed)
+    if len(rf["y_test"]) < 2:
+        raise DataError(f"only {len(rf['y_test'])} {data.which} material(s) have descriptors")
+    rf_metrics = bootstrap_metrics(rf["y_test"], rf["pred_test"], n_boot=n_boot, seed=seed)
+    parity_plot(
+        rf["y_test"],
+        rf["pred_test"],
+        out / "parity_rf.png",
+        units=units,
+        metrics=rf_metrics,
+        title=f"Random Forest, Zeo++ descriptors ({data.which} set)",
+    )
+    # RetNet on exactly the materials the RF could score, for a paired comparison
+    keep = np.isin(np.array(names), rf["test_names"])
+    return {
+        "n_train": rf["n_train"],
+        "n": len(rf["y_test"]),
+        "n_no_descriptors": rf["n_dropped_test"],
+        "metrics": rf_metrics,
+        "retnet_same_materials": bootstrap_metrics(
+            data.y[keep], mean[keep], n_boot=n_boot, seed=seed
+        ),
+    }
+
+
+class _SplitData(NamedTuple):
+    """One split of a run, read as training read it."""
+
+    names: list[str]
+    y: np.ndarray
+    x: np.ndarray
+    densities: np.ndarray | None
+    #: the run's split (``split.json``) and which part of it (or all, external) this is
+    split: dict
+    which: str
+    dataset: D.Dataset
+    #: the split's names that had no grid or label (left out with ``drop_missing``)
+    missing: list[str]
+    #: ``external``: the names left out because the run trained or selected on them
+    seen: list[str]
+
+
+def _split_data(
+    predictor, run_dir: Path, voxels_dir, labels_csv, split: str, drop_missing: bool
+) -> _SplitData:
+    """Names, labels, grids and densities of one split of a run, read as training did."""
     sp = D.load_split(Path(run_dir) / "split.json")
-    column = predictor.target.get("column")
-    vs = D.open_voxels(voxels_dir)
     # read the labels as training did (models without the key were trained on uptakes)
     allow_negative = bool(predictor.target.get("allow_negative", False))
-    labels = D.read_labels(labels_csv, column, allow_negative=allow_negative)
-    ds = D.join(vs, labels, "drop")
+    ds, _, _ = D.open_dataset(
+        voxels_dir,
+        labels_csv,
+        predictor.target.get("column"),
+        allow_negative=allow_negative,
+        drop_missing=True,
+    )
     seen: list[str] = []
     if split == "external":
         used = set(sp["train"]) | set(sp["val"])
@@ -169,9 +207,8 @@ def _split_data(predictor, run_dir: Path, voxels_dir, labels_csv, split: str, dr
     names = [n for n in names if n in known]
     if len(names) < 2:
         raise DataError(f"the {split} split has {len(names)} usable material(s); need >= 2")
-    rows, y = ds.select(names)
-    x, dens = vs.take(rows)
-    return names, y, x, dens, sp, ds, missing, seen
+    y, x, densities = ds.arrays(names)
+    return _SplitData(names, y, x, densities, sp, split, ds, missing, seen)
 
 
 def _write_card(folder: Path, card: dict) -> None:
@@ -232,11 +269,9 @@ def calibrate_model(
     folder = resolve_model(run_dir)
     predictor = load_model(folder)
     predictor.card = {**predictor.card, "calibration": None}  # the raw predictions
-    _, y, x, dens, *_ = _split_data(
-        predictor, Path(run_dir), voxels_dir, labels_csv, "val", drop_missing
-    )
-    mean, _ = predictor.predict(x, density=dens)
-    cal = fit_calibration(y, mean)
+    val = _split_data(predictor, Path(run_dir), voxels_dir, labels_csv, "val", drop_missing)
+    mean, _ = predictor.predict(val.x, density=val.densities)
+    cal = fit_calibration(val.y, mean)
     if "b" not in cal:
         raise DataError(f"cannot calibrate: {cal['skipped']}", folder)
     card = read_card(folder)

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError
 from . import data as D
+from .checkpoint import Checkpoint
 from .metrics import r2_score
 from .retnet import build_retnet
 from .weights import BACKBONE, save_model, save_torch
@@ -99,69 +100,26 @@ def pretrain(
             f"targets {targets.shape} do not match {n_rows} grids and {len(target_names)} names"
         )
     rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(n_rows)
+    order = rng.permutation(n_rows)  # the split, then (unless resumed) the batches
     n_val = max(1, int(round(cfg.val_fraction * n_rows)))
     val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
     std = D.standardization(grids, train_rows, log=D.log_input("auto", gridspec))
-    y_train = targets[train_rows]
-    mu, sd = np.nanmean(y_train, axis=0), np.nanstd(y_train, axis=0)
-    if not (np.isfinite(mu).all() and (sd > 0).all()):
-        raise DataError("a target has no finite spread in the training rows")
-    scaled = np.clip((targets - mu) / sd, -cfg.clip_sd, cfg.clip_sd).astype(np.float32)
-
-    device = cfg.device
-    net = build_retnet(n, cfg.dropout, seed=cfg.seed, outputs=len(target_names))
-    net.to(device=device, memory_format=torch.channels_last_3d)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
-    ckpt, best_path = out / "checkpoint.pt", out / "best.pt"
-    history: list[dict] = []
-    best = {"val_loss": math.inf, "epoch": 0}
-    start = 1
-    if ckpt.is_file():
-        ck = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        history, best = json.loads(ck["history"]), json.loads(ck["best"])
-        start = int(ck["epoch"]) + 1
+    tg = _Targets.fit(targets, target_names, units, train_rows, cfg.clip_sd)
+    net, opt, sched = _new_backbone(n, len(target_names), cfg)
+    checkpoint, best_path = Checkpoint(out / "checkpoint.pt", cfg.device), out / "best.pt"
+    history, best, start = _resume(checkpoint, net, opt, sched)
+    if start > 1:  # a resumed run draws its batches from a generator of its own
         rng = np.random.default_rng([cfg.seed, start])
     for epoch in range(start, cfg.epochs + 1):
         if should_stop is not None and should_stop():
             break
         t0, c0 = time.perf_counter(), time.process_time()
-        net.train()
-        total = count = 0.0
-        for xb, _, pos in D.iter_batches(
-            grids,
-            train_rows,
-            np.zeros(len(train_rows)),
-            cfg.batch_size,
-            std,
-            rng=rng,
-            shuffle=True,
-            augmented=cfg.augment,
-        ):
-            if len(pos) < 2:
-                continue  # batch norm needs two samples
-            x = torch.from_numpy(xb).to(device).contiguous(memory_format=torch.channels_last_3d)
-            y = torch.from_numpy(scaled[train_rows[pos]]).to(device)
-            opt.zero_grad(set_to_none=True)
-            loss = _masked_mse(net(x), y)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(pos)
-            count += len(pos)
+        train_loss = _train_epoch(net, opt, grids, train_rows, tg.scaled, std, cfg, rng)
         sched.step()
-        pred = _predict(net, grids, val_rows, std, 256, device)
-        val_loss = float(
-            _masked_mse(
-                torch.from_numpy(pred), torch.from_numpy(scaled[val_rows].astype(np.float64))
-            )
-        )
+        val_loss = _val_loss(net, grids, val_rows, tg.scaled, std, cfg.device)
         row = {
             "epoch": epoch,
-            "train_loss": total / max(count, 1),
+            "train_loss": train_loss,
             "val_loss": val_loss,
             "seconds": round(time.perf_counter() - t0, 1),
             "cpu_seconds": round(time.process_time() - c0, 1),
@@ -170,45 +128,18 @@ def pretrain(
         if val_loss < best["val_loss"]:
             best = {"val_loss": val_loss, "epoch": epoch}
             save_torch(best_path, net.state_dict())
-        save_torch(
-            ckpt,
-            {
-                "model": net.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "epoch": epoch,
-                "history": json.dumps(history),
-                "best": json.dumps(best),
-            },
-        )
+        checkpoint.save(net, opt, sched, history=history, best=best, epoch=epoch)
         if progress is not None:
             progress(row)
     if not best_path.is_file():
         raise DataError("pretraining stopped before its first epoch ended", out)
-    net.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
-    pred = _predict(net, grids, val_rows, std, 256, device) * sd + mu
-    per_target = {}
-    for t, name in enumerate(target_names):
-        y, p = targets[val_rows, t], pred[:, t]
-        ok = np.isfinite(y)
-        r2 = r2_score(y[ok], p[ok])
-        per_target[name] = {
-            "units": units.get(name, ""),
-            "val_r2": round(float(r2), 4),
-            "n_val": int(ok.sum()),
-            "n_train": int(np.isfinite(y_train[:, t]).sum()),
-            "mean": float(mu[t]),
-            "sd": float(sd[t]),
-        }
-    card = {
-        "kind": BACKBONE,
-        "description": "RetVis backbone: RetNet pretrained on targets RetVis computes itself "
-        "(docs/pretraining.md); a start for retvis train --init-from, not a predictor.",
-        "standardization": std.to_dict(),
-        "gridspec": gridspec,
-        "target": {"name": "pretraining targets (standardised)", "units": "1"},
-        "pretraining": {
-            "targets": per_target,
+    net.load_state_dict(torch.load(best_path, map_location=cfg.device, weights_only=True))
+    pred = _predict(net, grids, val_rows, std, 256, cfg.device) * tg.sd + tg.mean
+    card = _backbone_card(
+        std,
+        gridspec,
+        {
+            "targets": tg.report(pred, val_rows),
             "n_train": len(train_rows),
             "n_val": len(val_rows),
             "best_epoch": best["epoch"],
@@ -216,6 +147,128 @@ def pretrain(
             "config": asdict(cfg),
             "cpu_seconds": round(sum(h["cpu_seconds"] for h in history), 1),
         },
-    }
+    )
     save_model(out / "model", [net.cpu()], dict(card))
     return card
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The pretraining targets, (N, T) with NaN where missing, their training rows'
+    mean and standard deviation (T,), and ``scaled``: standardised with those and
+    clipped, float32, what the loss sees."""
+
+    values: NDArray[np.float64]
+    names: list[str]
+    units: dict[str, str]
+    mean: NDArray[np.float64]
+    sd: NDArray[np.float64]
+    train_rows: NDArray[np.int64]
+    scaled: NDArray[np.float32]
+
+    @classmethod
+    def fit(cls, values, names, units, train_rows, clip_sd: float) -> _Targets:
+        """Standardise ``values`` by the training rows' statistics, clipped to ``clip_sd``.
+
+        Raises
+        ------
+        DataError
+            A target without a finite, positive spread in the training rows.
+        """
+        y_train = values[train_rows]
+        mu, sd = np.nanmean(y_train, axis=0), np.nanstd(y_train, axis=0)
+        if not (np.isfinite(mu).all() and (sd > 0).all()):
+            raise DataError("a target has no finite spread in the training rows")
+        scaled = np.clip((values - mu) / sd, -clip_sd, clip_sd).astype(np.float32)
+        return cls(values, names, units, mu, sd, train_rows, scaled)
+
+    def report(self, pred: NDArray[np.float64], val_rows) -> dict:
+        """Per target: units, validation R² of ``pred`` (the validation rows' predictions
+        in the targets' units), how many validation and training rows have it, its mean
+        and standard deviation."""
+        per_target = {}
+        y_train = self.values[self.train_rows]
+        for t, name in enumerate(self.names):
+            y, p = self.values[val_rows, t], pred[:, t]
+            ok = np.isfinite(y)
+            r2 = r2_score(y[ok], p[ok])
+            per_target[name] = {
+                "units": self.units.get(name, ""),
+                "val_r2": round(float(r2), 4),
+                "n_val": int(ok.sum()),
+                "n_train": int(np.isfinite(y_train[:, t]).sum()),
+                "mean": float(self.mean[t]),
+                "sd": float(self.sd[t]),
+            }
+        return per_target
+
+
+def _resume(checkpoint: Checkpoint, net, opt, sched) -> tuple[list[dict], dict, int]:
+    """Restore the last finished epoch when ``checkpoint`` holds one: (history, best
+    epoch, first epoch to run); a new run's are ([], no best, 1)."""
+    ck = checkpoint.load()
+    if ck is None:
+        return [], {"val_loss": math.inf, "epoch": 0}, 1
+    checkpoint.restore(ck, net, opt, sched)
+    return json.loads(ck["history"]), json.loads(ck["best"]), int(ck["epoch"]) + 1
+
+
+def _new_backbone(n: int, outputs: int, cfg: PretrainConfig):
+    """A seeded RetNet with one output per target on the device, its Adam optimizer and
+    step schedule."""
+    net = build_retnet(n, cfg.dropout, seed=cfg.seed, outputs=outputs)
+    net.to(device=cfg.device, memory_format=torch.channels_last_3d)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    return net, opt, sched
+
+
+def _train_epoch(net, opt, grids, train_rows, scaled, std, cfg: PretrainConfig, rng) -> float:
+    """One shuffled (and augmented) pass over the training rows; returns the mean masked
+    loss per sample."""
+    device = cfg.device
+    net.train()
+    total = count = 0.0
+    for xb, _, pos in D.iter_batches(
+        grids,
+        train_rows,
+        np.zeros(len(train_rows)),
+        cfg.batch_size,
+        std,
+        rng=rng,
+        shuffle=True,
+        augmented=cfg.augment,
+    ):
+        if len(pos) < 2:
+            continue  # batch norm needs two samples
+        x = torch.from_numpy(xb).to(device).contiguous(memory_format=torch.channels_last_3d)
+        y = torch.from_numpy(scaled[train_rows[pos]]).to(device)
+        opt.zero_grad(set_to_none=True)
+        loss = _masked_mse(net(x), y)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(pos)
+        count += len(pos)
+    return total / max(count, 1)
+
+
+def _val_loss(net, grids, val_rows, scaled, std, device: str) -> float:
+    """The masked loss of the validation rows."""
+    pred = _predict(net, grids, val_rows, std, 256, device)
+    return float(
+        _masked_mse(torch.from_numpy(pred), torch.from_numpy(scaled[val_rows].astype(np.float64)))
+    )
+
+
+def _backbone_card(std, gridspec: dict, pretraining: dict) -> dict:
+    """The backbone's model card: what it reads (``std``, ``gridspec``) and how it was
+    pretrained (``pretraining``: targets, sizes, history, config)."""
+    return {
+        "kind": BACKBONE,
+        "description": "RetVis backbone: RetNet pretrained on targets RetVis computes itself "
+        "(docs/pretraining.md); a start for retvis train --init-from, not a predictor.",
+        "standardization": std.to_dict(),
+        "gridspec": gridspec,
+        "target": {"name": "pretraining targets (standardised)", "units": "1"},
+        "pretraining": pretraining,
+    }

@@ -25,14 +25,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from ..core.cache import atomic_write_bytes
 from ..core.grid import GridSpec
-from ..errors import DataError, WeightsError
+from ..errors import DataError
 from . import data as D
+from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .metrics import loss_plot, parity_plot, point_metrics, r2_score
 from .retnet import RetNet, build_retnet
@@ -91,27 +93,19 @@ class _Run:
 
 
 def _prepare(voxels_dir, labels_csv, run_dir: Path, cfg: TrainConfig, resume: bool):
-    """Open the data, make or reuse the split, standardization and config."""
-    vs = D.open_voxels(voxels_dir)
-    labels = D.read_labels(labels_csv, cfg.target, allow_negative=cfg.allow_negative)
-    exclude = D.read_name_list(cfg.exclude) if cfg.exclude else set()
-    ds = D.join(vs, labels, "drop" if cfg.drop_missing else "error", exclude)
+    """The joined dataset, the labels as read and the run's split: a resumed run's own,
+    ``cfg.split`` (without the names this data lacks) or a new seeded one, without the
+    excluded names, cut to ``cfg.train_size`` training names."""
+    ds, labels, exclude = D.open_training_dataset(voxels_dir, labels_csv, cfg)
     if resume:
         split = D.load_split(run_dir / "split.json")
     elif cfg.split:
-        split = D.load_split(cfg.split)
         known = set(ds.names)
-        split = {
-            **split,
-            **{k: [n for n in split[k] if n in known] for k in ("train", "val", "test")},
-        }
+        split = _filter_split(D.load_split(cfg.split), lambda name: name in known)
     else:
         split = D.make_split(ds.names, cfg.seed, cfg.val_fraction, cfg.test_fraction)
     if exclude:
-        split = {
-            **split,
-            **{k: [n for n in split[k] if n not in exclude] for k in ("train", "val", "test")},
-        }
+        split = _filter_split(split, lambda name: name not in exclude)
     if cfg.train_size is not None and not resume:
         if cfg.train_size > len(split["train"]) or cfg.train_size < 2:
             raise DataError(f"train_size {cfg.train_size} not in [2, {len(split['train'])}]")
@@ -119,7 +113,12 @@ def _prepare(voxels_dir, labels_csv, run_dir: Path, cfg: TrainConfig, resume: bo
         split = {**split, "train": sub.tolist(), "train_size": cfg.train_size}
     if len(split["train"]) < 2:
         raise DataError(f"the training split has {len(split['train'])} material(s); need >= 2")
-    return vs, labels, ds, split
+    return ds, labels, split
+
+
+def _filter_split(split: dict, keep: Callable[[str], bool]) -> dict:
+    """The split with only the train, validation and test names that ``keep`` accepts."""
+    return {**split, **{k: [n for n in split[k] if keep(n)] for k in ("train", "val", "test")}}
 
 
 def _run_config(run_dir: Path, cfg: TrainConfig | None, resume: bool):
@@ -226,25 +225,13 @@ def train_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / STOP_FILE).unlink(missing_ok=True)
 
-    vs, labels, ds, split = _prepare(voxels_dir, labels_csv, run_dir, cfg, resume)
+    ds, labels, split = _prepare(voxels_dir, labels_csv, run_dir, cfg, resume)
     data_hash = ds.digest()
-    cfg, source = _starting_model(cfg, vs, voxels_dir, emit)
-    train_rows, y_train = ds.select(split["train"])
-    val_rows, y_val = ds.select(split["val"])
-    test_rows, y_test = ds.select(split["test"])
-    gridspec = vs.spec or {"n": vs.n}
-    if source is not None and not cfg.restandardize:
-        std = source.standardization
-    else:
-        std = D.standardization(vs.voxels, train_rows, log=D.log_input(cfg.input_scale, gridspec))
-    scale = _per_volume_scale(vs, cfg, voxels_dir)  # 1, or each framework's density
-    tscale = _target_scaling(y_train * scale[train_rows], cfg.scale_target)
-    if cfg.shift and (gridspec.get("endpoint") or gridspec.get("mode", "supercell") != "supercell"):
-        raise DataError(
-            "--shift needs periodic grids (supercell mode without the end point); these "
-            f"are {gridspec.get('mode', 'supercell')} with endpoint={gridspec.get('endpoint')}",
-            voxels_dir,
-        )
+    cfg, source = _starting_model(cfg, ds.voxels, voxels_dir, emit)
+    parts = {k: ds.select(split[k]) for k in ("train", "val", "test")}
+    std, scale, tscale = _scalings(cfg, ds.voxels, parts["train"], source, voxels_dir)
+    data = _RunData(ds, split, parts, data_hash, (voxels_dir, labels_csv), std, scale, tscale)
+    _check_shift(cfg, data.gridspec, voxels_dir)
     if resume:
         if saved["data"]["hash"] != data_hash:
             raise DataError(
@@ -253,28 +240,9 @@ def train_run(
                 run_dir,
             )
     else:
-        D.save_split(split, run_dir / "split.json")
-        data = {
-            "voxels": str(Path(voxels_dir).resolve()),
-            "labels": str(Path(labels_csv).resolve()),
-            "column": ds.column,
-            "hash": data_hash,
-            "n_labelled": len(ds.names),
-            "n_train": len(train_rows),
-            "n_val": len(val_rows),
-            "n_test": len(test_rows),
-            "labels_skipped_status": labels.skipped,
-        }
-        _write_json(
-            run_dir / "config.json",
-            {"config": asdict(cfg), "seed": cfg.seed, "data": data,
-             "standardization": std.to_dict(), "target_scaling": tscale,
-             "gridspec": gridspec, "versions": library_versions()},
-        )  # fmt: skip
+        _record_start(run_dir, cfg, data, labels)
     run = _Run(run_dir, cfg, emit, should_stop)
-    status, histories, infos, best_nets = _train_ensemble(
-        run, vs.voxels, (train_rows, y_train), (val_rows, y_val), std, source, tscale, scale
-    )
+    status, histories, infos, best_nets = _train_ensemble(run, data, source)
 
     (run_dir / "plots").mkdir(exist_ok=True)
     if any(histories):
@@ -287,52 +255,136 @@ def train_run(
     }
     if not best_nets:
         final.update(model=None, reason="cancelled before the first epoch finished")
-        emit(final)
-        return final
+    else:
+        _save_result(run, data, source, (status, infos, best_nets), final)
+    emit(final)
+    return final
+
+
+class _RunData(NamedTuple):
+    """What a run trains and is scored on, and how it scales it."""
+
+    dataset: D.Dataset
+    split: dict
+    #: "train", "val", "test": (grid rows, labels) of each part of the split
+    parts: dict[str, tuple[np.ndarray, np.ndarray]]
+    #: :meth:`~retvis.ml.data.Dataset.digest`: the training set's identity
+    hash: str
+    #: the voxels folder and the labels table
+    sources: tuple
+    std: D.Standardization
+    #: shape (N,): the per-volume factor of every grid row (:func:`_per_volume_scale`)
+    scale: np.ndarray
+    #: :func:`_target_scaling`
+    tscale: dict
+
+    @property
+    def voxels(self) -> D.VoxelSet:
+        return self.dataset.voxels
+
+    @property
+    def gridspec(self) -> dict:
+        return self.voxels.spec or {"n": self.voxels.n}
+
+    @property
+    def sizes(self) -> dict:
+        return {f"n_{k}": len(rows) for k, (rows, _) in self.parts.items()}
+
+
+def _scalings(cfg: TrainConfig, vs: D.VoxelSet, train, source, voxels_dir):
+    """How the run scales its data (``train``: the training rows and labels): the
+    voxels' standardization (the source model's unless ``restandardize``), the
+    per-volume factor of every grid row and the target scaling."""
+    train_rows, y_train = train
+    if source is not None and not cfg.restandardize:
+        std = source.standardization
+    else:
+        gridspec = vs.spec or {"n": vs.n}
+        std = D.standardization(vs.voxels, train_rows, log=D.log_input(cfg.input_scale, gridspec))
+    scale = _per_volume_scale(vs, cfg, voxels_dir)  # 1, or each framework's density
+    tscale = _target_scaling(y_train * scale[train_rows], cfg.scale_target)
+    return std, scale, tscale
+
+
+def _check_shift(cfg: TrainConfig, gridspec: dict, voxels_dir) -> None:
+    """Refuse ``shift`` for grids that are not periodic."""
+    if cfg.shift and (gridspec.get("endpoint") or gridspec.get("mode", "supercell") != "supercell"):
+        raise DataError(
+            "--shift needs periodic grids (supercell mode without the end point); these "
+            f"are {gridspec.get('mode', 'supercell')} with endpoint={gridspec.get('endpoint')}",
+            voxels_dir,
+        )
+
+
+def _record_start(run_dir: Path, cfg: TrainConfig, data: _RunData, labels) -> None:
+    """A new run's ``split.json`` and ``config.json`` (settings, data, scalings, grids,
+    library versions)."""
+    D.save_split(data.split, run_dir / "split.json")
+    voxels_dir, labels_csv = data.sources
+    ds = data.dataset
+    record = {
+        "voxels": str(Path(voxels_dir).resolve()),
+        "labels": str(Path(labels_csv).resolve()),
+        "column": ds.column,
+        "hash": data.hash,
+        "n_labelled": len(ds.names),
+        **data.sizes,
+        "labels_skipped_status": labels.skipped,
+    }
+    _write_json(
+        run_dir / "config.json",
+        {"config": asdict(cfg), "seed": cfg.seed, "data": record,
+         "standardization": data.std.to_dict(), "target_scaling": data.tscale,
+         "gridspec": data.gridspec, "versions": library_versions()},
+    )  # fmt: skip
+
+
+def _save_result(run: _Run, data: _RunData, source, ensemble, final: dict) -> None:
+    """Score the trained ensemble (``ensemble``: status, member infos, best networks),
+    write the model folder and ``metrics.json``, and add both to the ``final`` record."""
+    status, infos, best_nets = ensemble
+    cfg = run.cfg
     metrics: dict = {"best_epochs": [i["best_epoch"] for i in infos]}
     if source is not None and not any(metrics["best_epochs"]):
         final["note"] = (
             f"no epoch beat the starting model ({cfg.init_from}) on validation: "
             "its networks are kept unchanged"
         )
+    sets = {"val": data.parts["val"], "test": data.parts["test"]}
     calibration = _evaluate(
-        best_nets, vs.voxels, {"val": (val_rows, y_val), "test": (test_rows, y_test)},
-        std, scale, cfg, run_dir / "plots", metrics,
-    )  # fmt: skip
-    sizes = {"n_train": len(train_rows), "n_val": len(val_rows), "n_test": len(test_rows)}
-    card = _model_card(cfg, ds.column, std, vs, data_hash, (labels_csv, voxels_dir), sizes)
+        best_nets, data.voxels.voxels, sets, data.std, data.scale, cfg, run.dir / "plots", metrics
+    )
+    card = _model_card(cfg, data)
     card["training_set"].update(
-        label_quantiles=label_quantiles(y_train), target_scaling=tscale,
-        split_seed=split.get("seed"),
+        label_quantiles=label_quantiles(data.parts["train"][1]), target_scaling=data.tscale,
+        split_seed=data.split.get("seed"),
     )  # fmt: skip
     card.update(calibration=calibration, metrics=metrics, status=status, members_info=infos)
-    model_dir = save_model(run_dir / "model", [n.cpu() for n in best_nets], card)
-    _write_json(run_dir / "metrics.json", {"status": status, **metrics, "members": infos})
-    final.update(model=str(model_dir), metrics=metrics, run_dir=str(run_dir))
-    emit(final)
-    return final
+    model_dir = save_model(run.dir / "model", [n.cpu() for n in best_nets], card)
+    _write_json(run.dir / "metrics.json", {"status": status, **metrics, "members": infos})
+    final.update(model=str(model_dir), metrics=metrics, run_dir=str(run.dir))
 
 
-def _model_card(cfg: TrainConfig, column: str, std, vs: D.VoxelSet, data_hash, sources, sizes):
+def _model_card(cfg: TrainConfig, data: _RunData) -> dict:
     """The model card's facts known before training ends: target, grids, standardization
-    and the training set (``sources``: the labels table and voxels folder; ``sizes``: the
-    split's counts). The caller adds the results."""
+    and the training set. The caller adds the results."""
+    column = data.dataset.column
     target = {"name": cfg.target_name or column, "column": column, "units": cfg.units}
     if cfg.allow_negative:  # evaluation reads the labels the same way (absent: uptakes)
         target["allow_negative"] = True
     if cfg.per_volume:  # the networks predict label x density; Predictor divides it out
         target["per_volume"] = True
-    labels_csv, voxels_dir = sources
+    voxels_dir, labels_csv = data.sources
     return {
-        "standardization": std.to_dict(),
-        "gridspec": vs.spec or {"n": vs.n},
-        "gridspec_known": vs.spec is not None,  # False: voxels came without gridspec.json
+        "standardization": data.std.to_dict(),
+        "gridspec": data.gridspec,
+        "gridspec_known": data.voxels.spec is not None,  # False: no gridspec.json
         "target": target,
         "training_set": {
-            "data_hash": data_hash,
+            "data_hash": data.hash,
             "labels": str(Path(labels_csv).resolve()),
             "voxels": str(Path(voxels_dir).resolve()),
-            **sizes,
+            **data.sizes,
             "init_from": cfg.init_from,
             "freeze_conv": cfg.freeze_conv,
             "refit_batchnorm": cfg.refit_batchnorm if cfg.init_from else None,
@@ -342,26 +394,26 @@ def _model_card(cfg: TrainConfig, column: str, std, vs: D.VoxelSet, data_hash, s
     }
 
 
-def _train_ensemble(run: _Run, voxels, train, val, std, source, tscale: dict, scale):
-    """Each member in turn (``train``, ``val``: rows and labels; ``scale``: the
-    per-volume factor of every grid row): (status, histories, infos, best networks with the
-    target scaling folded in). A cancel stops after the member it interrupts."""
+def _train_ensemble(run: _Run, data: _RunData, source):
+    """Each member in turn: (status, histories, infos, best networks with the target
+    scaling folded in). A cancel stops after the member it interrupts."""
     cfg = run.cfg
     histories: list[list[dict]] = []
     infos: list[dict] = []
     best_nets: list[RetNet] = []
     status = "finished"
-    (train_rows, y_train), (val_rows, y_val) = train, val
+    (train_rows, y_train), (val_rows, y_val) = data.parts["train"], data.parts["val"]
+    scale, tscale = data.scale, data.tscale
     for k in range(cfg.ensemble):
         mstatus, hist, info, net = _train_member(
             run,
             k,
-            voxels,
+            data.voxels.voxels,
             train_rows,
             y_train * scale[train_rows],
             val_rows,
             y_val * scale[val_rows],
-            std,
+            data.std,
             source,
             tscale,
             _sample_weights(scale, cfg),
@@ -476,42 +528,6 @@ def _start_from(net: RetNet, src: RetNet, tscale: dict, backbone: bool = False) 
     return net
 
 
-class _Checkpoint:
-    """A member's last finished epoch (network, optimizer, scheduler, history, best
-    epoch, status), written after every epoch and read to resume."""
-
-    def __init__(self, path: Path, device: str) -> None:
-        self.path = path
-        self.device = device
-
-    def load(self) -> dict | None:
-        """The saved state, or None when there is none yet."""
-        if not self.path.is_file():
-            return None
-        try:
-            return torch.load(self.path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # unreadable checkpoint: say which file and why
-            raise WeightsError(
-                f"cannot read checkpoint ({type(exc).__name__}: {exc})", self.path
-            ) from exc
-
-    def save(self, net, opt, sched, *, history: list, best: dict, info: dict, **state) -> None:
-        """Write the state after an epoch: ``state`` holds ``epoch``, ``finished``,
-        ``start_val_loss`` and ``status``."""
-        save_torch(
-            self.path,
-            {
-                "model": net.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "history": json.dumps(history),
-                "best": json.dumps(best),
-                "info": json.dumps(info),
-                **state,
-            },
-        )
-
-
 class _BestEpoch:
     """The epoch with the lowest selection loss so far; its weights are ``best.pt``."""
 
@@ -610,6 +626,78 @@ def _train_epoch(run: _Run, net, opt, voxels, rows, y, w, std, rng):
     return total / max(count, 1), preds, seen
 
 
+class _MemberData(NamedTuple):
+    """What a member trains and is validated on, its target scaled by the run's target
+    scaling: the grids and their standardization, the rows, labels and loss weights of
+    the training and validation parts."""
+
+    voxels: np.ndarray
+    std: D.Standardization
+    train_rows: np.ndarray
+    y_train: np.ndarray
+    w_train: np.ndarray
+    val_rows: np.ndarray
+    y_val: np.ndarray
+    #: None without validation rows
+    w_val: np.ndarray | None
+
+    @classmethod
+    def scaled(cls, voxels, std, train, val, tscale: dict, sample_w, reweight: str):
+        """``train``, ``val``: (rows, labels); ``sample_w``: each grid row's loss weight
+        (:func:`_sample_weights`), multiplied by the label weights of ``reweight`` and
+        normalised to mean 1 in each part."""
+        (train_rows, y_train), (val_rows, y_val) = train, val
+        mu, sd = tscale["mean"], tscale["sd"]
+        y_train, y_val = (y_train - mu) / sd, (y_val - mu) / sd
+        w_train = D.label_weights(y_train, reweight) * sample_w[train_rows]
+        w_train = (w_train / w_train.mean()).astype(np.float32)
+        w_val = sample_w[val_rows] / sample_w[val_rows].mean() if len(val_rows) else None
+        return cls(voxels, std, train_rows, y_train, w_train, val_rows, y_val, w_val)
+
+
+def _validate(net: RetNet, data: _MemberData, cfg: TrainConfig):
+    """The validation predictions and the weighted squared error epochs are chosen on."""
+    pv = _predict(net, data.voxels, data.val_rows, data.std, cfg.batch_size, cfg.device)
+    return pv, float(np.mean(data.w_val * (pv - data.y_val) ** 2))
+
+
+def _fit_epoch(run: _Run, net, opt, sched, data: _MemberData, seed: int, epoch: int):
+    """Train one epoch (its shuffle, augmentations and dropout seeded by ``seed`` and
+    ``epoch``), step the schedule and score it: (train loss, train R², validation loss,
+    validation R²; None where there is too little to score), or None when a stop was
+    requested."""
+    cfg = run.cfg
+    torch.manual_seed(seed * 100_003 + epoch)
+    rng = np.random.default_rng([seed, epoch])
+    y_train_t = data.y_train.astype(np.float32)
+    done = _train_epoch(
+        run, net, opt, data.voxels, data.train_rows, y_train_t, data.w_train, data.std, rng
+    )
+    if done is None:
+        return None
+    train_loss, preds, seen = done
+    sched.step()
+    r2_train = r2_score(data.y_train[seen], preds[seen]) if seen.sum() >= 2 else None
+    if len(data.val_rows) >= 1:
+        pv, val_loss = _validate(net, data, cfg)
+        r2_val = r2_score(data.y_val, pv) if len(data.val_rows) >= 2 else None
+    else:  # no validation set: select on the training loss
+        val_loss, r2_val = None, None
+    return train_loss, r2_train, val_loss, r2_val
+
+
+def _member_info(seed: int, best: _BestEpoch, start_val_loss, history: _History, status: str):
+    """What the model card records of a member."""
+    return {
+        "seed": seed,
+        "best_epoch": best.epoch,
+        "best_val_loss": best.state["val_loss"],
+        "start_val_loss": start_val_loss,
+        "epochs_run": history.epochs_run,
+        "status": status,
+    }
+
+
 def _train_member(
     run: _Run,
     k: int,
@@ -631,68 +719,39 @@ def _train_member(
     mdir = run.dir / "members" / str(k)
     mdir.mkdir(parents=True, exist_ok=True)
     n = voxels.shape[1]
-    mu, sd = tscale["mean"], tscale["sd"]
-    y_train, y_val = (y_train - mu) / sd, (y_val - mu) / sd
-    net, opt, sched = _new_member(run, k, n, source, tscale, float(np.mean(y_train)))
-    checkpoint = _Checkpoint(mdir / "checkpoint.pt", cfg.device)
+    data = _MemberData.scaled(
+        voxels, std, (train_rows, y_train), (val_rows, y_val), tscale, sample_w, cfg.reweight
+    )
+    net, opt, sched = _new_member(run, k, n, source, tscale, float(np.mean(data.y_train)))
+    checkpoint = Checkpoint(mdir / "checkpoint.pt", cfg.device)
     best = _BestEpoch(mdir / "best.pt")
     history = _History(run)
     start_val_loss = None  # a fine-tune's validation loss before its first epoch
     start_epoch = 1
     ck = checkpoint.load()
     if ck is not None:
-        for part, key in ((net, "model"), (opt, "optimizer"), (sched, "scheduler")):
-            part.load_state_dict(ck[key])
+        checkpoint.restore(ck, net, opt, sched)
         history.records = json.loads(ck["history"])
         best.state = json.loads(ck["best"])
         start_epoch = int(ck["epoch"]) + 1
         start_val_loss = ck.get("start_val_loss")
         if ck.get("finished"):
             return ck["status"], history.records, json.loads(ck["info"]), best.network(n, cfg)
-    y_train_t = y_train.astype(np.float32)
-    w_train = D.label_weights(y_train, cfg.reweight) * sample_w[train_rows]
-    w_train = (w_train / w_train.mean()).astype(np.float32)
-    w_val = sample_w[val_rows] / sample_w[val_rows].mean() if len(val_rows) else None
-
-    def validate():
-        """The validation predictions and the weighted squared error epochs are chosen on."""
-        pv = _predict(net, voxels, val_rows, std, cfg.batch_size, cfg.device)
-        return pv, float(np.mean(w_val * (pv - y_val) ** 2))
-
-    def member_info():
-        return {
-            "seed": seed,
-            "best_epoch": best.epoch,
-            "best_val_loss": best.state["val_loss"],
-            "start_val_loss": start_val_loss,
-            "epochs_run": history.epochs_run,
-            "status": status,
-        }
-
     if source is not None and start_epoch == 1 and len(val_rows) >= 1:
         # a fine-tune scores its start as epoch 0: when no epoch beats the source on
         # validation, the source's network is the one kept
-        _, start_val_loss = validate()
+        _, start_val_loss = _validate(net, data, cfg)
         best.state = {"val_loss": start_val_loss, "epoch": 0}
         _save_weights(best.path, net)
     status = "finished"
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
-        torch.manual_seed(seed * 100_003 + epoch)
         lr = opt.param_groups[0]["lr"]
-        rng = np.random.default_rng([seed, epoch])
-        done = _train_epoch(run, net, opt, voxels, train_rows, y_train_t, w_train, std, rng)
-        if done is None:
+        scores = _fit_epoch(run, net, opt, sched, data, seed, epoch)
+        if scores is None:
             status = "cancelled"
             break
-        train_loss, preds, seen = done
-        sched.step()
-        r2_train = r2_score(y_train[seen], preds[seen]) if seen.sum() >= 2 else None
-        if len(val_rows) >= 1:
-            pv, val_loss = validate()
-            r2_val = r2_score(y_val, pv) if len(val_rows) >= 2 else None
-        else:  # no validation set: select on the training loss
-            val_loss, r2_val = None, None
+        train_loss, r2_train, val_loss, r2_val = scores
         best.offer(val_loss if val_loss is not None else train_loss, epoch, net)
         rec = {"event": "epoch", "member": k, "epoch": epoch, "epochs": cfg.epochs,
                "train_loss": train_loss, "val_loss": val_loss, "r2_train": _f(r2_train),
@@ -703,14 +762,16 @@ def _train_member(
         if last:
             status = "early_stopped" if stop_early and epoch < cfg.epochs else "finished"
         history.records.append(rec)  # the checkpoint holds it before the file shows it
+        info = _member_info(seed, best, start_val_loss, history, status)
         checkpoint.save(
-            net, opt, sched, history=history.records, best=best.state, info=member_info(),
+            net, opt, sched, history=history.records, best=best.state, info=json.dumps(info),
             epoch=epoch, finished=last, start_val_loss=start_val_loss, status=status,
         )  # fmt: skip
         history.publish(rec)
         if last:
             break
-    return status, history.records, member_info(), best.network(n, cfg)
+    info = _member_info(seed, best, start_val_loss, history, status)
+    return status, history.records, info, best.network(n, cfg)
 
 
 def _load_best(best_path: Path, n: int, cfg: TrainConfig) -> RetNet:
