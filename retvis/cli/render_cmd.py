@@ -3,7 +3,8 @@
 Draws the same scenes as the app (``retvis.render``) into an off-screen plotter and
 writes a PNG. ``features`` and ``saliency`` run a trained RetNet (``--model``, the shipped
 CH4 model by default) on the structure's energy grid, computed with the model's own grid
-settings.
+settings. A band above the scene names the structure (``--title``, ``--no-title``) and
+says what is shown: the grid's probe, or the model and what it predicts.
 """
 
 from __future__ import annotations
@@ -74,6 +75,19 @@ def register(sub) -> None:
         help="slice indices along a, b, c (default: the middle)",
     )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the grid cache")
+    p.add_argument(
+        "--title",
+        metavar="TEXT",
+        help="title in the band above the scene (default: the structure's name)",
+    )
+    p.add_argument(
+        "--no-title",
+        action="store_true",
+        help="no band above the scene (no title, no line on the grid or model)",
+    )
+    p.add_argument(
+        "--transparent", action="store_true", help="transparent background (PNG with alpha)"
+    )
     add_grid_options(p)
     p.set_defaults(func=run)
 
@@ -88,6 +102,7 @@ def run(args) -> int:
         # no display: go straight to EGL instead of VTK trying X first and warning
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     from ..render import scene
+    from ..render.picture import scene_caption
 
     size = scene.parse_size(args.size)
     if args.out.suffix.lower() != ".png":
@@ -99,7 +114,10 @@ def run(args) -> int:
             f"--show {args.show} uses the model's own grid settings; {', '.join(given)} "
             f"{'applies' if len(given) == 1 else 'apply'} to --show grid only"
         )
+    if args.no_title and args.title is not None:
+        raise UsageError("--title and --no-title exclude each other")
     structure = read_structure(args.cif)
+    caption = dict(formula=structure.formula)
     plotter = None
     try:
         if args.show == "structure":
@@ -107,6 +125,7 @@ def run(args) -> int:
             scene.show_structure(plotter, structure)
         elif args.show == "grid":
             grid = _grid(structure, grid_spec_from_args(args), not args.no_cache)
+            caption["spec"] = grid.spec
             plotter = scene.new_plotter(size)
             scene.show_grid(
                 plotter,
@@ -120,6 +139,7 @@ def run(args) -> int:
             from ..ml.weights import load_model
 
             predictor = load_model(args.model)
+            caption.update(model=args.model, target=predictor.target, layer=args.layer)
             grid = _grid(structure, predictor.spec, not args.no_cache)  # the model's settings
             if args.show == "features":
                 maps = np.asarray(predictor.feature_maps(grid.boltzmann, args.layer))
@@ -129,10 +149,15 @@ def run(args) -> int:
                 sal = np.asarray(predictor.saliency(grid.boltzmann, density=grid.density))
                 plotter = scene.new_plotter(size)
                 scene.show_saliency(plotter, structure, grid, sal)
-        title = f"{structure.name}: {args.show}" + (
-            f" ({args.layer})" if args.show == "features" and args.layer else ""
+        _, subtitle = scene_caption(args.show, structure.name, **caption)
+        scene.save_screenshot(
+            plotter,
+            args.out,
+            structure.name if args.title is None else args.title,
+            subtitle,
+            caption=not args.no_title,
+            transparent=args.transparent,
         )
-        scene.save_screenshot(plotter, args.out, title)
     finally:
         if plotter is not None:
             plotter.close()

@@ -184,15 +184,17 @@ class GridSpec:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
+    def describe_probe(self) -> str:
+        """The probe in words, e.g. ``"sphere probe (ε 50 K, σ 2.5 Å)"``."""
+        if self.probe == "CO2":
+            return "TraPPE CO2 probe (13 orientations, EQeq charges)"
+        return f"sphere probe (ε {self.probe_epsilon:g} K, σ {self.probe_sigma:g} Å)"
+
     def describe(self) -> str:
         """The settings in words, for people (a model card, a status line), e.g.
         ``"25³ points, sphere probe (ε 50 K, σ 2.5 Å), 10 Å cutoff, 298 K, UFF,
         supercell of the canonical cell"``."""
-        probe = (
-            "TraPPE CO2 probe (13 orientations, EQeq charges)"
-            if self.probe == "CO2"
-            else f"sphere probe (ε {self.probe_epsilon:g} K, σ {self.probe_sigma:g} Å)"
-        )
+        probe = self.describe_probe()
         cell = "canonical cell" if self.cell == "canonical" else "cell as read"
         where = (
             f"supercell of the {cell}"

@@ -282,6 +282,12 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.act_export = act(
             "&Export Table…", self.export_dialog, "Ctrl+E", "Save the visible rows as CSV"
         )
+        self.act_export_image = act(
+            "Export &Image…",
+            self.export_image_dialog,
+            "Ctrl+Shift+E",
+            "Save the 3D view as a PNG of any size, with the material's name and colour scale",
+        )
         self.act_quit = act("&Quit", self.close, S.Quit)
         self.act_copy = act("&Copy Rows", self.copy_selection, S.Copy)
         self.act_find = act("&Find", self._focus_search, S.Find)
@@ -337,6 +343,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         m.addSeparator()
         m.addAction(self.act_labels)
         m.addAction(self.act_export)
+        m.addAction(self.act_export_image)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
@@ -770,6 +777,21 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 self.view_area.show()
             self.view_area.raise_()
             self.view_area.activateWindow()
+
+    def export_image_dialog(self) -> None:
+        """File > Export Image: the 3D view's scene as a PNG
+        (:class:`~retvis.gui.widgets.export_image.ExportImageDialog`)."""
+        from .widgets.export_image import ExportImageDialog
+
+        if not self.viewer.has_scene():
+            self.status_label.setText("Nothing to export: the 3D view shows no scene.")
+            return
+        info = self._model_info
+        target = (info or {}).get("card", {}).get("target")
+        dlg = ExportImageDialog(self.viewer, self._model_ref if info else None, target, self)
+        dlg.written.connect(lambda path: self.status_label.setText(f"Exported the view to {path}"))
+        self.image_dialog = dlg
+        dlg.open()
 
     def _open_logs(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))

@@ -24,6 +24,7 @@ __all__ = [
     "STRUCTURE_EXTRAS",
     "draw_structure",
     "draw_grid",
+    "update_grid",
     "draw_saliency",
     "draw_features",
     "gallery_kwargs",
@@ -53,9 +54,29 @@ def draw_structure(plotter, structure, cells: int = 1, extras=()):
     return actors, counts
 
 
-def draw_grid(plotter, grid, structure) -> None:
-    """The energy grid (isosurfaces and centre slices) over the structure in the grid's box."""
-    show_grid(plotter, structure, grid)
+def draw_grid(plotter, grid, structure, state=None):
+    """The energy grid over the structure in the grid's box: the isosurface, slices and
+    pore surface of ``state`` (a :class:`~retvis.gui.widgets.grid_controls.GridViewState`;
+    None: the defaults, without the pore surface) and the energy histogram beside the
+    colour bar; returns the :class:`~retvis.render.grid.GridLayer`."""
+    if state is None:
+        return show_grid(plotter, structure, grid)[1]
+    return show_grid(
+        plotter,
+        structure,
+        grid,
+        iso_levels=None if state.level is None else (state.level,),
+        slices=state.slices,
+        pore_surface=state.pore_surface,
+    )[1]
+
+
+def update_grid(layer, state) -> list[str]:
+    """Bring a drawn grid (``GridLayer``) to ``state`` (a ``GridViewState``), changing only
+    what differs; returns what changed."""
+    return layer.update(
+        iso_levels=(state.level,), slices=state.slices, pore_surface=state.pore_surface
+    )
 
 
 def draw_saliency(plotter, grid, structure, saliency: NDArray[np.float32]) -> None:

@@ -81,6 +81,42 @@ class AppSettings:
         qs.sync()
 
 
+@dataclass
+class ImageExportSettings:
+    """File > Export Image's choices, remembered between sessions (the size is not: it
+    starts at the view's).
+
+    Attributes
+    ----------
+    transparent : bool
+        Transparent background.
+    caption : bool
+        The band naming the material and what is shown, and the colour bars.
+    folder : str
+        Folder of the last exported picture ('' = none yet).
+    """
+
+    transparent: bool = False
+    caption: bool = True
+    folder: str = ""
+
+    @classmethod
+    def load(cls, qs: QSettings | None = None) -> ImageExportSettings:
+        qs = qs or qsettings()
+        return cls(
+            transparent=str(qs.value("export_image/transparent", "false")).lower() == "true",
+            caption=str(qs.value("export_image/caption", "true")).lower() == "true",
+            folder=str(qs.value("export_image/folder", "")),
+        )
+
+    def save(self, qs: QSettings | None = None) -> None:
+        qs = qs or qsettings()
+        qs.setValue("export_image/transparent", "true" if self.transparent else "false")
+        qs.setValue("export_image/caption", "true" if self.caption else "false")
+        qs.setValue("export_image/folder", self.folder)
+        qs.sync()
+
+
 def _int(v, default: int) -> int:
     try:
         return max(1, int(v))

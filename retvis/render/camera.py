@@ -9,6 +9,8 @@ import numpy as np
 import pyvista as pv
 from numpy.typing import NDArray
 
+from .histogram import COLORBAR_PART
+
 #: Fraction of the window the box's projection fills (the rest is margin).
 FILL = 0.86
 #: Share of the window width kept free on the right for a colour bar.
@@ -60,15 +62,18 @@ def view_direction(box: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def colorbar_share(renderer) -> float:
-    """Share of a renderer's width taken by its colour bars (from the leftmost one's left
-    edge, plus a small gap), or :data:`COLORBAR_SHARE` when it has none yet."""
+    """Share of a renderer's width taken by its colour bars and what is drawn beside them
+    (a histogram: 2D actors named :data:`~retvis.render.histogram.COLORBAR_PART`), from
+    the leftmost one's left edge plus a small gap, or :data:`COLORBAR_SHARE` when it has
+    no colour bar yet."""
+    props = [a for a in renderer.GetViewProps() if a.GetVisibility()]
+    if not any(a.IsA("vtkScalarBarActor") for a in props):
+        return COLORBAR_SHARE
     lefts = [
         a.GetPosition()[0]
-        for a in renderer.GetViewProps()
-        if a.IsA("vtkScalarBarActor") and a.GetVisibility()
+        for a in props
+        if a.IsA("vtkScalarBarActor") or a.GetObjectName() == COLORBAR_PART
     ]
-    if not lefts:
-        return COLORBAR_SHARE
     return float(np.clip(1.0 - min(lefts) + 0.02, 0.0, 0.5))
 
 

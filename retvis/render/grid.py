@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from ..core.grid import EnergyGrid
 from ..errors import SpecError
 from .geometry import GridFrame, contour_world, index_image, index_slice, world_image, wrap_periodic
-from .style import add_colorbar, add_volume
+from .histogram import ColorbarHistogram, add_colorbar_histogram
+from .style import add_colorbar, add_volume, ink
 
 #: Colour map of the energy (reversed so that wells, the lowest energies, are bright).
 ENERGY_CMAP = "inferno_r"
@@ -36,6 +37,12 @@ VOLUME_OPACITY = 0.9
 OPACITY_POWER = 1.5
 #: Points of the opacity transfer function.
 N_OPACITY = 64
+#: Energy of the pore surface, K: the probe's accessible region is where V < 0
+#: (docs/grid.md, "The pore surface").
+PORE_LEVEL = 0.0
+#: Colour and opacity of the pore surface (a blue apart from the energy colour map).
+PORE_COLOUR = (0.30, 0.62, 0.95)
+PORE_OPACITY = 0.35
 
 
 def energy_from_boltzmann(
@@ -81,8 +88,8 @@ def energy_opacity(
 class GridLayer:
     """An energy grid in a plotter, with handles to change it in place.
 
-    Use :meth:`set_slice`, :meth:`set_iso_levels`, :meth:`set_volume_visible`, then call
-    ``plotter.render()``.
+    Use :meth:`set_slice`, :meth:`set_iso_levels`, :meth:`set_volume_visible`,
+    :meth:`set_pore_surface`, then call ``plotter.render()``.
 
     Attributes
     ----------
@@ -98,6 +105,11 @@ class GridLayer:
         Current slice index along a, b, c (None: that slice is hidden).
     iso_levels : tuple of float
         Current isosurface energies, K.
+    pore_visible : bool
+        The pore surface (V = :data:`PORE_LEVEL`) is shown.
+    histogram : ColorbarHistogram or None
+        The energies' histogram beside the colour bar, marking the isosurfaces (and the
+        pore surface when shown).
     """
 
     plotter: pv.Plotter
@@ -112,6 +124,9 @@ class GridLayer:
     iso_actor: object | None = None
     slice_meshes: list = field(default_factory=lambda: [None, None, None])
     slice_actors: list = field(default_factory=lambda: [None, None, None])
+    pore_visible: bool = False
+    pore_actor: object | None = None
+    histogram: ColorbarHistogram | None = None
     _index_img: pv.ImageData | None = None
 
     @property
@@ -176,6 +191,65 @@ class GridLayer:
                 opacity=self.iso_opacity,
                 specular=0.2,
             )
+        self._mark_histogram()
+
+    def set_pore_surface(self, visible: bool) -> None:
+        """Show or hide the pore surface: the isosurface at :data:`PORE_LEVEL`, bounding
+        the region where the probe's energy is negative (built on first show)."""
+        if visible and self.pore_actor is None:
+            surf = contour_world(self.image, [PORE_LEVEL], self.frame)
+            if surf.n_points:
+                self.pore_actor = self.plotter.add_mesh(
+                    surf,
+                    name=f"{self.name}-pore",
+                    color=PORE_COLOUR,
+                    opacity=PORE_OPACITY,
+                    smooth_shading=True,
+                    pickable=False,
+                    show_scalar_bar=False,
+                )
+        elif self.pore_actor is not None:
+            self.pore_actor.SetVisibility(bool(visible))
+        self.pore_visible = bool(visible)
+        self._mark_histogram()
+
+    def update(self, *, iso_levels=None, slices=None, pore_surface=None) -> list[str]:
+        """Change only what differs from what is drawn; returns what changed ("iso",
+        "slice-a".., "pore").
+
+        Parameters
+        ----------
+        iso_levels : sequence of float, optional
+            Isosurface energies, K.
+        slices : sequence of 3 (int or None), optional
+            Slice index along a, b, c (None hides that slice).
+        pore_surface : bool, optional
+            Show the pore surface.
+        """
+        changed = []
+        if iso_levels is not None and tuple(float(x) for x in iso_levels) != self.iso_levels:
+            self.set_iso_levels(iso_levels)
+            changed.append("iso")
+        if slices is not None:
+            if len(slices) != 3:
+                raise SpecError(f"slices must give 3 indices (a, b, c), got {slices!r}")
+            for axis, index in enumerate(slices):
+                if index != self.slice_index[axis]:
+                    self.set_slice(axis, index)
+                    changed.append(f"slice-{'abc'[axis]}")
+        if pore_surface is not None and bool(pore_surface) != self.pore_visible:
+            self.set_pore_surface(pore_surface)
+            changed.append("pore")
+        return changed
+
+    def _mark_histogram(self) -> None:
+        """Mark the isosurface levels (and the pore surface when shown) on the histogram."""
+        if self.histogram is None:
+            return
+        marks = [(v, ink(self.plotter)) for v in self.iso_levels]
+        if self.pore_visible:
+            marks.append((PORE_LEVEL, PORE_COLOUR))
+        self.histogram.set_marks(marks)
 
     def set_volume_visible(self, visible: bool) -> None:
         """Show or hide the volume rendering (built on first show)."""
@@ -194,11 +268,17 @@ class GridLayer:
         elif self.volume_actor is not None:
             self.volume_actor.SetVisibility(bool(visible))
 
-    def add_colorbar(self, **kwargs) -> None:
-        """Add the shared colour bar (``kwargs`` go to ``plotter.add_scalar_bar``)."""
+    def add_colorbar(self, histogram: bool = True, **kwargs) -> None:
+        """Add the shared colour bar (``kwargs`` go to ``plotter.add_scalar_bar``) and,
+        beside it, the histogram of the energies over its range."""
         lut = pv.LookupTable(cmap=ENERGY_CMAP)
         lut.scalar_range = self.clim
-        add_colorbar(self.plotter, lut, ENERGY_TITLE, **kwargs)
+        bar = add_colorbar(self.plotter, lut, ENERGY_TITLE, **kwargs)
+        if histogram:
+            self.histogram = add_colorbar_histogram(
+                self.plotter, bar, self.energy, self.clim, name=f"{self.name}-histogram"
+            )
+            self._mark_histogram()
 
 
 def energy_clim(
@@ -213,6 +293,12 @@ def energy_clim(
     return lo, -wall_fraction * lo
 
 
+def default_iso_levels(clim: tuple[float, float]) -> tuple[float, ...]:
+    """The isosurface energies drawn by default, K: :data:`ISO_FRACTIONS` of ``clim[0]``
+    (the deepest well)."""
+    return tuple(f * clim[0] for f in ISO_FRACTIONS)
+
+
 def add_energy_grid(
     plotter: pv.Plotter,
     grid: EnergyGrid,
@@ -220,7 +306,9 @@ def add_energy_grid(
     volume: bool = True,
     iso_levels=None,
     slices=None,
+    pore_surface: bool = False,
     colorbar: bool = True,
+    histogram: bool = True,
     ceiling: float = ENERGY_CEILING,
     name: str = "grid",
 ) -> GridLayer:
@@ -239,8 +327,12 @@ def add_energy_grid(
         Pass ``()`` for none.
     slices : sequence of 3 (int or None), optional
         Slice index along a, b, c (None hides that slice). Default: none.
+    pore_surface : bool
+        Draw the pore surface (:meth:`GridLayer.set_pore_surface`).
     colorbar : bool
         Add the energy colour bar.
+    histogram : bool
+        With the colour bar, the histogram of the energies beside it.
     ceiling : float
         Energies above this are clipped, K.
     name : str
@@ -257,7 +349,7 @@ def add_energy_grid(
     if volume:
         layer.set_volume_visible(True)
     if iso_levels is None:
-        iso_levels = tuple(f * clim[0] for f in ISO_FRACTIONS)
+        iso_levels = default_iso_levels(clim)
     if len(iso_levels):
         layer.set_iso_levels(iso_levels)
     if slices is not None:
@@ -266,6 +358,8 @@ def add_energy_grid(
         for axis, index in enumerate(slices):
             if index is not None:
                 layer.set_slice(axis, index)
+    if pore_surface:
+        layer.set_pore_surface(True)
     if colorbar:
-        layer.add_colorbar()
+        layer.add_colorbar(histogram)
     return layer

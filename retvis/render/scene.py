@@ -8,7 +8,6 @@ without a window (CLI, tests, benchmarks).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from .camera import frame_camera
 from .features import FeatureGallery, add_feature_gallery, check_maps, gallery_layout, pick_channels
 from .geometry import GridFrame
 from .grid import GridLayer, add_energy_grid
+from .picture import capture, check_size, write_png
 from .saliency import SaliencyLayer, add_saliency
 from .structure import StructureActors, add_structure
 from .style import new_theme
@@ -36,9 +36,7 @@ def parse_size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise SpecError(f"size must look like 1280x800, got {text!r}") from None
-    if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise SpecError(f"size must be between 16x16 and 8192x8192 pixels, got {text!r}")
-    return w, h
+    return check_size(w, h)
 
 
 def new_plotter(
@@ -87,6 +85,7 @@ def show_grid(
     volume: bool = False,
     iso_levels=None,
     slices: tuple | None = "centre",
+    pore_surface: bool = False,
     atoms: bool = True,
     **structure_kwargs,
 ) -> tuple[StructureActors | None, GridLayer]:
@@ -101,6 +100,9 @@ def show_grid(
         Isosurface energies, K (default: half the deepest well).
     slices : "centre", tuple of 3 (int or None), or None
         Slice indices along a, b, c.
+    pore_surface : bool
+        Draw the pore surface (where the probe's energy is 0,
+        :meth:`~retvis.render.grid.GridLayer.set_pore_surface`).
     atoms : bool
         Draw the structure too.
     """
@@ -117,7 +119,14 @@ def show_grid(
             origin=grid.origin,
             **structure_kwargs,
         )
-    layer = add_energy_grid(plotter, grid, volume=volume, iso_levels=iso_levels, slices=slices)
+    layer = add_energy_grid(
+        plotter,
+        grid,
+        volume=volume,
+        iso_levels=iso_levels,
+        slices=slices,
+        pore_surface=pore_surface,
+    )
     frame_camera(plotter, grid.box, grid.origin)
     if actors is not None:
         actors.fit_bond_width(plotter)
@@ -167,28 +176,23 @@ def show_features(
 
 
 def save_screenshot(
-    plotter: pv.Plotter, path: str | Path, title: str | None = None
+    plotter: pv.Plotter,
+    path: str | Path,
+    title: str | None = None,
+    subtitle: str = "",
+    *,
+    caption: bool = True,
+    transparent: bool = False,
 ) -> NDArray[np.uint8]:
-    """Render and write a PNG; returns the image, shape (height, width, 3), uint8.
+    """Render and write a PNG atomically; returns the image, shape (height, width, 3),
+    or (height, width, 4) with ``transparent``, uint8.
 
-    ``title`` (for example ``"FIQCEN_clean: grid"``) is drawn in the upper left corner
-    and written into the PNG as its ``Title`` text, so a picture says what it shows.
+    ``title`` and ``subtitle`` (:func:`~retvis.render.picture.scene_caption`) are drawn
+    in a band above the scene unless ``caption`` is False, and written into the PNG as
+    its ``Title`` and ``Description`` texts, so a picture says what it shows.
+    ``transparent``: background pixels get alpha 0.
     """
-    from PIL import Image, PngImagePlugin
-
-    from ..core.cache import atomic_write_bytes
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if title:
-        plotter.add_text(title, position="upper_left", font_size=10, color="white", name="title")
-    plotter.render()
-    img = plotter.screenshot(None, return_img=True)
-    info = PngImagePlugin.PngInfo()
-    if title:
-        info.add_text("Title", title)
-    info.add_text("Software", "RetVis")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", pnginfo=info)
-    atomic_write_bytes(path, buf.getvalue())
+    band = (title, subtitle) if caption and title else None
+    img = capture(plotter, caption=band, transparent=transparent)
+    write_png(path, img, title or "", subtitle)
     return img

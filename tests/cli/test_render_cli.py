@@ -51,16 +51,17 @@ def test_features_and_saliency_use_the_default_model_like_predict(tmp_path, caps
 
 
 def test_a_rendered_png_says_what_it_shows(tmp_path):
-    """The structure's name and the scene, drawn in the upper left corner and written as
-    the PNG's Title text."""
+    """The structure's name and the scene, drawn in a band above the scene and written as
+    the PNG's Title and Description texts."""
     from retvis.core.structure import read_structure
     from retvis.render import scene
 
     out = tmp_path / "s.png"
     assert main(["render", str(demo("FIQCEN_clean")), "--size", "400x300", "-o", str(out)]) == 0
-    assert Image.open(out).text["Title"] == "FIQCEN_clean: structure"
+    text = Image.open(out).text
+    assert text["Title"] == "FIQCEN_clean" and text["Description"].startswith("structure, C")
     imgs = []
-    for title in (None, "FIQCEN_clean: structure"):
+    for title in (None, "FIQCEN_clean"):
         p = scene.new_plotter((400, 300))
         scene.show_structure(p, read_structure(demo("FIQCEN_clean")))
         imgs.append(scene.save_screenshot(p, tmp_path / "t.png", title).astype(int))

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...errors import RetvisError
+from ...errors import RetvisError, SpecError
 from .. import scenes
 from ..settings import qsettings
+from .grid_controls import GridControls
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class ViewerPanel(QWidget):
         self.cells.setSuffix("³")
         self.cells.setToolTip("Unit cells drawn along each axis")
         self.extras = self._extras_button()
+        self.grid_controls = GridControls()  # Energy grid mode: level, slices, pore surface
         self.message = QLabel("Drop CIF files, folders or zip archives on the window.")
         self.message.setWordWrap(True)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -121,6 +123,7 @@ class ViewerPanel(QWidget):
         bar.addWidget(self.channel)
         bar.addWidget(self.cells)
         bar.addWidget(self.extras)
+        bar.addWidget(self.grid_controls)
         bar.addStretch(1)
         # auto_update=False: no render timer; we render when the scene changes (a software
         # OpenGL render of a large structure can take a few hundred ms on the GUI thread).
@@ -137,6 +140,7 @@ class ViewerPanel(QWidget):
             tolerance=0.01,
         )
         self._actors = None  # the structure drawn in Structure mode
+        self._grid_layer = None  # the grid drawn in Energy grid mode
         self._picks: list[int] = []
         self._galleries: dict[tuple, object] = {}  # layout -> QtInteractor (feature maps)
         self.stack = QStackedWidget()
@@ -159,6 +163,7 @@ class ViewerPanel(QWidget):
         self.layer.currentIndexChanged.connect(self._on_mode)
         self.channel.valueChanged.connect(self.redraw)
         self.cells.valueChanged.connect(self.redraw)
+        self.grid_controls.changed.connect(self._on_grid_controls)
         # a resized view may want another gallery layout: redraw (if it does) once the
         # resizing pauses
         self._relayout = QTimer(self, singleShot=True, interval=RELAYOUT_MS)
@@ -230,6 +235,7 @@ class ViewerPanel(QWidget):
         self.channel.setVisible(fm)
         self.cells.setVisible(self.current_mode() == "Structure")
         self.extras.setVisible(self.current_mode() == "Structure")
+        self.grid_controls.setVisible(self.current_mode() == "Energy grid")
 
     def _on_mode(self, *_):
         self._update_pickers()
@@ -271,6 +277,7 @@ class ViewerPanel(QWidget):
         p.hold = True
         p.clear()
         self._actors, self._picks = None, []
+        self._grid_layer = None
         try:
             if not self._name:
                 msg = "Select a material, or drop CIF files, folders or zip archives on the window."
@@ -296,12 +303,7 @@ class ViewerPanel(QWidget):
             elif self._grid is None or self._structure is None:
                 msg = f"{self._name}: no energy grid yet"
             elif mode == "Energy grid":
-                scenes.draw_grid(p, self._grid, self._structure)
-                sc = "×".join(str(k) for k in self._grid.supercell)
-                msg = (
-                    f"{self._name}: probe energy from the Boltzmann factors, "
-                    f"{self._grid.spec.n}³ points over a {sc} supercell"
-                )
+                msg = self._draw_grid()
             elif not self._model_ok:
                 msg = f"{mode} need a model: none is loaded (see Model in the toolbar)."
             else:
@@ -336,6 +338,39 @@ class ViewerPanel(QWidget):
         self.message.setText(msg)
         p.render()
         self.rendered.emit(t0, time.perf_counter())
+
+    def _draw_grid(self) -> str:
+        """Draw the energy grid with the controls' level, slices and pore surface (kept
+        while the same grid is shown, else the defaults); returns the message line."""
+        gc, key = self.grid_controls, id(self._grid)
+        self._grid_layer = scenes.draw_grid(
+            self.plotter, self._grid, self._structure, gc.state_for(key)
+        )
+        gc.show_layer(self._grid_layer, key)
+        sc = "×".join(str(k) for k in self._grid.supercell)
+        return (
+            f"{self._name}: probe energy from the Boltzmann factors, "
+            f"{self._grid.spec.n}³ points over a {sc} supercell"
+        )
+
+    def _on_grid_controls(self) -> None:
+        """The grid controls changed: move the isosurface, slices or pore surface of the
+        grid on screen (nothing else is redrawn)."""
+        layer = self._grid_layer
+        if layer is None or self.current_mode() != "Energy grid":
+            return
+        t0 = time.perf_counter()
+        self.plotter.hold = True  # one frame for the change (see _interactor_class)
+        try:
+            changed = scenes.update_grid(layer, self.grid_controls.state())
+        except RetvisError as exc:
+            self.message.setText(f"{self._name}: cannot draw this view: {exc.reason}")
+            return
+        finally:
+            self.plotter.hold = False
+        if changed:
+            self.plotter.render()
+            self.rendered.emit(t0, time.perf_counter())
 
     def _on_pick(self, point, _picker=None) -> None:
         """A right-click in Structure mode: the nearest drawn atom joins the picks and the
@@ -425,6 +460,45 @@ class ViewerPanel(QWidget):
         p = self.active_plotter()
         p.render()
         return np.asarray(p.screenshot(return_img=True))[..., :3]
+
+    def has_scene(self) -> bool:
+        """The view shows a scene (not only a message)."""
+        p = self.active_plotter()
+        return any(r.GetViewProps().GetNumberOfItems() for r in p.renderers)
+
+    def scene_caption(self, model=None, target: dict | None = None) -> tuple[str, str]:
+        """(title, subtitle) of a picture of the view: the material's name and what is
+        shown (:func:`~retvis.render.picture.scene_caption`); ``model`` (name or folder)
+        and its ``target`` are said under feature maps and saliency."""
+        from ...render.picture import scene_caption
+
+        show = {"Structure": "structure", "Energy grid": "grid", "Feature maps": "features"}
+        return scene_caption(
+            show.get(self.current_mode(), "saliency"),
+            self._name,
+            formula=self._structure.formula if self._structure is not None else "",
+            spec=self._grid.spec if self._grid is not None else None,
+            model=model,
+            target=target,
+            layer=self.layer.currentText(),
+        )
+
+    def picture(self, size: tuple[int, int], **kwargs) -> NDArray[np.uint8]:
+        """The scene on screen drawn at ``size`` (width, height) px from its camera, the
+        view left as it was; ``kwargs`` go to :func:`~retvis.render.picture.capture`
+        (``caption``, ``transparent``, ``scales``).
+
+        Raises
+        ------
+        SpecError
+            The view shows no scene, or the size is out of bounds.
+        """
+        from ...render.picture import capture, check_size
+
+        size = check_size(*size)
+        if not self.has_scene():
+            raise SpecError("the 3D view shows no scene to export")
+        return capture(self.active_plotter(), size, **kwargs)
 
     def close_viewer(self) -> None:
         """Release the VTK render windows (call when the main window closes)."""
