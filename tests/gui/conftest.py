@@ -35,8 +35,13 @@ def make_window(qtbot):
 
     made = []
 
-    def make(workers: int = 1, use_cache: bool = False, project: Path | None = None):
-        settings = AppSettings(spec=GridSpec(), workers=workers, use_cache=use_cache)
+    def make(
+        workers: int = 1,
+        use_cache: bool = False,
+        project: Path | None = None,
+        viewer: str = "auto",
+    ):
+        settings = AppSettings(spec=GridSpec(), workers=workers, use_cache=use_cache, viewer=viewer)
         win = MainWindow(settings, project=project)
         qtbot.addWidget(win)
         win.show()

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 
-def test_gcmc_labels_the_selected_row(qtbot, make_window, drop, all_finished, demo_dir):
+def test_gcmc_and_active_learning_from_the_app(qtbot, make_window, drop, all_finished, demo_dir):
+    """Run > Simulate Uptake on the selected row, then Run > Active Learning on four demo
+    MOFs, in one window."""
+    names = ["PEKKAS_clean", "SENWAL_clean", "ODIXEG_clean", "DEKHUX_clean"]
+    win = make_window()
+    drop(win, [demo_dir / f"{n}.cif" for n in names])
+    qtbot.waitUntil(lambda: all_finished(win, 4), timeout=120_000)
+    _gcmc_labels_the_selected_row(qtbot, win)
+    _active_learning_runs_two_rounds(qtbot, win, names)
+
+
+def _gcmc_labels_the_selected_row(qtbot, win):
     from retvis.paths import data_dir
     from retvis.sim.gcmc import Protocol
     from retvis.sim.labels import LabelTable
 
-    win = make_window()
-    drop(win, [demo_dir / "PEKKAS_clean.cif"])  # 39 atoms: seconds with few cycles
-    qtbot.waitUntil(lambda: all_finished(win, 1), timeout=60_000)
-    win.table.selectRow(0)
+    pekkas = next(r for r in win.model.records() if r.name == "PEKKAS_clean")
+    win._select_digest(pekkas.digest)  # 39 atoms: seconds with few cycles
+    assert [r.name for r in win.selected_records()] == ["PEKKAS_clean"]
     assert win.act_gcmc.isEnabled()
     dlg = win.gcmc_dialog()
     qtbot.addWidget(dlg)
@@ -31,26 +41,21 @@ def test_gcmc_labels_the_selected_row(qtbot, make_window, drop, all_finished, de
     assert dlg.out == table
     name, value, source = sig.args
     assert name == "PEKKAS_clean" and 0 <= value < 99 and source == f"GCMC {ident}"
-    rec = win.model.records()[0]
+    rec = win.model.record(pekkas.digest)
     assert rec.label == value and rec.label_source == source
     qtbot.waitUntil(lambda: not dlg.process.running(), timeout=60_000)
     assert "Finished 1 of 1" in dlg.status.text()
 
 
-def test_active_learning_runs_two_rounds_from_the_app(
-    qtbot, make_window, drop, all_finished, demo_dir
-):
-    """Run > Active Learning on four demo MOFs, budget 4 in batches of 2, short GCMC:
-    the real `retvis learn` child runs two rounds; the labels land in the table, the
-    second round was chosen by the surrogate, and the plot shows both rounds."""
+def _active_learning_runs_two_rounds(qtbot, win, names):
+    """Budget 4 in batches of 2, short GCMC: the real `retvis learn` child runs two
+    rounds; the labels land in the table, the second round was chosen by the surrogate,
+    and the plot shows both rounds."""
     import numpy as np
 
     from retvis.app.learn import LearningRun
 
-    names = ["PEKKAS_clean", "SENWAL_clean", "ODIXEG_clean", "DEKHUX_clean"]
-    win = make_window()
-    drop(win, [demo_dir / f"{n}.cif" for n in names])
-    qtbot.waitUntil(lambda: all_finished(win, 4), timeout=120_000)
+    win.table.clearSelection()  # one selected row is not a pool: all rows
     assert win.act_learn.isEnabled()
     dlg = win.learning_dialog()
     qtbot.addWidget(dlg)

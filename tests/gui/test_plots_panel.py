@@ -1,6 +1,7 @@
 """The Plots dock in a real window: a click on a point selects its row and the viewer
 shows that structure, a row selected in the table is highlighted in the scatter, plots
-export as PNG and SVG through the file dialog, and the dock comes back open."""
+export as PNG and SVG through the file dialog, and the dock comes back open (in a window
+whose viewer is docked beside the table)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def export(qtbot, panel, path):
 
 
 def test_plots_pick_select_highlight_export_and_stay_open(
-    qtbot, make_window, drop, demo_cifs, tmp_path
+    qtbot, make_window, drop, demo_cifs, demo_dir, tmp_path
 ):
     win = make_window(workers=2)
     drop(win, demo_cifs[:6])
@@ -117,7 +118,16 @@ def test_plots_pick_select_highlight_export_and_stay_open(
     assert any("not recorded" in t for t in texts)
 
     win.close()  # the dock's visibility is saved with the window state
-    again = make_window()
+    # the next window (its viewer docked beside the table, as Settings > 3D viewer
+    # "docked" asks) opens with the dock as it was left
+    again = make_window(viewer="docked")
     assert again.plots_dock.isVisible() and again.act_plots.isChecked()
     assert again.plots.x_key == "volume" and again.plots.tabs.currentIndex() == 3
     assert again.act_plots.shortcut().toString() == "F4"
+    assert not again.viewer_in_window
+    assert again.view_area.parent() is again.splitter and again.viewer.isVisible()
+    again.open_paths([demo_dir / "FIQCEN_clean.cif"])
+    qtbot.waitUntil(lambda: again.viewer._structure is not None, timeout=60_000)
+    assert again.viewer.screenshot().std() > 10
+    again.close()
+    assert again.viewer.plotter._closed

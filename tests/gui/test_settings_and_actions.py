@@ -79,23 +79,6 @@ def test_log_file_in_user_log_dir(tmp_path):
             h.close()
 
 
-def test_viewer_docked_beside_the_table(qtbot, demo_dir):
-    from retvis.gui.main_window import MainWindow
-    from retvis.gui.settings import AppSettings
-
-    win = MainWindow(AppSettings(GridSpec(), 1, use_cache=False, viewer="docked"))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    assert not win.viewer_in_window
-    assert win.view_area.parent() is win.splitter and win.viewer.isVisible()
-    win.open_paths([demo_dir / "FIQCEN_clean.cif"])
-    qtbot.waitUntil(lambda: win.viewer._structure is not None, timeout=60_000)
-    assert win.viewer.screenshot().std() > 10
-    win.close()
-    assert win.viewer.plotter._closed
-
-
 def test_model_card_shows_test_metrics_against_the_baseline():
     """The shipped card: RetNet's test R² with its interval beside the Random Forest's."""
     import json
