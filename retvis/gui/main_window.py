@@ -142,6 +142,25 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
     def _build_ui(self) -> None:
         self.filter_bar = FilterBar()
         self.filter_bar.changed.connect(self._on_filter)
+        self._build_table()
+        left = QWidget()
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.filter_bar)
+        lay.addWidget(self.table, 1)
+        self._build_view_area(left)
+        self._build_plots()
+        self.model_picker = ModelPicker()
+        self.model_picker.chosen.connect(self._on_model_chosen)
+        self.model_picker.card_requested.connect(self.show_model_card)
+        tb = self.addToolBar("Model")
+        tb.setObjectName("model toolbar")
+        tb.addWidget(self.model_picker)
+        self._build_status_bar()
+
+    def _build_table(self) -> None:
+        """The materials table: ranked by default (or the user's last order), rows
+        selected whole, the top row followed until the user selects one."""
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -182,11 +201,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._fp_timer.timeout.connect(self._request_fingerprints)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._fp_timer.start())
 
-        left = QWidget()
-        lay = QVBoxLayout(left)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.filter_bar)
-        lay.addWidget(self.table, 1)
+    def _build_view_area(self, left: QWidget) -> None:
+        """The 3D viewer over the fingerprints, beside the table or in a window of its
+        own (:attr:`AppSettings.viewer`)."""
         self.viewer = ViewerPanel()
         self.viewer.inspect.connect(self._on_inspect)
         self.fingerprints = FingerprintPanel()
@@ -208,15 +225,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self.splitter.addWidget(self.view_area)
             self.splitter.setSizes([900, 600])
         self.setCentralWidget(self.splitter)
-        self._build_plots()
 
-        self.model_picker = ModelPicker()
-        self.model_picker.chosen.connect(self._on_model_chosen)
-        self.model_picker.card_requested.connect(self.show_model_card)
-        tb = self.addToolBar("Model")
-        tb.setObjectName("model toolbar")
-        tb.addWidget(self.model_picker)
-
+    def _build_status_bar(self) -> None:
+        """Status line, grid progress and Cancel."""
         sb = self.statusBar()
         self.status_label = QLabel("Ready")
         self.progress = QProgressBar()
@@ -257,17 +268,19 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         elif (rec := self.model.record(digest)) is not None:
             self.status_label.setText(f"{rec.name} is hidden by the table's filter")
 
-    def _build_actions(self) -> None:
-        def act(text, slot, shortcut=None, tip=""):
-            a = QAction(text, self)
-            if shortcut is not None:
-                a.setShortcut(QKeySequence(shortcut))
-            if tip:
-                a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
+    def _act(self, text, slot, shortcut=None, tip="") -> QAction:
+        """A window action with its shortcut and status tip."""
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
 
+    def _build_actions(self) -> None:
+        act = self._act
         S = QKeySequence.StandardKey
         self.act_open = act("&Open Files…", self.open_files_dialog, S.Open, "Open CIF or zip files")
         self.act_open_dir = act("Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O")
@@ -295,6 +308,23 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.act_settings = act("&Settings…", self.settings_dialog, S.Preferences)
         if self.act_settings.shortcut().isEmpty():
             self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self._build_run_actions()
+        self.act_log = act("Open &Log Folder", self._open_logs)
+        self.act_about = act("&About RetVis", self.about, "F1")
+        self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
+        self.act_plots = self.plots_dock.toggleViewAction()
+        self.act_plots.setText("&Plots")
+        self.act_plots.setShortcut(QKeySequence("F4"))
+        self.act_plots.setStatusTip(
+            "Show or hide the plots: uptake against a column, the model's parity plot, "
+            "learning curve and loss"
+        )
+        self.addAction(self.act_plots)
+        self._build_menus()
+
+    def _build_run_actions(self) -> None:
+        """Cancel, Compute Again, and the simulations and training of the Run menu."""
+        act = self._act
         self.act_cancel = act("&Cancel", self.cancel, "Esc", "Stop the running batch")
         self.act_retry = act(
             "Compute &Again",
@@ -321,18 +351,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             "Let RetVis choose which selected materials (or all) to simulate next, "
             "simulate them and learn, until a budget (runs `retvis learn`)",
         )
-        self.act_log = act("Open &Log Folder", self._open_logs)
-        self.act_about = act("&About RetVis", self.about, "F1")
-        self.act_viewer = act("3D &Viewer", self.show_viewer, "F3", "Show the 3D viewer")
-        self.act_plots = self.plots_dock.toggleViewAction()
-        self.act_plots.setText("&Plots")
-        self.act_plots.setShortcut(QKeySequence("F4"))
-        self.act_plots.setStatusTip(
-            "Show or hide the plots: uptake against a column, the model's parity plot, "
-            "learning curve and loss"
-        )
-        self.addAction(self.act_plots)
 
+    def _build_menus(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu("&File")
         for a in (self.act_open, self.act_open_dir, self.act_open_project):

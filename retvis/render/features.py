@@ -336,8 +336,6 @@ def add_feature_gallery(
     -------
     FeatureGallery
     """
-    from .structure import add_structure, cell_edges
-
     maps = check_maps(maps)
     c, d = maps.shape[0], maps.shape[1]
     channels = pick_channels(maps) if channels is None else [int(k) for k in channels]
@@ -352,13 +350,39 @@ def add_feature_gallery(
         raise SpecError(f"enlarged channel must be in [0, {c - 1}], got {enlarged}")
     if clim is None:
         clim = shared_clim(maps[sorted(set(channels) | {enlarged})])
-    offset, stride = layer_sampling(layer, frame.n, d)
-    kw = dict(
+    gallery = FeatureGallery(layer, channels, enlarged, clim, layout)
+    sampling = layer_sampling(layer, frame.n, d)
+    _add_enlarged(plotter, gallery, maps, frame, sampling, structure)
+    kw = _slice_style(clim)
+    for k, (row, col) in zip(channels, layout.panels, strict=True):
+        plotter.subplot(row, col)
+        gallery.actors.append(
+            plotter.add_mesh(central_slice(maps[k], frame, *sampling), **kw, name=f"panel-{k}")
+        )
+        plotter.add_text(
+            f"{k}*" if k == enlarged else str(k),
+            font_size=8,
+            color=HIGHLIGHT if k == enlarged else ink(plotter),
+            position="upper_left",
+        )
+        _view_along(plotter, frame, 2)
+    return gallery
+
+
+def _slice_style(clim: tuple[float, float]) -> dict:
+    """How every slice of a gallery is drawn: one colour map and range, no lighting."""
+    return dict(
         scalars="activation", cmap=FEATURE_CMAP, clim=clim, show_scalar_bar=False, lighting=False
     )
-    gallery = FeatureGallery(layer, channels, enlarged, clim, layout)
 
-    plotter.subplot(*layout.enlarged)
+
+def _add_enlarged(plotter, gallery: FeatureGallery, maps, frame, sampling, structure) -> None:
+    """The enlarged panel: three central slices of its channel, the structure faintly,
+    the grid's box, a title and the colour bar."""
+    from .structure import add_structure, cell_edges
+
+    enlarged, d = gallery.enlarged, maps.shape[1]
+    plotter.subplot(*gallery.layout.enlarged)
     if structure is not None:
         add_structure(
             plotter,
@@ -369,34 +393,21 @@ def add_feature_gallery(
             bonds=True,
             name="gallery-structure",
         )
+    kw = _slice_style(gallery.clim)
     for axis in range(3):
         gallery.actors.append(
             plotter.add_mesh(
-                central_slice(maps[enlarged], frame, offset, stride, axis=axis),
+                central_slice(maps[enlarged], frame, *sampling, axis=axis),
                 **kw,
                 name=f"enlarged-{axis}",
             )
         )
     plotter.add_mesh(cell_edges(frame.box, frame.origin), color=ink(plotter), line_width=1)
     plotter.add_text(
-        f"{layer}  channel {enlarged}  ({d}³ voxels)",
+        f"{gallery.layer}  channel {enlarged}  ({d}³ voxels)",
         font_size=11,
         color=ink(plotter),
         position="upper_left",
     )
-    add_colorbar(plotter, lookup_table(FEATURE_CMAP, clim), "activation")
+    add_colorbar(plotter, lookup_table(FEATURE_CMAP, gallery.clim), "activation")
     frame_camera(plotter, frame.box, frame.origin)
-
-    for k, (row, col) in zip(channels, layout.panels, strict=True):
-        plotter.subplot(row, col)
-        gallery.actors.append(
-            plotter.add_mesh(central_slice(maps[k], frame, offset, stride), **kw, name=f"panel-{k}")
-        )
-        plotter.add_text(
-            f"{k}*" if k == enlarged else str(k),
-            font_size=8,
-            color=HIGHLIGHT if k == enlarged else ink(plotter),
-            position="upper_left",
-        )
-        _view_along(plotter, frame, 2)
-    return gallery

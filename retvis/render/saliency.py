@@ -106,6 +106,34 @@ def saliency_opacity(floor: float, n: int = 64) -> NDArray[np.float64]:
     return SALIENCY_OPACITY * np.clip((x - floor) / (1 - floor), 0, 1)
 
 
+def _add_isosurfaces(plotter, values, levels, frame: GridFrame, name: str) -> list:
+    """Isosurfaces of the normalised magnitude at ``levels`` (widest first, the innermost
+    opaque); empty ones are skipped."""
+    img = index_image(values, "S")
+    opacities = SALIENCY_ISO_OPACITY if len(levels) == len(SALIENCY_ISO_OPACITY) else None
+    actors = []
+    for k, level in enumerate(levels):
+        surf = contour_world(img, [level], frame)
+        if not surf.n_points:
+            continue
+        innermost = k == len(levels) - 1
+        opacity = opacities[k] if opacities else (1.0 if innermost else 0.35)
+        actors.append(
+            plotter.add_mesh(
+                surf,
+                scalars="S",
+                cmap=SALIENCY_CMAP,
+                clim=(0.0, 1.0),
+                show_scalar_bar=False,
+                smooth_shading=True,
+                opacity=opacity,
+                specular=0.3,
+                name=f"{name}-iso-{k}",
+            )
+        )
+    return actors
+
+
 def add_saliency(
     plotter: pv.Plotter,
     saliency: NDArray,
@@ -164,27 +192,7 @@ def add_saliency(
             f"{name}-volume",
         )
     if levels:
-        img = index_image(values, "S")
-        opacities = SALIENCY_ISO_OPACITY if len(levels) == len(SALIENCY_ISO_OPACITY) else None
-        for k, level in enumerate(levels):
-            surf = contour_world(img, [level], frame)
-            if not surf.n_points:
-                continue
-            innermost = k == len(levels) - 1
-            opacity = opacities[k] if opacities else (1.0 if innermost else 0.35)
-            layer.iso_actors.append(
-                plotter.add_mesh(
-                    surf,
-                    scalars="S",
-                    cmap=SALIENCY_CMAP,
-                    clim=clim,
-                    show_scalar_bar=False,
-                    smooth_shading=True,
-                    opacity=opacity,
-                    specular=0.3,
-                    name=f"{name}-iso-{k}",
-                )
-            )
+        layer.iso_actors += _add_isosurfaces(plotter, values, levels, frame, name)
     if colorbar:
         add_colorbar(plotter, lookup_table(SALIENCY_CMAP, clim), SALIENCY_TITLE)
     return layer
