@@ -7,6 +7,9 @@ import math
 import numba
 import numpy as np
 
+#: numba fast-math flags of the kernels and their inlined helpers.
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
+
 
 @numba.njit(
     nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"}
@@ -76,38 +79,57 @@ def pair_binned(
             cs_[k] = sig2[ci_[k]]
         for p in range(pstart[q], pstart[q + 1]):
             px, py, pz = points[p, 0], points[p, 1], points[p, 2]
-            e = 0.0
-            n_close = 0
             if kind == 0:
-                for k in range(m):
-                    dx = cx_[k] - px
-                    dy = cy_[k] - py
-                    dz = cz_[k] - pz
-                    r2 = dx * dx + dy * dy + dz * dz
-                    n_close += r2 <= overlap2
-                    s6 = cs_[k] / max(r2, overlap2)
-                    s6 = s6 * s6 * s6
-                    e += ce_[k] * (s6 * s6 - s6) if r2 <= cutoff2 else 0.0
+                e, n_close = _lj_sum(cx_, cy_, cz_, ce_, cs_, m, px, py, pz, cutoff2, overlap2)
             else:
-                for k in range(m):
-                    dx = cx_[k] - px
-                    dy = cy_[k] - py
-                    dz = cz_[k] - pz
-                    r2 = dx * dx + dy * dy + dz * dz
-                    r = np.sqrt(max(r2, overlap2))
-                    # erfc by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7):
-                    # branch-free, so the loop vectorises like the Lennard-Jones one
-                    x = alpha * r
-                    t = 1.0 / (1.0 + 0.3275911 * x)
-                    poly = t * (
-                        0.254829592
-                        + t
-                        * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-                    )
-                    keep = (r2 > overlap2) & (r2 <= cutoff2)
-                    e += ce_[k] * poly * np.exp(-x * x) / r if keep else 0.0
+                e = _ewald_real_sum(cx_, cy_, cz_, ce_, m, px, py, pz, cutoff2, overlap2, alpha)
+                n_close = 0
             out[p] = np.inf if n_close > 0 else e
     return out
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _lj_sum(cx_, cy_, cz_, ce_, cs_, m, px, py, pz, cutoff2, overlap2):
+    """The Lennard-Jones energy at (px, py, pz) of the ``m`` gathered atoms (4 eps in
+    ``ce_``, sig^2 in ``cs_``) within the cutoff, and how many are within the overlap
+    distance."""
+    e = 0.0
+    n_close = 0
+    for k in range(m):
+        dx = cx_[k] - px
+        dy = cy_[k] - py
+        dz = cz_[k] - pz
+        r2 = dx * dx + dy * dy + dz * dz
+        n_close += r2 <= overlap2
+        s6 = cs_[k] / max(r2, overlap2)
+        s6 = s6 * s6 * s6
+        e += ce_[k] * (s6 * s6 - s6) if r2 <= cutoff2 else 0.0
+    return e, n_close
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _ewald_real_sum(cx_, cy_, cz_, ce_, m, px, py, pz, cutoff2, overlap2, alpha):
+    """The real-space Ewald potential ``sum q erfc(alpha r) / r`` at (px, py, pz) of the
+    ``m`` gathered charges (in ``ce_``) within the cutoff, pairs within the overlap
+    distance left out."""
+    e = 0.0
+    for k in range(m):
+        dx = cx_[k] - px
+        dy = cy_[k] - py
+        dz = cz_[k] - pz
+        r2 = dx * dx + dy * dy + dz * dz
+        r = np.sqrt(max(r2, overlap2))
+        # erfc by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7):
+        # branch-free, so the loop vectorises like the Lennard-Jones one
+        x = alpha * r
+        t = 1.0 / (1.0 + 0.3275911 * x)
+        poly = t * (
+            0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+        )
+        keep = (r2 > overlap2) & (r2 <= cutoff2)
+        e += ce_[k] * poly * np.exp(-x * x) / r if keep else 0.0
+    return e
 
 
 @numba.njit(
@@ -271,9 +293,156 @@ def _gather(
     return m
 
 
-@numba.njit(
-    nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"}
-)
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _co2_buffers(n_img):
+    """The work buffers of :func:`co2_points`, each for up to ``n_img`` atoms: a gather's
+    (x, y, z, index; float64), the bin's (x, y, z; and its five parameters per atom) and a
+    point's (squared distances; x, y, z, oxygen 4 eps and sig^2 within Lennard-Jones
+    reach; x, y, z and charge within real-space Ewald reach), single precision."""
+    f4 = np.float32
+    gx, gy, gz = np.empty(n_img), np.empty(n_img), np.empty(n_img)
+    gi = np.empty(n_img, dtype=np.int64)
+    bx, by, bz = np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4)
+    bp = np.empty((5, n_img), dtype=f4)
+    d2 = np.empty(n_img, dtype=f4)
+    x, y, z = np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4)
+    e4o, s2o = np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4)
+    qx, qy, qz = np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4), np.empty(n_img, dtype=f4)
+    qq = np.empty(n_img, dtype=f4)
+    return gx, gy, gz, gi, bx, by, bz, bp, d2, x, y, z, e4o, s2o, qx, qy, qz, qq
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _bin_centre(points, p0, p1, bond):
+    """The centroid of points ``p0:p1`` and the radius around it that holds every site of
+    their molecules (the farthest point's distance plus ``bond`` plus 1e-3 Å)."""
+    cx = cy = cz = 0.0
+    for p in range(p0, p1):
+        cx += points[p, 0]
+        cy += points[p, 1]
+        cz += points[p, 2]
+    cx /= p1 - p0
+    cy /= p1 - p0
+    cz /= p1 - p0
+    spread = 0.0
+    for p in range(p0, p1):
+        d = (points[p, 0] - cx) ** 2 + (points[p, 1] - cy) ** 2 + (points[p, 2] - cz) ** 2
+        spread = max(spread, d)
+    return cx, cy, cz, np.sqrt(spread) + bond + 1e-3
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _bin_atoms(
+    atoms, bin_start, shape, origin, bin_size, which, params, cx, cy, cz, radius, buffers
+):
+    """Gather the image atoms within ``radius`` of (cx, cy, cz) (:func:`_gather`) into the
+    bin's single-precision buffers, relative to that centre, with their five parameters
+    (``buffers`` as :func:`_co2_buffers` gives them); returns their count."""
+    gx, gy, gz, gi, bx, by, bz, bp = buffers
+    nb = _gather(
+        atoms, bin_start, shape, origin, bin_size, cx, cy, cz, radius, which, gx, gy, gz, gi
+    )
+    for k in range(nb):
+        bx[k] = gx[k] - cx
+        by[k] = gy[k] - cy
+        bz[k] = gz[k] - cz
+        for c in range(5):
+            bp[c, k] = params[gi[k], c]
+    return nb
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _carbon_lj(bx, by, bz, bp, nb, px, py, pz, o2, c2, d2):
+    """The carbon's Lennard-Jones energy at (px, py, pz) over the bin's ``nb`` atoms and
+    how many are within the overlap distance; each squared distance goes into ``d2``."""
+    zero = np.float32(0.0)
+    u = zero
+    close = 0
+    for k in range(nb):
+        r2 = (bx[k] - px) ** 2 + (by[k] - py) ** 2 + (bz[k] - pz) ** 2
+        d2[k] = r2
+        close += r2 <= o2
+        s6 = bp[1, k] / max(r2, o2)
+        s6 = s6 * s6 * s6
+        u += bp[0, k] * (s6 * s6 - s6) if r2 <= c2 else zero
+    return u, close
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _near_sites(bx, by, bz, bp, d2, nb, px, py, pz, reach_lj, reach_el, near, charged):
+    """Compact the bin's atoms within reach of a point's sites, relative to the point:
+    into ``near`` (x, y, z, oxygen 4 eps, oxygen sig^2) those within ``reach_lj``, into
+    ``charged`` (x, y, z, charge) those also within ``reach_el``; returns both counts."""
+    x, y, z, e4o, s2o = near
+    qx, qy, qz, qq = charged
+    nl = 0
+    ne = 0
+    for k in range(nb):
+        if d2[k] <= reach_lj:
+            x[nl] = bx[k] - px
+            y[nl] = by[k] - py
+            z[nl] = bz[k] - pz
+            e4o[nl] = bp[2, k]
+            s2o[nl] = bp[3, k]
+            nl += 1
+            if d2[k] <= reach_el:
+                qx[ne] = x[nl - 1]
+                qy[ne] = y[nl - 1]
+                qz[ne] = z[nl - 1]
+                qq[ne] = bp[4, k]
+                ne += 1
+    return nl, ne
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _carbon_phi(qx, qy, qz, qq, ne, al, o2, e2):
+    """The real-space Ewald potential at the point the ``ne`` charges are relative to."""
+    zero = np.float32(0.0)
+    phi = zero
+    for k in range(ne):
+        r2 = qx[k] * qx[k] + qy[k] * qy[k] + qz[k] * qz[k]
+        keep = (r2 > o2) & (r2 <= e2)
+        phi += qq[k] * _erfc_over_r32(r2, al, o2) if keep else zero
+    return phi
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _oxygens_lj(x, y, z, e4o, s2o, nl, ox, oy, oz, o2, c2):
+    """The Lennard-Jones energy of the oxygens at +-(ox, oy, oz) from the point over the
+    ``nl`` atoms relative to it, and how many pairs are within the overlap distance."""
+    zero = np.float32(0.0)
+    u = zero
+    close = 0
+    for k in range(nl):
+        r2a = (x[k] - ox) ** 2 + (y[k] - oy) ** 2 + (z[k] - oz) ** 2
+        r2b = (x[k] + ox) ** 2 + (y[k] + oy) ** 2 + (z[k] + oz) ** 2
+        close += (r2a <= o2) + (r2b <= o2)
+        sa = s2o[k] / max(r2a, o2)
+        sa = sa * sa * sa
+        sb = s2o[k] / max(r2b, o2)
+        sb = sb * sb * sb
+        u += e4o[k] * (sa * sa - sa) if r2a <= c2 else zero
+        u += e4o[k] * (sb * sb - sb) if r2b <= c2 else zero
+    return u, close
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always", fastmath=_FAST)
+def _oxygens_phi(qx, qy, qz, qq, ne, ox, oy, oz, al, o2, e2):
+    """The sum of the real-space Ewald potential at both oxygens, +-(ox, oy, oz) from the
+    point the ``ne`` charges are relative to."""
+    zero = np.float32(0.0)
+    phi = zero
+    for k in range(ne):
+        r2a = (qx[k] - ox) ** 2 + (qy[k] - oy) ** 2 + (qz[k] - oz) ** 2
+        r2b = (qx[k] + ox) ** 2 + (qy[k] + oy) ** 2 + (qz[k] + oz) ** 2
+        keep = (r2a > o2) & (r2a <= e2)
+        phi += qq[k] * _erfc_over_r32(r2a, al, o2) if keep else zero
+        keep = (r2b > o2) & (r2b <= e2)
+        phi += qq[k] * _erfc_over_r32(r2b, al, o2) if keep else zero
+    return phi
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=_FAST)
 def co2_points(
     points,  # (M, 3) float64, Cartesian probe centres (the carbon), sorted by bin, Å
     pstart,  # (B + 1,) int64, offsets of each occupied point bin in ``points``
@@ -309,138 +478,42 @@ def co2_points(
     against its cutoff, so the sums are the direct ones.
     """
     f4 = np.float32
-    n_img = atoms.shape[0]
-    gx = np.empty(n_img)
-    gy = np.empty(n_img)
-    gz = np.empty(n_img)
-    gi = np.empty(n_img, dtype=np.int64)
-    # the bin's buffer (B) and a point's (P), single precision
-    bx = np.empty(n_img, dtype=f4)
-    by = np.empty(n_img, dtype=f4)
-    bz = np.empty(n_img, dtype=f4)
-    bp = np.empty((5, n_img), dtype=f4)
-    d2 = np.empty(n_img, dtype=f4)
-    x = np.empty(n_img, dtype=f4)
-    y = np.empty(n_img, dtype=f4)
-    z = np.empty(n_img, dtype=f4)
-    e4o = np.empty(n_img, dtype=f4)
-    s2o = np.empty(n_img, dtype=f4)
-    qx = np.empty(n_img, dtype=f4)
-    qy = np.empty(n_img, dtype=f4)
-    qz = np.empty(n_img, dtype=f4)
-    qq = np.empty(n_img, dtype=f4)
+    buffers = _co2_buffers(atoms.shape[0])
+    gx, gy, gz, gi, bx, by, bz, bp, d2, x, y, z, e4o, s2o, qx, qy, qz, qq = buffers
     bond = 0.0
     for a in range(offsets.shape[0]):
         bond = max(bond, np.sqrt(offsets[a, 0] ** 2 + offsets[a, 1] ** 2 + offsets[a, 2] ** 2))
     n_orient = offsets.shape[0]
     off = offsets.astype(f4)
-    c2 = f4(cutoff * cutoff)
-    e2 = f4(real_cutoff * real_cutoff)
-    o2 = f4(overlap2)
+    c2, e2, o2 = f4(cutoff * cutoff), f4(real_cutoff * real_cutoff), f4(overlap2)
     al = f4(alpha)
-    zero = f4(0.0)
     reach_lj = f4((cutoff + bond + 1e-4) ** 2)
     reach_el = f4((real_cutoff + bond + 1e-4) ** 2)
     for b in range(first, last):
         p0, p1 = pstart[b], pstart[b + 1]
-        cx = cy = cz = 0.0
-        for p in range(p0, p1):
-            cx += points[p, 0]
-            cy += points[p, 1]
-            cz += points[p, 2]
-        cx /= p1 - p0
-        cy /= p1 - p0
-        cz /= p1 - p0
-        spread = 0.0
-        for p in range(p0, p1):
-            d = (points[p, 0] - cx) ** 2 + (points[p, 1] - cy) ** 2 + (points[p, 2] - cz) ** 2
-            spread = max(spread, d)
-        spread = np.sqrt(spread) + bond + 1e-3
-        nb = _gather(
-            atoms,
-            bin_start,
-            shape,
-            origin,
-            bin_size,
-            cx,
-            cy,
-            cz,
-            cutoff + spread,
-            which,
-            gx,
-            gy,
-            gz,
-            gi,
-        )
-        for k in range(nb):
-            bx[k] = gx[k] - cx
-            by[k] = gy[k] - cy
-            bz[k] = gz[k] - cz
-            for c in range(5):
-                bp[c, k] = params[gi[k], c]
+        cx, cy, cz, spread = _bin_centre(points, p0, p1, bond)
+        nb = _bin_atoms(
+            atoms, bin_start, shape, origin, bin_size, which, params, cx, cy, cz,
+            cutoff + spread, (gx, gy, gz, gi, bx, by, bz, bp),
+        )  # fmt: skip
         for p in range(p0, p1):
             px, py, pz = f4(points[p, 0] - cx), f4(points[p, 1] - cy), f4(points[p, 2] - cz)
-            # the carbon, over the bin's buffer
-            u = zero
-            close = 0
-            for k in range(nb):
-                r2 = (bx[k] - px) ** 2 + (by[k] - py) ** 2 + (bz[k] - pz) ** 2
-                d2[k] = r2
-                close += r2 <= o2
-                s6 = bp[1, k] / max(r2, o2)
-                s6 = s6 * s6 * s6
-                u += bp[0, k] * (s6 * s6 - s6) if r2 <= c2 else zero
+            u, close = _carbon_lj(bx, by, bz, bp, nb, px, py, pz, o2, c2, d2)
             if close > 0 or u > blocked:
                 out[p] = np.inf
                 continue
-            # the atoms within reach of this point's sites
-            nl = 0
-            ne = 0
-            for k in range(nb):
-                if d2[k] <= reach_lj:
-                    x[nl] = bx[k] - px
-                    y[nl] = by[k] - py
-                    z[nl] = bz[k] - pz
-                    e4o[nl] = bp[2, k]
-                    s2o[nl] = bp[3, k]
-                    nl += 1
-                    if d2[k] <= reach_el:
-                        qx[ne] = x[nl - 1]
-                        qy[ne] = y[nl - 1]
-                        qz[ne] = z[nl - 1]
-                        qq[ne] = bp[4, k]
-                        ne += 1
-            phi = zero
-            for k in range(ne):
-                r2 = qx[k] * qx[k] + qy[k] * qy[k] + qz[k] * qz[k]
-                keep = (r2 > o2) & (r2 <= e2)
-                phi += qq[k] * _erfc_over_r32(r2, al, o2) if keep else zero
-            u_c = float(u) + site_q[0] * float(phi)
+            nl, ne = _near_sites(
+                bx, by, bz, bp, d2, nb, px, py, pz, reach_lj, reach_el,
+                (x, y, z, e4o, s2o), (qx, qy, qz, qq),
+            )  # fmt: skip
+            u_c = float(u) + site_q[0] * float(_carbon_phi(qx, qy, qz, qq, ne, al, o2, e2))
             w = 0.0
             for a in range(n_orient):
                 ox, oy, oz = off[a, 0], off[a, 1], off[a, 2]
-                u = zero
-                close = 0
-                for k in range(nl):
-                    r2a = (x[k] - ox) ** 2 + (y[k] - oy) ** 2 + (z[k] - oz) ** 2
-                    r2b = (x[k] + ox) ** 2 + (y[k] + oy) ** 2 + (z[k] + oz) ** 2
-                    close += (r2a <= o2) + (r2b <= o2)
-                    sa = s2o[k] / max(r2a, o2)
-                    sa = sa * sa * sa
-                    sb = s2o[k] / max(r2b, o2)
-                    sb = sb * sb * sb
-                    u += e4o[k] * (sa * sa - sa) if r2a <= c2 else zero
-                    u += e4o[k] * (sb * sb - sb) if r2b <= c2 else zero
+                u, close = _oxygens_lj(x, y, z, e4o, s2o, nl, ox, oy, oz, o2, c2)
                 if close > 0:
                     continue
-                phi = zero
-                for k in range(ne):
-                    r2a = (qx[k] - ox) ** 2 + (qy[k] - oy) ** 2 + (qz[k] - oz) ** 2
-                    r2b = (qx[k] + ox) ** 2 + (qy[k] + oy) ** 2 + (qz[k] + oz) ** 2
-                    keep = (r2a > o2) & (r2a <= e2)
-                    phi += qq[k] * _erfc_over_r32(r2a, al, o2) if keep else zero
-                    keep = (r2b > o2) & (r2b <= e2)
-                    phi += qq[k] * _erfc_over_r32(r2b, al, o2) if keep else zero
+                phi = _oxygens_phi(qx, qy, qz, qq, ne, ox, oy, oz, al, o2, e2)
                 total = u_c + float(u) + site_q[1] * float(phi) + recip[p, a]
                 w += np.exp(-total / temperature)
             out[p] = -temperature * np.log(w / n_orient) if w > 0.0 else np.inf

@@ -393,14 +393,32 @@ def iter_grids(
     """
     spec = spec or GridSpec()
     files = collect_cifs(paths)
-    total = len(files)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    check_batch_memory(estimate_batch_bytes(total, spec.n, jobs), keep_results=False)
+    check_batch_memory(estimate_batch_bytes(len(files), spec.n, jobs), keep_results=False)
     budget = grid_memory_budget(jobs)
-    done = 0
     # a consumer that stops early (Ctrl-C, an error, a closed generator) stops the grids
     # being computed too, instead of waiting for them
     stop = cancel if cancel is not None else threading.Event()
+
+    def work(i: int, p: Path) -> GridOutcome:
+        return grid_outcome(i, p, spec, cache, max_atoms, min_distance, budget, stop)
+
+    yield from _run_in_pool(files, work, jobs, stop, progress)
+
+
+def _run_in_pool(
+    files: list[Path],
+    work: Callable[[int, Path], GridOutcome],
+    jobs: int,
+    stop: threading.Event,
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[GridOutcome]:
+    """``work(index, path)`` for each file on ``jobs`` threads (at most ``2 jobs`` queued),
+    yielding the outcomes in completion order and calling ``progress(done, total)``
+    before each. No file starts once ``stop`` is set; the files not started are then
+    yielded as "cancelled". An exception or a closed generator sets ``stop``."""
+    total = len(files)
+    done = 0
     with ThreadPoolExecutor(jobs, thread_name_prefix="retvis-grid") as ex:
         pending = set()
         it = iter(enumerate(files))
@@ -413,11 +431,7 @@ def iter_grids(
                     except StopIteration:
                         exhausted = True
                         break
-                    pending.add(
-                        ex.submit(
-                            grid_outcome, i, p, spec, cache, max_atoms, min_distance, budget, stop
-                        )
-                    )
+                    pending.add(ex.submit(work, i, p))
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -549,9 +549,50 @@ def ewald_reciprocal_grid(
     h = [np.arange(-x, x + 1) for x in half]
     ph2 = np.exp(-2j * np.pi * np.outer(frac[:, 1], h[1]))
     ph3 = np.exp(-2j * np.pi * np.outer(frac[:, 2], h[2]))
-    # exp(i k.o) for each distinct offset up to sign (exp(-i k.o) is its conjugate), as
-    # products of per-axis tables (k.o = sum_i h_i theta_i); each combination is then
-    # real matrices times the phases' real and imaginary parts
+    n_combo = weights.shape[0]
+    tables, w_re, w_im = _offset_phases(weights, offsets, recip, h)
+    spectrum = np.zeros(n_combo * m**3, dtype=np.complex128)
+    plane = len(h[1]) * len(h[2])
+    step = max(1, block // plane)
+    for lo in range(0, len(h[0]), step):
+        check()
+        h1 = h[0][lo : lo + step]
+        hkl = np.stack(np.meshgrid(h1, h[1], h[2], indexing="ij"), axis=-1).reshape(-1, 3)
+        kv = hkl @ recip
+        k2 = np.einsum("ij,ij->i", kv, kv)
+        inside = (k2 > 0) & (k2 <= kmax * kmax)
+        if not inside.any():
+            continue
+        sk = _structure_factor(q, frac[:, 0], h1, ph2, ph3)
+        k2, hkl = k2[inside], hkl[inside]
+        coef = sk.reshape(-1)[inside] * (
+            4 * np.pi / structure.volume * np.exp(-k2 / (4 * alpha * alpha)) / k2
+        )
+        _add_to_spectrum(spectrum, hkl, coef, half, tables, w_re, w_im, m)
+    grid = np.fft.ifftn(spectrum.reshape(n_combo, m, m, m), axes=(1, 2, 3))
+    return grid.real * float(m**3)
+
+
+def _offset_phases(
+    weights: NDArray[np.float64],
+    offsets: NDArray[np.float64],
+    recip: NDArray[np.float64],
+    h: list[NDArray[np.int64]],
+) -> tuple[list[NDArray[np.complex128]], NDArray[np.float64], NDArray[np.float64]]:
+    """Phase tables of :func:`ewald_reciprocal_grid`'s offsets, per axis.
+
+    ``exp(i k.o)`` for each distinct offset up to sign (``exp(-i k.o)`` is its
+    conjugate), as products of per-axis tables (``k.o = sum_i h_i theta_i``); each
+    combination is then real matrices times the phases' real and imaginary parts.
+
+    Returns
+    -------
+    tables : list of three NDArray[np.complex128]
+        Shape (U, len(h[i])): ``exp(i h theta_i)`` of the U distinct offsets.
+    w_re, w_im : NDArray[np.float64]
+        Shape (C, U): the weights of each combination on the phases' real and
+        imaginary parts.
+    """
     n_combo = weights.shape[0]
     flat = offsets.reshape(-1, 3)
     lead = np.array([next((x for x in row if abs(x) > 1e-12), 0.0) for row in flat])
@@ -567,40 +608,51 @@ def ewald_reciprocal_grid(
     combo = np.repeat(np.arange(n_combo), weights.shape[1])
     np.add.at(w_plus, (combo, group), np.where(sign > 0, weights.reshape(-1), 0.0))
     np.add.at(w_minus, (combo, group), np.where(sign < 0, weights.reshape(-1), 0.0))
-    w_re, w_im = w_plus + w_minus, w_plus - w_minus
-    spectrum = np.zeros(n_combo * m**3, dtype=np.complex128)
-    plane = len(h[1]) * len(h[2])
-    step = max(1, block // plane)
-    for lo in range(0, len(h[0]), step):
-        check()
-        h1 = h[0][lo : lo + step]
-        hkl = np.stack(np.meshgrid(h1, h[1], h[2], indexing="ij"), axis=-1).reshape(-1, 3)
-        kv = hkl @ recip
-        k2 = np.einsum("ij,ij->i", kv, kv)
-        inside = (k2 > 0) & (k2 <= kmax * kmax)
-        if not inside.any():
-            continue
-        a1 = q[:, None] * np.exp(-2j * np.pi * np.outer(frac[:, 0], h1))
-        sk = np.zeros((len(h1) * len(h[1]), len(h[2])), dtype=np.complex128)
-        for a in range(0, len(q), 1024):
-            b = slice(a, a + 1024)
-            sk += (a1[b, :, None] * ph2[b, None, :]).reshape(len(q[b]), -1).T @ ph3[b]
-        kv, k2, hkl = kv[inside], k2[inside], hkl[inside]
-        coef = sk.reshape(-1)[inside] * (
-            4 * np.pi / structure.volume * np.exp(-k2 / (4 * alpha * alpha)) / k2
-        )
-        # (C, k): each combination's sites as one factor per k-vector
-        phase = tables[0][:, hkl[:, 0] + half[0]]
-        phase *= tables[1][:, hkl[:, 1] + half[1]]
-        phase *= tables[2][:, hkl[:, 2] + half[2]]
-        factor = w_re @ phase.real + 1j * (w_im @ phase.imag)
-        flat = np.ravel_multi_index(tuple((hkl % m).T), (m, m, m))
-        index = (np.arange(n_combo)[:, None] * m**3 + flat[None]).ravel()
-        value = (factor * coef[None]).ravel()
-        spectrum += np.bincount(index, value.real, len(spectrum))
-        spectrum += 1j * np.bincount(index, value.imag, len(spectrum))
-    grid = np.fft.ifftn(spectrum.reshape(n_combo, m, m, m), axes=(1, 2, 3))
-    return grid.real * float(m**3)
+    return tables, w_plus + w_minus, w_plus - w_minus
+
+
+def _add_to_spectrum(
+    spectrum: NDArray[np.complex128],
+    hkl: NDArray[np.int64],
+    coef: NDArray[np.complex128],
+    half: NDArray[np.int64],
+    tables: list[NDArray[np.complex128]],
+    w_re: NDArray[np.float64],
+    w_im: NDArray[np.float64],
+    m: int,
+) -> None:
+    """Add the Fourier coefficients ``coef`` of the k-vectors ``hkl`` (K, 3), times each
+    combination's phase factor (:func:`_offset_phases`), to ``spectrum`` (C m^3, the C
+    combinations' m^3 grids), each folded onto its Miller indices modulo m."""
+    n_combo = w_re.shape[0]
+    # (C, k): each combination's sites as one factor per k-vector
+    phase = tables[0][:, hkl[:, 0] + half[0]]
+    phase *= tables[1][:, hkl[:, 1] + half[1]]
+    phase *= tables[2][:, hkl[:, 2] + half[2]]
+    factor = w_re @ phase.real + 1j * (w_im @ phase.imag)
+    flat = np.ravel_multi_index(tuple((hkl % m).T), (m, m, m))
+    index = (np.arange(n_combo)[:, None] * m**3 + flat[None]).ravel()
+    value = (factor * coef[None]).ravel()
+    spectrum += np.bincount(index, value.real, len(spectrum))
+    spectrum += 1j * np.bincount(index, value.imag, len(spectrum))
+
+
+def _structure_factor(
+    q: NDArray[np.float64],
+    frac_a: NDArray[np.float64],
+    h1: NDArray[np.int64],
+    ph2: NDArray[np.complex128],
+    ph3: NDArray[np.complex128],
+) -> NDArray[np.complex128]:
+    """``sum_j q_j exp(-2 pi i (h x_j + k y_j + l z_j))`` for the Miller indices h in
+    ``h1`` and every k and l of the phase tables ``ph2`` (N, K) and ``ph3`` (N, L),
+    shape (len(h1) * K, L); the atoms go in blocks of 1,024 to bound memory."""
+    a1 = q[:, None] * np.exp(-2j * np.pi * np.outer(frac_a, h1))
+    sk = np.zeros((len(h1) * ph2.shape[1], ph3.shape[1]), dtype=np.complex128)
+    for a in range(0, len(q), 1024):
+        b = slice(a, a + 1024)
+        sk += (a1[b, :, None] * ph2[b, None, :]).reshape(len(q[b]), -1).T @ ph3[b]
+    return sk
 
 
 def ewald_potential(

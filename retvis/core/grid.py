@@ -474,34 +474,18 @@ def co2_grid_energies(
         Shape ``(len(index[0]), len(index[1]), len(index[2]))``, K; ``inf`` where blocked.
     """
     from ._kernels import co2_points
-    from .charges import COULOMB_K, eqeq_ewald_charges, ewald_reciprocal_grid, ewald_splitting
+    from .charges import COULOMB_K, eqeq_ewald_charges, ewald_splitting
 
     if charges is None:
         charges = eqeq_ewald_charges(structure)
     charges = np.asarray(charges, dtype=np.float64)
-    ff = load_forcefield(spec.forcefield)
-    eps_a, sig_a = ff.parameters(structure.species, structure.path)
-    params = np.empty((structure.n_atoms, 5))
-    for col, site in ((0, "C"), (2, "O")):
-        eps, sig = mix(eps_a, sig_a, CO2_SITES[site][0], CO2_SITES[site][1])
-        params[:, col], params[:, col + 1] = 4.0 * eps, sig**2
-    params[:, 4] = charges
+    params = _co2_atom_parameters(structure, spec, charges)
     offsets = CO2_BOND * CO2_AXES
     site_q = COULOMB_K * np.array([CO2_SITES["C"][2], CO2_SITES["O"][2]])
     real_cutoff = _co2_real_cutoff(structure)
     alpha, kmax = ewald_splitting(CO2_EWALD_TOLERANCE, real_cutoff)
-    n_orient = len(offsets)
-    recip = ewald_reciprocal_grid(
-        structure,
-        charges,
-        m,
-        np.broadcast_to(site_q[[0, 1, 1]], (n_orient, 3)),
-        np.stack([np.zeros_like(offsets), offsets, -offsets], axis=1),
-        alpha,
-        kmax,
-    )
     ia, ib, ic = (np.asarray(i, dtype=np.int64) for i in index)
-    recip = recip[:, ia][:, :, ib][:, :, :, ic].reshape(n_orient, -1).T
+    recip = _co2_reciprocal(structure, charges, m, (ia, ib, ic), site_q, alpha, kmax)
     frac = np.stack(np.meshgrid(ia / m, ib / m, ic / m, indexing="ij"), axis=-1)
     points = frac.reshape(-1, 3) @ structure.lattice
     pos, which = images(structure, spec.cutoff + CO2_BOND)
@@ -530,6 +514,50 @@ def co2_grid_energies(
     )
     cells.run(lambda first, last: co2_points(*args, first, last, out), threads)
     return cells.unsort(out).reshape(len(ia), len(ib), len(ic))
+
+
+def _co2_atom_parameters(
+    structure: Structure, spec: GridSpec, charges: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Per framework atom, shape (N, 5): 4 eps (K) and sig^2 (Å^2) with the CO2 carbon,
+    the same with its oxygen (Lorentz-Berthelot mixing), and the atom's charge (e)."""
+    ff = load_forcefield(spec.forcefield)
+    eps_a, sig_a = ff.parameters(structure.species, structure.path)
+    params = np.empty((structure.n_atoms, 5))
+    for col, site in ((0, "C"), (2, "O")):
+        eps, sig = mix(eps_a, sig_a, CO2_SITES[site][0], CO2_SITES[site][1])
+        params[:, col], params[:, col + 1] = 4.0 * eps, sig**2
+    params[:, 4] = charges
+    return params
+
+
+def _co2_reciprocal(
+    structure: Structure,
+    charges: NDArray[np.float64],
+    m: int,
+    index: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    site_q: NDArray[np.float64],
+    alpha: float,
+    kmax: float,
+) -> NDArray[np.float64]:
+    """The CO2 molecule's reciprocal-space Ewald energy, K, shape (points, orientations),
+    at the product of ``index`` on the unit cell's m-point grid (points in C order),
+    one orientation per :data:`CO2_AXES` row."""
+    from .charges import ewald_reciprocal_grid
+
+    offsets = CO2_BOND * CO2_AXES
+    n_orient = len(offsets)
+    recip = ewald_reciprocal_grid(
+        structure,
+        charges,
+        m,
+        np.broadcast_to(site_q[[0, 1, 1]], (n_orient, 3)),
+        np.stack([np.zeros_like(offsets), offsets, -offsets], axis=1),
+        alpha,
+        kmax,
+    )
+    ia, ib, ic = index
+    return recip[:, ia][:, :, ib][:, :, :, ic].reshape(n_orient, -1).T
 
 
 def unit_cell_energies(
@@ -628,7 +656,6 @@ def compute_grid(
         (:data:`retvis.core.charges.MAX_ABS_CHARGE`).
     """
     spec = spec or GridSpec()
-    n = spec.n
     meta: dict = {}
     check()
     if spec.cell == "canonical":
@@ -638,48 +665,83 @@ def compute_grid(
             charges = np.asarray(charges, dtype=np.float64)[canon.index]
         structure = canon.structure
         meta = canon.meta()
+    if spec.mode == "supercell":
+        e, box, origin, supercell = _supercell_energies(structure, spec, threads, charges)
+    else:
+        e, box, origin, supercell = _cube_energies(structure, spec, threads, charges)
+    if spec.n > MAX_N:
+        raise LimitError(f"grid of {spec.n}^3 points exceeds the limit of {MAX_N}^3")
+    boltz = _boltzmann(e, spec, structure)
+    return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density, meta)
+
+
+def _supercell_energies(
+    structure: Structure,
+    spec: GridSpec,
+    threads: int,
+    charges: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[int, int, int]]:
+    """The supercell mode of :func:`compute_grid`: energies at the n^3 supercell points
+    (K, shape (n, n, n)), the box spanned (Å), its origin (Å) and the replications.
+
+    Each point folds onto the unit cell's regular m-point grid; the distinct folded
+    points are computed once, by the CO2 grid path, by gathering at them or by
+    scattering the atoms onto the whole unit-cell grid, whichever applies.
+    """
+    n = spec.n
     # a skewed cell as read: its energies summed in its reduced cell; points are folded
     # into it
     work = _work_cell(structure, spec)
-    if spec.mode == "supercell":
-        s = supercell_factors(structure, spec.cutoff)
-        m = n - 1 if spec.endpoint else n
-        if m < 1:
-            raise LimitError(f"grid of {n} points per axis is too small")
-        # point i of an axis replicated s times sits at unit-cell fraction (i*s mod m)/m
-        folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True) for k in s]
-        distinct = int(np.prod([len(u) for u, _ in folds]))
-        if spec.probe == "CO2" and work is structure:
-            e = co2_grid_energies(structure, m, [u for u, _ in folds], spec, threads, charges)
-            e = e[np.ix_(*(inv for _, inv in folds))]
-        elif work is not structure or _gather_is_cheaper(structure, distinct, m**3, spec.cutoff):
-            # few distinct points (the seed convention often folds 8-fold): gather at them
-            fa, fb, fc = (u / m for u, _ in folds)
-            frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
-            e = probe_energies(work, _fold(work, frac @ structure.lattice), spec, threads, charges)
-            e = e.reshape(len(fa), len(fb), len(fc))[np.ix_(*(inv for _, inv in folds))]
-        else:
-            unit = unit_cell_energies(structure, (m, m, m), spec, threads)
-            e = unit[np.ix_(*(u[inv] for u, inv in folds))]
-        box = structure.lattice * np.array(s, dtype=np.float64)[:, None]
-        origin = np.zeros(3)
-        supercell = tuple(int(k) for k in s)
+    s = supercell_factors(structure, spec.cutoff)
+    m = n - 1 if spec.endpoint else n
+    if m < 1:
+        raise LimitError(f"grid of {n} points per axis is too small")
+    # point i of an axis replicated s times sits at unit-cell fraction (i*s mod m)/m
+    folds = [np.unique((np.arange(n, dtype=np.int64) * k) % m, return_inverse=True) for k in s]
+    distinct = int(np.prod([len(u) for u, _ in folds]))
+    if spec.probe == "CO2" and work is structure:
+        e = co2_grid_energies(structure, m, [u for u, _ in folds], spec, threads, charges)
+        e = e[np.ix_(*(inv for _, inv in folds))]
+    elif work is not structure or _gather_is_cheaper(structure, distinct, m**3, spec.cutoff):
+        # few distinct points (the seed convention often folds 8-fold): gather at them
+        fa, fb, fc = (u / m for u, _ in folds)
+        frac = np.stack(np.meshgrid(fa, fb, fc, indexing="ij"), axis=-1).reshape(-1, 3)
+        e = probe_energies(work, _fold(work, frac @ structure.lattice), spec, threads, charges)
+        e = e.reshape(len(fa), len(fb), len(fc))[np.ix_(*(inv for _, inv in folds))]
     else:
-        t = _axis_fractions(n, spec.endpoint) * spec.box_length - spec.box_length / 2
-        cart = np.stack(np.meshgrid(t, t, t, indexing="ij"), axis=-1).reshape(-1, 3)
-        frac = cart @ np.linalg.inv(structure.lattice)
-        frac -= np.floor(frac)
-        key = np.round(frac * 2**32).astype(np.int64) % 2**32
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        e = probe_energies(
-            work, _fold(work, frac[first] @ structure.lattice), spec, threads, charges
-        )
-        e = e[inverse.ravel()].reshape(n, n, n)
-        box = np.eye(3) * spec.box_length
-        origin = np.full(3, -spec.box_length / 2)
-        supercell = (1, 1, 1)
-    if n > MAX_N:
-        raise LimitError(f"grid of {n}^3 points exceeds the limit of {MAX_N}^3")
+        unit = unit_cell_energies(structure, (m, m, m), spec, threads)
+        e = unit[np.ix_(*(u[inv] for u, inv in folds))]
+    box = structure.lattice * np.array(s, dtype=np.float64)[:, None]
+    return e, box, np.zeros(3), tuple(int(k) for k in s)
+
+
+def _cube_energies(
+    structure: Structure,
+    spec: GridSpec,
+    threads: int,
+    charges: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[int, int, int]]:
+    """The cubic mode of :func:`compute_grid`: energies at the n^3 points of the cube of
+    side ``spec.box_length`` centred at the origin (K, shape (n, n, n)), the box (Å), its
+    origin (Å) and the replications (1, 1, 1). Points that fold onto the same place in
+    the unit cell are computed once."""
+    n = spec.n
+    work = _work_cell(structure, spec)
+    t = _axis_fractions(n, spec.endpoint) * spec.box_length - spec.box_length / 2
+    cart = np.stack(np.meshgrid(t, t, t, indexing="ij"), axis=-1).reshape(-1, 3)
+    frac = cart @ np.linalg.inv(structure.lattice)
+    frac -= np.floor(frac)
+    key = np.round(frac * 2**32).astype(np.int64) % 2**32
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    e = probe_energies(work, _fold(work, frac[first] @ structure.lattice), spec, threads, charges)
+    e = e[inverse.ravel()].reshape(n, n, n)
+    box = np.eye(3) * spec.box_length
+    return e, box, np.full(3, -spec.box_length / 2), (1, 1, 1)
+
+
+def _boltzmann(e: NDArray[np.float64], spec: GridSpec, structure: Structure) -> NDArray[np.float32]:
+    """``exp(-e / T)`` as float32; :class:`~retvis.errors.LimitError` naming the
+    structure's file where it overflows (an energy below about -88 kT)."""
     with np.errstate(over="ignore"):
         boltz = np.exp(-e / spec.temperature).astype(np.float32)
     overflowed = ~np.isfinite(boltz)
@@ -693,7 +755,7 @@ def compute_grid(
             "parameters are unphysical",
             structure.path,
         )
-    return EnergyGrid(structure.name, boltz, spec, box, origin, supercell, structure.density, meta)
+    return boltz
 
 
 def _gather_is_cheaper(structure: Structure, distinct: int, points: int, cutoff: float) -> bool:

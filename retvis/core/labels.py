@@ -101,26 +101,54 @@ def read_label_table(
     path = Path(path)
     text = _read_text(path)
     records = csv.reader(io.StringIO(text, newline=""))
+    header = _header(records, name_column, path)
+    has_status = STATUS_COLUMN in header and name_column != STATUS_COLUMN
+    i_name = header.index(name_column)
+    i_status = header.index(STATUS_COLUMN) if has_status else None
+    rows, skipped = _used_rows(records, i_status)
+    _check_one_protocol(header, rows, path)
+    others = [h for h in header if h and h not in (name_column, STATUS_COLUMN)]
+    column = _choose_column(header, others, rows, column, path)
+    names, values = _names_and_values(
+        rows, i_name, header.index(column), column, allow_negative, path
+    )
+    if not names:
+        if skipped:
+            raise DataError(f"no labels: none of the {skipped} rows has status 'ok'", path)
+        raise DataError("no labels: the table has a header but no rows", path)
+    return Labels(names, values, column, path, skipped)
+
+
+def _header(records, name_column: str, path: Path) -> list[str]:
+    """The table's header row, stripped; it must hold ``name_column`` and no column
+    name twice."""
     header = [h.strip() for h in next(records, [])]
     if name_column not in header:
         raise DataError(f"no {name_column!r} column; the header is {header}", path)
     dup = sorted({h for h in header if h and header.count(h) > 1})
     if dup:
         raise DataError(f"duplicated column name(s) {dup} in the header {header}", path)
-    has_status = STATUS_COLUMN in header and name_column != STATUS_COLUMN
-    i_name = header.index(name_column)
-    i_status = header.index(STATUS_COLUMN) if has_status else -1
+    return header
 
-    rows: list[tuple[int, list[str]]] = []  # (row number, cells) of the used rows
+
+def _used_rows(records, i_status: int | None) -> tuple[list[tuple[int, list[str]]], int]:
+    """The rows to use as (row number, cells), blank lines left out, and the number of
+    rows skipped because their status (column ``i_status``, if any) is not ``ok``."""
+    rows: list[tuple[int, list[str]]] = []
     skipped = 0
     for row_no, row in enumerate(records, start=2):
         if not any(c.strip() for c in row):
             continue  # blank line
-        if has_status and _cell(row, i_status).lower() != "ok":
+        if i_status is not None and _cell(row, i_status).lower() != "ok":
             skipped += 1
             continue
         rows.append((row_no, row))
+    return rows, skipped
 
+
+def _check_one_protocol(header: list[str], rows: list[tuple[int, list[str]]], path: Path) -> None:
+    """Refuse a ``retvis label`` table whose used rows were simulated under more than
+    one protocol."""
     if "protocol" in header and "raspalib" in header:  # a `retvis label` table
         i_proto = header.index("protocol")
         protocols = sorted({_cell(row, i_proto) for _, row in rows})
@@ -131,10 +159,18 @@ def read_label_table(
                 "a table of its own",
                 path,
             )
-    others = [h for h in header if h and h not in (name_column, STATUS_COLUMN)]
-    column = _choose_column(header, others, rows, column, path)
-    i_value = header.index(column)
 
+
+def _names_and_values(
+    rows: list[tuple[int, list[str]]],
+    i_name: int,
+    i_value: int,
+    column: str,
+    allow_negative: bool,
+    path: Path,
+) -> tuple[list[str], NDArray[np.float64]]:
+    """Each used row's name and value, checked: a name present and not seen before, a
+    finite number, non-negative unless ``allow_negative``."""
     names: list[str] = []
     values = np.empty(len(rows), dtype=np.float64)
     first_row: dict[str, int] = {}
@@ -165,11 +201,7 @@ def read_label_table(
         first_row[name] = row_no
         names.append(name)
         values[k] = value
-    if not names:
-        if skipped:
-            raise DataError(f"no labels: none of the {skipped} rows has status 'ok'", path)
-        raise DataError("no labels: the table has a header but no rows", path)
-    return Labels(names, values, column, path, skipped)
+    return names, values
 
 
 def read_labels(path: str | Path, column: str | None = None) -> dict[str, float]:

@@ -299,6 +299,27 @@ def _cell_number(block, tag: str, path: Path, default: float | None) -> float:
 
 
 def _parse_gemmi(text: str, path: Path, max_atoms: int):
+    """Parse and validate a CIF's text: its lattice (rows a, b, c, Å), the unit cell's
+    fractional coordinates in [0, 1), element symbols and site labels, symmetry
+    expanded. Each check raises a :class:`~retvis.errors.StructureError` or
+    :class:`~retvis.errors.LimitError` naming ``path``."""
+    import gemmi
+
+    block = _structure_block(text, path)
+    params = _cell_parameters(block, path)
+    _check_coordinate_columns(block, path, max_atoms)
+    try:
+        small = gemmi.make_small_structure_from_block(block)
+    except (ValueError, RuntimeError) as exc:
+        raise StructureError(f"malformed CIF: {exc}", path) from None
+    lattice = _lattice(small, params, path)
+    _check_sites(small, path)
+    frac, species, labels = _unit_cell_sites(small, path, max_atoms)
+    return lattice, frac, species, labels
+
+
+def _structure_block(text: str, path: Path):
+    """The one data block of a CIF's text that has a unit cell (a ``gemmi.cif.Block``)."""
     import gemmi
 
     try:
@@ -317,7 +338,11 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             "RetVis reads one structure per file: split it into one CIF per data block",
             path,
         )
-    block = blocks[0]
+    return blocks[0]
+
+
+def _cell_parameters(block, path: Path) -> tuple[float, ...]:
+    """The block's cell lengths (Å) and angles (degrees, 90 where omitted), checked."""
     missing = [
         t
         for t in ("_cell_length_a", "_cell_length_b", "_cell_length_c")
@@ -338,6 +363,12 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
         raise StructureError(
             f"cell angles must be in (0, 180) degrees, got {_fmt3(params[3:])}", path
         )
+    return params
+
+
+def _check_coordinate_columns(block, path: Path, max_atoms: int) -> None:
+    """Refuse a block without all three fractional coordinate columns, or listing more
+    than ``max_atoms`` sites (counted before gemmi builds them)."""
     # gemmi reads a missing coordinate column as 0: require all three
     n_rows = [len(block.find_values(f"_atom_site_fract_{x}")) for x in "xyz"]
     if n_rows == [0, 0, 0] and len(block.find_values("_atom_site_Cartn_x")):
@@ -356,10 +387,13 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             "(the command line's --max-atoms raises it)",
             path,
         )
-    try:
-        small = gemmi.make_small_structure_from_block(block)
-    except (ValueError, RuntimeError) as exc:
-        raise StructureError(f"malformed CIF: {exc}", path) from None
+
+
+def _lattice(small, params: tuple[float, ...], path: Path) -> NDArray[np.float64]:
+    """The lattice (rows a, b, c, Å) of the cell ``params``, which replace gemmi's where
+    they differ; a cell without a real volume or thinner than :data:`MIN_WIDTH` is
+    refused."""
+    import gemmi
 
     if tuple(small.cell.parameters) != params:
         # gemmi makes a 1 Å cube when an angle is omitted; the CIF default is 90 degrees
@@ -379,6 +413,12 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             f"below {MIN_WIDTH} Å (degenerate angles {params[3:]}?); use a reduced cell",
             path,
         )
+    return lattice
+
+
+def _check_sites(small, path: Path) -> None:
+    """Refuse no sites, non-finite or far-off coordinates, occupancies outside [0, 1],
+    partial occupancy (disorder) and unknown elements."""
     if not small.sites:
         raise StructureError("no atoms: the CIF has no _atom_site_fract_x/y/z loop", path)
 
@@ -416,6 +456,12 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
             "set _atom_site_type_symbol to an element symbol",
             path,
         )
+
+
+def _unit_cell_sites(small, path: Path, max_atoms: int):
+    """The unit cell's atoms after symmetry expansion: fractional coordinates in [0, 1)
+    (N, 3), element symbols (:data:`ELEMENT_ALIASES` applied) and site labels; refused
+    beyond ``max_atoms`` (and before expanding, beyond what the symmetry could give)."""
     n_ops = _check_symmetry(small, path)
     if len(small.sites) * n_ops > EXPANSION_FACTOR * max_atoms:
         raise LimitError(
@@ -437,7 +483,7 @@ def _parse_gemmi(text: str, path: Path, max_atoms: int):
     frac[frac >= 1.0] = 0.0
     species = tuple(ELEMENT_ALIASES.get(s.element.name, s.element.name) for s in sites)
     labels = [s.label for s in sites]
-    return lattice, frac, species, labels
+    return frac, species, labels
 
 
 def _check_symmetry(small, path: Path) -> int:

@@ -87,7 +87,8 @@ def _charges_text() -> str:
     return f"framework charges {METHOD_ID}; Ewald summation in RASPA3"
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main`."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--source", choices=sorted(SOURCES), default="coremof")
     p.add_argument(
@@ -111,6 +112,149 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=900.0, help="CPU-time limit per structure, s")
     p.add_argument("--jobs", type=int, default=1, help="structures at once (one process each)")
     p.add_argument("--run", action="store_true", help="run retvis label (else print it)")
+    return p
+
+
+def _sample(
+    files: list[Path], order: np.ndarray, holdout: set[str], max_atoms: int
+) -> tuple[list[Path], list[tuple[str, str, str]]]:
+    """The files in run order that are kept, and the excluded ones as (name, why,
+    reason): hold-out names, unreadable structures and cells over ``max_atoms`` atoms."""
+    keep, excluded = [], []
+    for i in order:
+        f = files[i]
+        if f.stem in holdout:
+            excluded.append((f.stem, "holdout", "in holdout_names.txt"))
+            continue
+        try:
+            s = read_structure(f)
+        except RetvisError as exc:
+            excluded.append((f.stem, exc.kind, exc.reason))
+            continue
+        if s.n_atoms > max_atoms:
+            excluded.append(
+                (f.stem, "too_large", f"{s.n_atoms} atoms in the unit cell > {max_atoms}")
+            )
+            continue
+        keep.append(f)
+    return keep, excluded
+
+
+def _write_sample(
+    keep: list[Path], excluded: list[tuple[str, str, str]], list_path: Path, excl_path: Path
+) -> None:
+    """Write the file list (one path a line) and the exclusions CSV."""
+    list_path.write_text("".join(f"{f}\n" for f in keep))
+    with open(excl_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "why", "reason"])
+        w.writerows(excluded)
+
+
+def _label_command(args: argparse.Namespace, protocol: Protocol, list_path: Path) -> list[str]:
+    """The ``retvis label`` command that labels the listed files into ``args.out``."""
+    return [
+        sys.executable,
+        "-m",
+        "retvis",
+        "label",
+        "--files-from",
+        str(list_path),
+        "-o",
+        str(args.out),
+        "--guest",
+        protocol.guest,
+        "--pressure",
+        f"{protocol.pressure / 1e5:g}bar",
+        "--temperature",
+        f"{protocol.temperature:g}K",
+        "--jobs",
+        str(args.jobs),
+        "--timeout",
+        f"{args.timeout:g}",
+        "-q",
+    ] + (["--charges"] if protocol.charges else [])
+
+
+def _reproduce_command(args: argparse.Namespace, pressure: float) -> str:
+    """The command line that reruns this sample (and resumes its labelling)."""
+    return " ".join(
+        shlex.quote(c)
+        for c in [
+            "python3",
+            "-m",
+            "retvis.sim.coremof_sample",
+            "--guest",
+            args.guest,
+            "--pressure",
+            f"{pressure / 1e5:g}bar",
+            "--source",
+            args.source,
+            "--folder",
+            str(args.folder),
+            "--holdout",
+            str(args.holdout),
+            "--out",
+            str(args.out),
+            "--meta",
+            str(args.meta),
+            "--seed",
+            str(args.seed),
+            "--max-atoms",
+            str(args.max_atoms),
+            "--timeout",
+            f"{args.timeout:g}",
+            "--run",
+        ]
+    )
+
+
+def _simulation_meta(guest, protocol: Protocol) -> dict:
+    """The metadata's ``simulation`` entry: engine, force field, guest, moves, charges."""
+    return {
+        "engine": "RASPA3 via raspalib",
+        "raspalib": raspalib_version(),
+        "framework": "rigid, UFF Lennard-Jones (resources/forcefield/uff.csv), "
+        "Lorentz-Berthelot, truncated at 12.8 A, tail corrections, "
+        "supercell by the minimum image convention",
+        "guest": _describe(guest),
+        "moves": ", ".join(
+            f"{k.removesuffix('_probability').replace('_cbmc', ' (CBMC)')} {v:g}"
+            for k, v in guest.moves.items()
+        ),
+        "charges": _charges_text() if protocol.charges else "none (no Coulomb terms)",
+        "error": "uptake_err_* is RASPA's 95% confidence half-width over 5 blocks",
+    }
+
+
+def _sampling_meta(
+    args: argparse.Namespace,
+    keep: list[Path],
+    excluded: list[tuple[str, str, str]],
+    counts: dict[str, int],
+    list_path: Path,
+    excl_path: Path,
+) -> dict:
+    """The metadata's ``sampling`` entry: method, seed, limits, counts and file names."""
+    return {
+        "method": "numpy.random.default_rng(seed).permutation over the sorted file "
+        "names; structures run in that order",
+        "seed": args.seed,
+        "max_atoms": args.max_atoms,
+        "n_candidates": len(keep),
+        "n_excluded": len(excluded),
+        "excluded_by_reason": counts,
+        "holdout_file": f"{args.holdout.name} (never labelled here)",
+        "file_list": list_path.name,
+        "exclusions_file": excl_path.name,
+        "timeout_s": args.timeout,
+    }
+
+
+def main(argv=None) -> int:
+    """Build the sample, write its file list, exclusions and metadata, then run (``--run``)
+    or print the ``retvis label`` command; returns the exit status."""
+    p = _parser()
     args = p.parse_args(argv)
     guest = GUESTS[args.guest]
     pressure = parse_pressure(args.pressure or DEFAULT_PRESSURE[args.guest])
@@ -139,50 +283,10 @@ def main(argv=None) -> int:
     stem = args.out.with_suffix("")
     list_path = Path(f"{stem}.files.txt")
     excl_path = Path(f"{stem}.exclusions.csv")
-    keep, excluded = [], []
-    for i in order:
-        f = files[i]
-        if f.stem in holdout:
-            excluded.append((f.stem, "holdout", "in holdout_names.txt"))
-            continue
-        try:
-            s = read_structure(f)
-        except RetvisError as exc:
-            excluded.append((f.stem, exc.kind, exc.reason))
-            continue
-        if s.n_atoms > args.max_atoms:
-            excluded.append(
-                (f.stem, "too_large", f"{s.n_atoms} atoms in the unit cell > {args.max_atoms}")
-            )
-            continue
-        keep.append(f)
-    list_path.write_text("".join(f"{f}\n" for f in keep))
-    with open(excl_path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", "why", "reason"])
-        w.writerows(excluded)
+    keep, excluded = _sample(files, order, holdout, args.max_atoms)
+    _write_sample(keep, excluded, list_path, excl_path)
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "retvis",
-        "label",
-        "--files-from",
-        str(list_path),
-        "-o",
-        str(args.out),
-        "--guest",
-        protocol.guest,
-        "--pressure",
-        f"{protocol.pressure / 1e5:g}bar",
-        "--temperature",
-        f"{protocol.temperature:g}K",
-        "--jobs",
-        str(args.jobs),
-        "--timeout",
-        f"{args.timeout:g}",
-        "-q",
-    ] + (["--charges"] if protocol.charges else [])
+    cmd = _label_command(args, protocol, list_path)
     counts: dict[str, int] = {}
     for _, why, _ in excluded:
         counts[why] = counts.get(why, 0) + 1
@@ -196,69 +300,16 @@ def main(argv=None) -> int:
         "(docs/method.md section 6).",
         "protocol": protocol.to_dict(),
         "protocol_identity": protocol.identity(),
-        "simulation": {
-            "engine": "RASPA3 via raspalib",
-            "raspalib": raspalib_version(),
-            "framework": "rigid, UFF Lennard-Jones (resources/forcefield/uff.csv), "
-            "Lorentz-Berthelot, truncated at 12.8 A, tail corrections, "
-            "supercell by the minimum image convention",
-            "guest": _describe(guest),
-            "moves": ", ".join(
-                f"{k.removesuffix('_probability').replace('_cbmc', ' (CBMC)')} {v:g}"
-                for k, v in guest.moves.items()
-            ),
-            "charges": _charges_text() if protocol.charges else "none (no Coulomb terms)",
-            "error": "uptake_err_* is RASPA's 95% confidence half-width over 5 blocks",
-        },
+        "simulation": _simulation_meta(guest, protocol),
         "source": {
             "database": source["database"],
             "package": source["package"](),
             "folder": str(args.folder),
             "n_files": len(files),
         },
-        "sampling": {
-            "method": "numpy.random.default_rng(seed).permutation over the sorted file "
-            "names; structures run in that order",
-            "seed": args.seed,
-            "max_atoms": args.max_atoms,
-            "n_candidates": len(keep),
-            "n_excluded": len(excluded),
-            "excluded_by_reason": counts,
-            "holdout_file": f"{args.holdout.name} (never labelled here)",
-            "file_list": list_path.name,
-            "exclusions_file": excl_path.name,
-            "timeout_s": args.timeout,
-        },
+        "sampling": _sampling_meta(args, keep, excluded, counts, list_path, excl_path),
         "command": " ".join(shlex.quote(c) for c in cmd),
-        "reproduce": " ".join(
-            shlex.quote(c)
-            for c in [
-                "python3",
-                "-m",
-                "retvis.sim.coremof_sample",
-                "--guest",
-                args.guest,
-                "--pressure",
-                f"{pressure / 1e5:g}bar",
-                "--source",
-                args.source,
-                "--folder",
-                str(args.folder),
-                "--holdout",
-                str(args.holdout),
-                "--out",
-                str(args.out),
-                "--meta",
-                str(args.meta),
-                "--seed",
-                str(args.seed),
-                "--max-atoms",
-                str(args.max_atoms),
-                "--timeout",
-                f"{args.timeout:g}",
-                "--run",
-            ]
-        ),
+        "reproduce": _reproduce_command(args, pressure),
         "resume": "rerun the same command: rows already in the table are skipped",
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -319,6 +319,43 @@ def _build_system(r, structure: Structure, protocol, charges: np.ndarray, moves:
     ff_table = load_forcefield(protocol.forcefield)
     ff_table.parameters(structure.species, structure.path)  # ForceFieldError if missing
     guest = GUESTS[protocol.guest]
+    ff, type_of, guest_types = _force_field(r, structure, guest, ff_table, protocol)
+    framework, cells = _framework(r, ff, structure, charges, type_of, protocol.cutoff)
+    mol = [
+        r.Atom(s.position, s.charge, 1.0, 0, guest_types[s.name], 0, 0, False) for s in guest.sites
+    ]
+    comp = r.Component(
+        ff,
+        guest.name,
+        guest.critical_temperature,
+        guest.critical_pressure,
+        guest.acentric_factor,
+        mol,
+        number_of_blocks=protocol.blocks,
+        particle_probabilities=r.MCMoveProbabilities(**moves),
+    )
+    system = r.System(
+        ff,
+        None,
+        False,
+        float(protocol.temperature),
+        float(pressure),
+        0.29,
+        framework,
+        [comp],
+        [],
+        [0],
+        protocol.blocks,
+    )
+    return system, cells
+
+
+def _force_field(r, structure: Structure, guest, ff_table, protocol):
+    """The RASPA ``ForceField``: one pseudo-atom per framework element (uncharged: the
+    framework's charges sit on its atoms) and per guest site, Lennard-Jones parameters
+    from ``ff_table`` and the guest, Lorentz-Berthelot mixing, truncated at
+    ``protocol.cutoff`` with tail corrections; with it, the pseudo-atom index of each
+    element and of each guest site name."""
     import gemmi
 
     elements = sorted(set(structure.species))
@@ -362,41 +399,20 @@ def _build_system(r, structure: Structure, protocol, charges: np.ndarray, moves:
         tail_corrections=True,
         use_charge=bool(protocol.charges),
     )
+    return ff, type_of, guest_types
+
+
+def _framework(r, ff, structure: Structure, charges: np.ndarray, type_of: dict, cutoff: float):
+    """The rigid RASPA ``Framework`` of ``structure`` (its atoms with ``charges``, e) and
+    its supercell factors for ``cutoff``, Å."""
     a, b, cc, al, be, ga = structure.parameters
     box = r.SimulationBox(a, b, cc, math.radians(al), math.radians(be), math.radians(ga))
     atoms = [
         r.Atom(tuple(float(x) for x in f), float(q), 1.0, 0, type_of[e], 0, 0, True)
         for f, e, q in zip(structure.frac, structure.species, charges, strict=True)
     ]
-    cells = supercell_factors(structure, c)
-    framework = r.Framework(ff, structure.name, box, 1, atoms, list(cells))
-    mol = [
-        r.Atom(s.position, s.charge, 1.0, 0, guest_types[s.name], 0, 0, False) for s in guest.sites
-    ]
-    comp = r.Component(
-        ff,
-        guest.name,
-        guest.critical_temperature,
-        guest.critical_pressure,
-        guest.acentric_factor,
-        mol,
-        number_of_blocks=protocol.blocks,
-        particle_probabilities=r.MCMoveProbabilities(**moves),
-    )
-    system = r.System(
-        ff,
-        None,
-        False,
-        float(protocol.temperature),
-        float(pressure),
-        0.29,
-        framework,
-        [comp],
-        [],
-        [0],
-        protocol.blocks,
-    )
-    return system, cells
+    cells = supercell_factors(structure, cutoff)
+    return r.Framework(ff, structure.name, box, 1, atoms, list(cells)), cells
 
 
 def run_gcmc(

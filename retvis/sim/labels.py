@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import IO
 
 from ..errors import DataError
 from .gcmc import Protocol, WidomProtocol
@@ -303,64 +304,17 @@ def label_one(
     """
     path = Path(path)
     row = _row_head(path, protocol)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [_package_root()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    env.setdefault("RASPALIB_QUIET", "1")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env[PARENT_ENV] = str(os.getpid())  # the worker dies with this process
+    env = _worker_env()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="retvis-gcmc-") as tmp:
         out = Path(tmp) / "result.json"
         err_path = Path(tmp) / "stderr.txt"
         with open(err_path, "wb") as err:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "retvis.sim.worker",
-                    str(path.absolute()),
-                    "--protocol",
-                    json.dumps(protocol.to_dict()),
-                    "--out",
-                    str(out),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-                cwd=tmp,
-                start_new_session=True,
-            )
+            proc = _start_worker(path, protocol, out, err, tmp, env)
             wall_cap = WALL_FACTOR * timeout if wall_timeout is None else wall_timeout
-            status = None
-            cpu: float | None = 0.0
-            while status is None:
-                try:
-                    proc.wait(timeout=0.25)
-                    status = "exited"
-                except subprocess.TimeoutExpired:
-                    if cancel is not None and cancel.is_set():
-                        _kill(proc)
-                        return None
-                    wall = time.perf_counter() - t0
-                    cpu = cpu_seconds(proc.pid)
-                    if (wall if cpu is None else cpu) > timeout:
-                        _kill(proc)
-                        status = "timeout"
-                        reason = (
-                            f"killed after the {timeout:g} s time limit"
-                            if cpu is None
-                            else f"killed after the {timeout:g} s CPU-time limit "
-                            f"({wall:.0f} s wall-clock)"
-                        )
-                    elif wall > wall_cap:
-                        _kill(proc)
-                        status = "timeout"
-                        reason = f"killed at the {wall_cap:g} s wall-clock cap" + (
-                            "" if cpu is None else f" after {cpu:.0f} s of CPU time"
-                        )
+            status, reason, cpu = _wait_for_worker(proc, t0, timeout, wall_cap, cancel)
+            if status == "cancelled":
+                return None
         wall = time.perf_counter() - t0
         row["wall_seconds"] = round(wall, 3)
         row["finished_utc"] = _utc_now()
@@ -369,21 +323,118 @@ def label_one(
             if cpu is not None:
                 row["cpu_seconds"] = round(cpu, 3)  # not a column: for the run's summary
             return row
-        if out.is_file():
-            res = json.loads(out.read_text())
-            row.update(res)
-            if res["status"] == "ok":
-                row["seconds"] = round(res["seconds"], 3)
-            return row
-        tail = err_path.read_text(errors="replace").strip().splitlines()[-3:]
-        rc = proc.returncode
-        why = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
-        row.update(
-            status="crashed",
-            kind="simulation",
-            reason=f"simulation process died ({why})" + (f": {' | '.join(tail)}" if tail else ""),
-        )
+        return _worker_row(row, out, err_path, proc.returncode)
+
+
+def _worker_env() -> dict[str, str]:
+    """The simulation worker's environment: this package importable, RASPA quiet, one
+    OpenMP thread, and this process's id so that the worker dies with it."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [_package_root()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.setdefault("RASPALIB_QUIET", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env[PARENT_ENV] = str(os.getpid())  # the worker dies with this process
+    return env
+
+
+def _start_worker(
+    path: Path,
+    protocol: Protocol | WidomProtocol,
+    out: Path,
+    err: IO[bytes],
+    tmp: str,
+    env: dict[str, str],
+) -> subprocess.Popen:
+    """Start ``retvis.sim.worker`` on ``path`` in its own session, in the folder ``tmp``,
+    writing its result to ``out`` and its stderr to ``err``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "retvis.sim.worker",
+            str(path.absolute()),
+            "--protocol",
+            json.dumps(protocol.to_dict()),
+            "--out",
+            str(out),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+        env=env,
+        cwd=tmp,
+        start_new_session=True,
+    )
+
+
+def _wait_for_worker(
+    proc: subprocess.Popen,
+    t0: float,
+    timeout: float,
+    wall_cap: float,
+    cancel: threading.Event | None,
+) -> tuple[str, str, float | None]:
+    """Wait for the worker started at ``t0`` (:func:`time.perf_counter`), polling every
+    0.25 s; kill it once its CPU time passes ``timeout`` (wall-clock time where that
+    cannot be read), its wall-clock time passes ``wall_cap``, or ``cancel`` is set.
+
+    Returns
+    -------
+    status : {"exited", "timeout", "cancelled"}
+    reason : str
+        Why it was killed (``"timeout"``), else empty.
+    cpu : float or None
+        Its CPU time at the last poll, s (``None`` where it cannot be read).
+    """
+    status = None
+    reason = ""
+    cpu: float | None = 0.0
+    while status is None:
+        try:
+            proc.wait(timeout=0.25)
+            status = "exited"
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                _kill(proc)
+                return "cancelled", "", cpu
+            wall = time.perf_counter() - t0
+            cpu = cpu_seconds(proc.pid)
+            if (wall if cpu is None else cpu) > timeout:
+                _kill(proc)
+                status = "timeout"
+                reason = (
+                    f"killed after the {timeout:g} s time limit"
+                    if cpu is None
+                    else f"killed after the {timeout:g} s CPU-time limit ({wall:.0f} s wall-clock)"
+                )
+            elif wall > wall_cap:
+                _kill(proc)
+                status = "timeout"
+                reason = f"killed at the {wall_cap:g} s wall-clock cap" + (
+                    "" if cpu is None else f" after {cpu:.0f} s of CPU time"
+                )
+    return status, reason, cpu
+
+
+def _worker_row(row: dict, out: Path, err_path: Path, rc: int) -> dict:
+    """``row`` completed from the worker's result file, or as ``crashed`` with its exit
+    status ``rc`` and the last lines of its stderr when it wrote none."""
+    if out.is_file():
+        res = json.loads(out.read_text())
+        row.update(res)
+        if res["status"] == "ok":
+            row["seconds"] = round(res["seconds"], 3)
         return row
+    tail = err_path.read_text(errors="replace").strip().splitlines()[-3:]
+    why = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+    row.update(
+        status="crashed",
+        kind="simulation",
+        reason=f"simulation process died ({why})" + (f": {' | '.join(tail)}" if tail else ""),
+    )
+    return row
 
 
 def _label_task(
