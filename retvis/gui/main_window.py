@@ -127,8 +127,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self.move(avail.left(), avail.top())
         else:
             self.resize(min(1500, avail.width()), min(900, avail.height() - 60))
-        geometry = qsettings().value("window/geometry")
-        if geometry is not None and not self.viewer_in_window:
+        # each placement remembers its own geometry (a docked layout is wider)
+        geometry = qsettings().value(self._geometry_key())
+        if geometry is not None:
             self.restoreGeometry(geometry)
         state = qsettings().value("window/state")
         if state is not None:  # the docks shown last time (the Plots)
@@ -788,12 +789,18 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         if self.viewer_in_window and not self.view_area.isVisible() and not self._closed:
             QTimer.singleShot(0, self.show_viewer)
 
+    def _geometry_key(self) -> str:
+        return "window/geometry-beside-viewer" if self.viewer_in_window else "window/geometry"
+
     def show_viewer(self) -> None:
-        """Show (and raise) the 3D viewer; in its own window it is placed to the right."""
+        """Show (and raise) the 3D viewer; in its own window it is where it was left last
+        time, else to the right of the main window."""
         if self.viewer_in_window:
             if not self.view_area.isVisible():
-                g = self.frameGeometry()
-                self.view_area.move(g.right() + 4, g.top())
+                saved = qsettings().value("viewer/geometry")
+                if saved is None or not self.view_area.restoreGeometry(saved):
+                    g = self.frameGeometry()
+                    self.view_area.move(g.right() + 4, g.top())
                 self.view_area.show()
             self.view_area.raise_()
             self.view_area.activateWindow()
@@ -837,10 +844,11 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                     log.warning("closing with a %s job still running", type(runner).__name__)
             self.viewer.close_viewer()
             if self.viewer_in_window:
+                qsettings().setValue("viewer/geometry", self.view_area.saveGeometry())
                 self.view_area.close()
             path = self.session.close()
             if path is not None:
                 self.session.discard_untitled(path)
-            qsettings().setValue("window/geometry", self.saveGeometry())
+            qsettings().setValue(self._geometry_key(), self.saveGeometry())
             qsettings().setValue("window/state", self.saveState())
         super().closeEvent(event)

@@ -41,7 +41,7 @@ class AppSettings:
     viewer : {"auto", "docked", "window"}
         Where the 3D viewer lives. "auto": its own window when OpenGL is a software
         rasteriser (every repaint of a window holding an OpenGL view is then composited
-        on the CPU, ~100 ms for a full-HD window), beside the table otherwise.
+        on the CPU: docs/app.md), beside the table otherwise.
     """
 
     spec: GridSpec

@@ -266,7 +266,7 @@ def test_table_is_ranked_by_default_and_remembers_the_users_order(
 
     from retvis.gui.materials_model import COL
 
-    win = make_window()
+    win = make_window(viewer="window")  # the 3D viewer in a window of its own
     drop(win, demo_cifs[:4])
     qtbot.waitUntil(lambda: all_finished(win, 4), timeout=60_000)
     recs = win.model.records()
@@ -286,10 +286,22 @@ def test_table_is_ranked_by_default_and_remembers_the_users_order(
     # the user sorts by name; the next window opens sorted the same way
     win.table.sortByColumn(COL["name"], Qt.SortOrder.DescendingOrder)
     assert [r.name for r in win.proxy.visible_records()] == sorted(shown, reverse=True)
-    win2 = make_window()
+    # the viewer's window is titled; where the user left both windows is remembered
+    win.show_viewer()
+    qtbot.waitExposed(win.view_area)
+    assert win.view_area.isWindow() and win.view_area.windowTitle() == "RetVis — 3D viewer"
+    win.view_area.setGeometry(200, 100, 400, 300)  # within a small virtual screen
+    win.setGeometry(0, 30, 600, 420)
+    qtbot.waitUntil(lambda: (win.view_area.width(), win.width()) == (400, 600), timeout=5_000)
+    win.close()
+    win2 = make_window(viewer="window")
     header = win2.table.horizontalHeader()
     assert header.sortIndicatorSection() == COL["name"]
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    win2.show_viewer()
+    qtbot.waitExposed(win2.view_area)
+    assert (win2.view_area.width(), win2.view_area.height()) == (400, 300)
+    assert (win2.width(), win2.height()) == (600, 420)
 
 
 def test_untitled_autosave_and_the_training_export(
