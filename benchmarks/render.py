@@ -114,8 +114,23 @@ def main() -> int:
             add_saliency(p, sal, frame)
             frame_camera(p, g.box, g.origin)
 
+        def app_structure(p, s=s, extras=("legend",)):  # retvis.gui.scenes.draw_structure
+            from retvis.render import structure_extras as extra
+
+            actors = scene.show_structure(p, s)
+            if "polyhedra" in extras:
+                extra.add_polyhedra(p, actors)
+            if "labels" in extras:
+                extra.add_atom_labels(p, s, actors)
+            extra.add_element_legend(p, actors)
+
         cases = [
             ("structure, unit cell", structure_only),
+            ("  as the app draws it (element legend)", app_structure),
+            (
+                "  + atom labels + metal polyhedra",
+                lambda p: app_structure(p, extras=("legend", "labels", "polyhedra")),
+            ),
             ("structure, grid supercell", supercell),
             (
                 "  same, glyph spheres + tube bonds",

@@ -23,12 +23,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core.project import MaterialRecord
+from ..core.structure import cell_density, composition_mass, formula_composition
 from ..errors import DataError, RetvisError
 from .materials import COL, COLUMNS, Materials
 
 #: The x axes of the uptake scatter: record field or table column -> axis title.
 X_AXES: dict[str, str] = {
     "volume": COLUMNS[COL["volume"]][0],
+    "density": "Density (g/cm³)",
     "n_atoms": COLUMNS[COL["n_atoms"]][2],
     "label": "Label",
     "pred_std": "Ensemble spread",
@@ -62,7 +64,17 @@ def _x_value(materials: Materials, key: str) -> Callable[[MaterialRecord], float
         raise DataError(f"no x axis {key!r}; choose one of {', '.join(X_AXES)}")
     if key == "rank":
         return lambda r: materials.rank(r.digest)
+    if key == "density":
+        return _density
     return lambda r: getattr(r, key)
+
+
+def _density(r) -> float | None:
+    """A row's framework density from its formula and cell volume, g/cm³."""
+    comp = formula_composition(r.formula or "")
+    if not comp or not r.volume:
+        return None
+    return cell_density(composition_mass(comp), r.volume)
 
 
 def scatter_points(materials: Materials, x_key: str) -> ScatterPoints:

@@ -172,14 +172,36 @@ class Structure:
     @cached_property
     def mass(self) -> float:
         """Unit-cell mass, g/mol (atomic mass units)."""
-        import gemmi
-
-        return float(sum(gemmi.Element(e).weight * n for e, n in self.composition.items()))
+        return composition_mass(self.composition)
 
     @property
     def density(self) -> float:
         """Framework density, g/cm^3."""
-        return self.mass / (self.volume * 1e-24 * AVOGADRO)  # g/mol / (Å³ -> cm³ per mol)
+        return cell_density(self.mass, self.volume)
+
+
+def composition_mass(composition: dict[str, int]) -> float:
+    """Mass of these element counts, g/mol (gemmi's standard atomic weights)."""
+    import gemmi
+
+    return float(sum(gemmi.Element(e).weight * n for e, n in composition.items()))
+
+
+def formula_composition(formula: str) -> dict[str, int]:
+    """Element counts of a formula written as :attr:`Structure.formula` writes it
+    (``C72H24Cu12O48``); {} for text that is not such a formula."""
+    parts = re.findall(r"([A-Z][a-z]?)(\d*)", formula or "")
+    if not parts or "".join(e + n for e, n in parts) != formula:
+        return {}
+    out: dict[str, int] = {}
+    for e, n in parts:
+        out[e] = out.get(e, 0) + (int(n) if n else 1)
+    return out
+
+
+def cell_density(mass: float, volume: float) -> float:
+    """Density, g/cm³, of a cell of ``mass`` g/mol and ``volume`` Å³."""
+    return mass / (volume * 1e-24 * AVOGADRO)  # g/mol / (Å³ -> cm³ per mol)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -44,8 +44,25 @@ def test_scatter_points_are_the_predicted_materials_with_a_value_on_x():
     m.update("b", pred_mean=4.0)
     assert scatter_points(m, "volume").digests == ("a", "b", "d")
     with pytest.raises(DataError, match="choose one of volume"):
-        scatter_points(m, "density")
-    assert set(X_AXES) >= {"volume", "n_atoms", "label", "rank"}
+        scatter_points(m, "void_fraction")
+    assert set(X_AXES) >= {"volume", "density", "n_atoms", "label", "rank"}
+
+
+def test_density_on_x_is_the_frameworks_from_its_formula_and_cell():
+    from retvis.core.structure import formula_composition, read_structure
+    from tests.conftest import demo
+
+    m = Materials()
+    structures = [read_structure(demo(n)) for n in ("FIQCEN_clean", "PEKKAS_clean")]
+    m.add([rec(str(i), s.name, 1.0 + i, formula=s.formula, volume=s.volume)
+           for i, s in enumerate(structures)])  # fmt: skip
+    m.add([rec("x", "odd", 2.0, formula="not a formula", volume=100.0)])
+    pts = scatter_points(m, "density")
+    assert pts.digests == ("0", "1")  # no density without a formula
+    np.testing.assert_allclose(pts.x, [s.density for s in structures], rtol=1e-12)
+    assert formula_composition("C72H24Cu12O48") == {"C": 72, "H": 24, "Cu": 12, "O": 48}
+    assert formula_composition("AlO") == {"Al": 1, "O": 1}
+    assert formula_composition("C2 H4") == {} and formula_composition("") == {}
 
 
 def test_nearest_point_within_the_radius():
