@@ -285,48 +285,34 @@ class PlotsPanel(QWidget):
             for c in (self.parity, self.curve, self.loss):
                 c.message("No model selected")
             return
-        self._draw_parity(rec)
-        self._draw_curve(rec)
-        self._draw_loss(rec)
+        from ...ml.metrics import draw_learning_curve, draw_loss, draw_parity
 
-    def _draw_parity(self, rec: ModelRecords) -> None:
-        from ...ml.metrics import draw_parity
+        p = rec.parity
+        self._draw(
+            self.parity, rec, "parity", p,
+            lambda ax: draw_parity(ax, p.label, p.prediction, p.std, rec.units, p.metrics),
+            f"test set ({p.source.name})" if p is not None else "",
+        )  # fmt: skip
+        self._draw(
+            self.curve, rec, "curve", rec.curve,
+            lambda ax: draw_learning_curve(ax, rec.curve), "learning curve",
+        )  # fmt: skip
+        self._draw(
+            self.loss, rec, "loss", rec.histories,
+            lambda ax: draw_loss(ax, rec.histories), "loss per epoch",
+        )  # fmt: skip
 
-        c, p = self.parity, rec.parity
-        if p is None:
-            c.message(f"{rec.name}\n{rec.missing['parity']}")
+    @staticmethod
+    def _draw(canvas: PlotCanvas, rec: ModelRecords, key: str, data, draw, title: str):
+        """One model plot: ``draw(ax)`` under a title, or why the folder has no data."""
+        if data is None:
+            canvas.message(f"{rec.name}\n{rec.missing[key]}")
             return
-        c.ax.clear()
-        c.ax.set_axis_on()
-        draw_parity(c.ax, p.label, p.prediction, p.std, rec.units, p.metrics)
-        c.ax.set_title(f"{rec.name}: test set ({p.source.name})", fontsize=9)
-        c.draw_idle()
-
-    def _draw_curve(self, rec: ModelRecords) -> None:
-        from ...ml.metrics import draw_learning_curve
-
-        c = self.curve
-        if rec.curve is None:
-            c.message(f"{rec.name}\n{rec.missing['curve']}")
-            return
-        c.ax.clear()
-        c.ax.set_axis_on()
-        draw_learning_curve(c.ax, rec.curve)
-        c.ax.set_title(f"{rec.name}: learning curve", fontsize=9)
-        c.draw_idle()
-
-    def _draw_loss(self, rec: ModelRecords) -> None:
-        from ...ml.metrics import draw_loss
-
-        c = self.loss
-        if rec.histories is None:
-            c.message(f"{rec.name}\n{rec.missing['loss']}")
-            return
-        c.ax.clear()
-        c.ax.set_axis_on()
-        draw_loss(c.ax, rec.histories)
-        c.ax.set_title(f"{rec.name}: loss per epoch", fontsize=9)
-        c.draw_idle()
+        canvas.ax.clear()
+        canvas.ax.set_axis_on()
+        draw(canvas.ax)
+        canvas.ax.set_title(f"{rec.name}: {title}", fontsize=9)
+        canvas.draw_idle()
 
     # -- export ------------------------------------------------------------------------
     def export_dialog(self, canvas: PlotCanvas, fmt: str = "png") -> QFileDialog:
