@@ -12,7 +12,7 @@ it: 10 structures chosen for diversity, then batches of ``--batch`` until ``--bu
 labels, by each rule (random, uncertainty, best). Printed per dataset and rule, over
 the seeds (median, and the range): the surrogate's test R² at 50, 100 and the budget's
 labels; the labels needed to reach a test R² of 0.7 and 0.8; the fraction of the pool's
-top 5 % found at the budget, and the labels needed to find half of them. CPU seconds
+top 5 % found at the budget, and the labels needed to find half and 90 % of them. CPU seconds
 beside the wall time. Not a test: nothing here gates CI.
 """
 
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "labels to R² 0.8",
             f"top 5 % found @{args.budget}",
             "labels to half of top",
+            "labels to 90 % of top",
         ]
         print(" | ".join(head))
         for s, rs in runs.items():
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 _fmt([r.first_reaching("test_r2", 0.8) for r in rs]),
                 _fmt([r.top_found[-1] for r in rs]),
                 _fmt([r.first_reaching("top_found", 0.5) for r in rs]),
+                _fmt([r.first_reaching("top_found", 0.9) for r in rs]),
             ]
             print(" | ".join(row), flush=True)
     return 0
