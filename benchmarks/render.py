@@ -114,15 +114,10 @@ def main() -> int:
             add_saliency(p, sal, frame)
             frame_camera(p, g.box, g.origin)
 
-        def app_structure(p, s=s, extras=("legend",)):  # retvis.gui.scenes.draw_structure
-            from retvis.render import structure_extras as extra
+        def app_structure(p, s=s, extras=("legend",)):  # as retvis.gui.scenes.draw_structure
+            from retvis.render.structure_extras import add_extras
 
-            actors = scene.show_structure(p, s)
-            if "polyhedra" in extras:
-                extra.add_polyhedra(p, actors)
-            if "labels" in extras:
-                extra.add_atom_labels(p, s, actors)
-            extra.add_element_legend(p, actors)
+            add_extras(p, s, scene.show_structure(p, s), extras)
 
         cases = [
             ("structure, unit cell", structure_only),

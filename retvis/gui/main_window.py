@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -84,7 +86,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.proxy = MaterialsFilter(self)
         self.proxy.setSourceModel(self.model)
         self._structures: dict[str, Structure] = {}
-        self._charges: dict[str, tuple] = {}  # digest -> (structure, EQeq charges)
+        # digest -> EQeq charges in atom order (None while they are computed)
+        self._charges: dict[str, NDArray[np.float64] | None] = {}
         self._grids: dict[str, EnergyGrid] = {}
         # grid settings a row failed under, when the failure may depend on them (EQeq
         # charges of the CO2 probe, a limit, a force field): another model retries it
@@ -625,12 +628,13 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
     def _show_charges(self, key: str, name: str, structure: Structure) -> None:
         """The viewer's picks give the CO2 probe's EQeq charges (computed in the background
         once per structure)."""
-        done = self._charges.get(key)
-        if done is not None and done[1] is not None and len(done[1]) == structure.n_atoms:
-            self.viewer.set_charges(name, structure, done[1])
-        elif done is None:
-            self._charges[key] = (None, None)  # asked for
-            self.io_runner.submit(f"charges:{key}", workers.charges_job, key, structure)
+        if key not in self._charges:
+            from ..core.charges import eqeq_ewald_charges
+
+            self._charges[key] = None  # asked for
+            self.io_runner.submit(f"charges:{key}", eqeq_ewald_charges, structure)
+        elif (charges := self._charges[key]) is not None and len(charges) == structure.n_atoms:
+            self.viewer.set_charges(name, structure, charges)
 
     def _on_charges(self, resp: workers.TaskResponse) -> None:
         key = resp.tag.split(":", 1)[1]
@@ -638,11 +642,10 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             self._charges.pop(key, None)
             log.info("no charges for %s: %s", key, resp.error)
             return
-        _, structure, charges = resp.value
-        self._charges[key] = (structure, charges)
-        rec = self.model.record(key)
-        if rec is not None and self._structures.get(key) is not None:
-            self.viewer.set_charges(rec.name, self._structures[key], charges)
+        self._charges[key] = resp.value
+        rec, structure = self.model.record(key), self._structures.get(key)
+        if rec is not None and structure is not None:
+            self.viewer.set_charges(rec.name, structure, resp.value)
 
     def _reload(self, key: str) -> None:
         """Re-read a finished material's structure and grid (cache) in the background."""

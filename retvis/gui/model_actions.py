@@ -263,10 +263,8 @@ class ModelActions:
         return self._gcmc
 
     def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
-        had = self.session.project is not None
         self.session.set_label(name, value, source, self.grid_spec)
-        if not had:
-            self._update_title()
+        self._update_title()  # the label may have started the autosave
 
     def _on_model_registered(self, name: str) -> None:
         self.settings.model = name

@@ -18,7 +18,8 @@ from ..render import (
 )
 from ..render.elements import element_rgb
 from ..render.features import pick_channels
-from ..render.structure_extras import add_atom_labels, add_element_legend, add_polyhedra
+from ..render.structure_extras import EXTRAS as STRUCTURE_EXTRAS
+from ..render.structure_extras import add_extras
 
 __all__ = [
     "STRUCTURE_EXTRAS",
@@ -32,10 +33,6 @@ __all__ = [
 ]
 
 
-#: What can be drawn over a structure (:func:`draw_structure`'s ``extras``).
-STRUCTURE_EXTRAS = ("labels", "legend", "polyhedra")
-
-
 def draw_structure(plotter, structure, cells: int = 1, extras=()):
     """``cells`` x ``cells`` x ``cells`` unit cells: atoms in element colours, bonds, cell
     edges, and any of :data:`STRUCTURE_EXTRAS` (atom labels, an element legend,
@@ -44,14 +41,7 @@ def draw_structure(plotter, structure, cells: int = 1, extras=()):
     items it drew."""
     region = {} if cells == 1 else {"box": structure.lattice * cells}
     actors = show_structure(plotter, structure, **region)
-    counts = {}
-    if "polyhedra" in extras:
-        counts["polyhedra"] = add_polyhedra(plotter, actors)
-    if "labels" in extras:
-        counts["labels"] = add_atom_labels(plotter, structure, actors)
-    if "legend" in extras:
-        counts["legend"] = len(add_element_legend(plotter, actors))
-    return actors, counts
+    return actors, add_extras(plotter, structure, actors, extras)
 
 
 def draw_grid(plotter, grid, structure, state=None):

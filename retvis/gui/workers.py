@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from ..app.models import load_predictor
@@ -182,13 +181,6 @@ def file_digest(path: Path) -> ImportedFile:
         )
         tag = hashlib.sha256(str(path.absolute()).encode()).hexdigest()
         return ImportedFile(path, f"unreadable:{tag}", reason)
-
-
-def charges_job(key: str, structure: Structure) -> tuple[str, Structure, NDArray[np.float64]]:
-    """EQeq partial charges of a structure, as the CO2 probe's grid uses them."""
-    from ..core.charges import eqeq_ewald_charges
-
-    return key, structure, eqeq_ewald_charges(structure)
 
 
 def import_job(paths: list[Path], extract_root: Path) -> ImportResponse:

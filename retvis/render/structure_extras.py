@@ -26,6 +26,8 @@ MAX_LABELS = 2_000
 POLYHEDRON_OPACITY = 0.45
 #: Fewest ligands around a metal for a polyhedron (three make a triangle, not a solid).
 MIN_LIGANDS = 4
+#: What :func:`add_extras` can draw over a structure.
+EXTRAS = ("labels", "legend", "polyhedra")
 
 
 def labelled_atoms(actors: StructureActors, limit: int = MAX_LABELS) -> NDArray[np.intp]:
@@ -169,3 +171,18 @@ def add_polyhedra(plotter: pv.Plotter, actors: StructureActors, name: str = "str
     )
     actors.extras.append(actor)
     return len(shells)
+
+
+def add_extras(
+    plotter: pv.Plotter, structure: Structure, actors: StructureActors, extras=()
+) -> dict[str, int]:
+    """Draw any of :data:`EXTRAS` over a drawn structure; returns, per extra drawn, how
+    many items it drew (polyhedra, labels, legend entries)."""
+    counts = {}
+    if "polyhedra" in extras:
+        counts["polyhedra"] = add_polyhedra(plotter, actors)
+    if "labels" in extras:
+        counts["labels"] = add_atom_labels(plotter, structure, actors)
+    if "legend" in extras:
+        counts["legend"] = len(add_element_legend(plotter, actors))
+    return counts

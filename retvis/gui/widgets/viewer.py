@@ -44,6 +44,12 @@ RELAYOUT_MS = 200
 #: software-OpenGL render of 10^5 splats takes about a second).
 MAX_CELLS = 3
 MAX_CELL_ATOMS = 100_000
+#: The Show menu's text and shortcut for each of :data:`retvis.gui.scenes.STRUCTURE_EXTRAS`.
+EXTRA_ACTIONS = {
+    "labels": ("Atom labels", "Alt+L"),
+    "legend": ("Element legend", "Alt+E"),
+    "polyhedra": ("Metal polyhedra", "Alt+P"),
+}
 
 
 def _interactor_class():
@@ -397,11 +403,8 @@ class ViewerPanel(QWidget):
         menu = QMenu(button)
         shown = set(str(qsettings().value("view/structure_extras", "legend")).split(","))
         self._extra_actions = {}
-        for key, text, shortcut in (
-            ("labels", "Atom labels", "Alt+L"),
-            ("legend", "Element legend", "Alt+E"),
-            ("polyhedra", "Metal polyhedra", "Alt+P"),
-        ):
+        for key in scenes.STRUCTURE_EXTRAS:
+            text, shortcut = EXTRA_ACTIONS[key]
             act = menu.addAction(text)
             act.setCheckable(True)
             act.setChecked(key in shown)
