@@ -110,8 +110,8 @@ def run_app(files: list[Path], workers: int, timeout: float, model: bool = True)
     t_start = time.perf_counter()
     win = MainWindow(AppSettings(spec=GridSpec(), workers=workers, use_cache=False))
     win.show()
-    if model and not wait(lambda: win._model_info is not None and win.warmed_up, 120):
-        raise SystemExit(f"the model did not load: {win._model_error or 'timeout'}")
+    if model and not wait(lambda: win.predictions.info is not None and win.warmed_up, 120):
+        raise SystemExit(f"the model did not load: {win.predictions.error or 'timeout'}")
     if not model and not wait(lambda: win.warmed_up, 120):
         raise SystemExit("the grid kernel did not load")
     t_ready = time.perf_counter() - t_start

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(list(demo_dir().glob("*.cif")))
     win.open_paths([demo_dir()])
     wait_until(app, lambda: screening_done(win, n), RANK_TIMEOUT, "the demo set's ranking")
-    win._select_top()
+    win.table.follow_top()
     views(app, win, args.out)
     plots(app, win, args.out)
     win.close()

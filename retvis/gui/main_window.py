@@ -14,53 +14,48 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDockWidget,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from ..app.grids import GridMemory
 from ..app.predictions import Predictions
 from ..app.session import ProjectSession
-from ..core.grid import EnergyGrid, GridSpec
+from ..core.grid import GridSpec
 from ..core.project import MaterialRecord
 from ..core.structure import Structure
 from ..paths import cache_dir, log_dir
 from . import workers
-from .materials_model import COL, MaterialsFilter, MaterialsModel
+from .inspect_actions import InspectActions
+from .materials_model import MaterialsModel
 from .model_actions import ModelActions, default_model_ref
 from .project_actions import ProjectActions
 from .settings import AppSettings, qsettings
+from .simulation_actions import SimulationActions
 from .widgets.filter_bar import FilterBar
 from .widgets.fingerprint import FingerprintPanel
+from .widgets.materials_table import MaterialsTable
 from .widgets.model_picker import ModelPicker
 from .widgets.plots import PlotsPanel
-from .widgets.status_delegate import StatusDelegate
 from .widgets.viewer import ViewerPanel, software_opengl
 
 log = logging.getLogger(__name__)
 
-#: Failure kinds that other grid settings may not meet (``RetvisError.kind``): the CO2
-#: probe's EQeq charges (simulation), a grid limit, a force field without the element.
-SPEC_DEPENDENT_FAILURES = frozenset({"simulation", "limit", "forcefield"})
 
-#: Grids kept in memory (most recent first out); older ones are re-read from the cache.
-MAX_GRIDS_IN_MEMORY = 2000
-
-
-class MainWindow(ProjectActions, ModelActions, QMainWindow):
-    """The RetVis main window.
+class MainWindow(QMainWindow):
+    """The RetVis main window: the views of the application model (``retvis.app``) and
+    the controllers that send it commands (:attr:`projects`, :attr:`models`,
+    :attr:`inspection`, :attr:`simulations`).
 
     Signals
     -------
@@ -83,22 +78,13 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._closed = False
         self.settings = settings or AppSettings.load()
         self.model = MaterialsModel(self)
-        self.proxy = MaterialsFilter(self)
-        self.proxy.setSourceModel(self.model)
-        self._structures: dict[str, Structure] = {}
-        # digest -> EQeq charges in atom order (None while they are computed)
-        self._charges: dict[str, NDArray[np.float64] | None] = {}
-        self._grids: dict[str, EnergyGrid] = {}
-        # grid settings a row failed under, when the failure may depend on them (EQeq
-        # charges of the CO2 probe, a limit, a force field): another model retries it
-        self._failed_spec: dict[str, GridSpec] = {}
-        self._batch = 0
-        self._loading: set[str] = set()  # digests whose structure/grid is being reloaded
+        # the application model: no Qt (retvis.app)
+        self.memory = GridMemory(self.model.materials)
         self.predictions = Predictions(self.model.materials)
         self.session = ProjectSession(self.model.materials)
-        self._fp_names: dict[str, str] = {}
-        self._training = None
-        self._gcmc = None
+        # digest -> EQeq charges in atom order (None while they are computed)
+        self._charges: dict[str, NDArray[np.float64] | None] = {}
+        self._loading: set[str] = set()  # digests whose structure/grid is being reloaded
 
         self.grid_runner = workers.GridRunner(self.settings.workers, self)
         self.io_runner = workers.TaskRunner(1, self)
@@ -114,12 +100,11 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._progress_value = (0, 0)
         self._status_timer = QTimer(self, interval=250)
         self._status_timer.timeout.connect(self._refresh_status)
-        self._predict_timer = QTimer(self, singleShot=True, interval=100)
-        self._predict_timer.timeout.connect(self._flush_predictions)
 
         self.warmed_up = False
         self.io_runner.submit("warmup", workers.warmup_job)
         self._build_ui()
+        self._build_controllers()
         self._build_actions()
         self.setAcceptDrops(True)
         avail = QGuiApplication.primaryScreen().availableGeometry()
@@ -137,16 +122,18 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         state = qsettings().value("window/state")
         if state is not None:  # the docks shown last time (the Plots)
             self.restoreState(state)
-        self._update_title()
+        self.projects.update_title()
         if project is not None:
-            self.open_project(project)
-        self.select_model(self.settings.model or default_model_ref())
+            self.projects.open_project(project)
+        self.models.select_model(self.settings.model or default_model_ref())
 
     # ------------------------------------------------------------------ layout
     def _build_ui(self) -> None:
         self.filter_bar = FilterBar()
-        self.filter_bar.changed.connect(self._on_filter)
-        self._build_table()
+        self.table = MaterialsTable(self.model)
+        self.proxy = self.table.proxy
+        self.filter_bar.changed.connect(self.table.set_filter)
+        self.table.current_changed.connect(self._show_current)
         left = QWidget()
         lay = QVBoxLayout(left)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -155,61 +142,43 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self._build_view_area(left)
         self._build_plots()
         self.model_picker = ModelPicker()
-        self.model_picker.chosen.connect(self._on_model_chosen)
-        self.model_picker.card_requested.connect(self.show_model_card)
         tb = self.addToolBar("Model")
         tb.setObjectName("model toolbar")
         tb.addWidget(self.model_picker)
         self._build_status_bar()
 
-    def _build_table(self) -> None:
-        """The materials table: ranked by default (or the user's last order), rows
-        selected whole, the top row followed until the user selects one."""
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        # a screening table reads best ranked: rank 1 on top unless the user chose
-        # another order last time (rows without a rank go last)
-        qs = qsettings()
-        column = int(qs.value("view/sort_column", COL["rank"]))
-        order = Qt.SortOrder(int(qs.value("view/sort_order", Qt.SortOrder.AscendingOrder.value)))
-        self.table.sortByColumn(column, order)
-        self.table.horizontalHeader().sortIndicatorChanged.connect(self._remember_sort)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setItemDelegateForColumn(COL["status"], StatusDelegate(self.table))
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hh.setStretchLastSection(True)
-        for key, w in (
-            ("name", 160),
-            ("formula", 140),
-            ("n_atoms", 60),
-            ("volume", 90),
-            ("status", 110),
-            ("uptake", 130),
-            ("rank", 50),
-            ("label", 100),
-        ):
-            self.table.setColumnWidth(COL[key], w)
-        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
-        # the top row stays selected as ranks arrive, until the user selects a row
-        self._follow_top = False
-        self._quiet_selection = False
-        self.proxy.layoutAboutToBeChanged.connect(lambda *_: self._hold_selection(True))
-        self.proxy.layoutChanged.connect(self._on_layout_changed)
-        self.table.selectionModel().selectionChanged.connect(self._on_user_selection)
-        self._fp_timer = QTimer(self, singleShot=True, interval=250)
-        self._fp_timer.timeout.connect(self._request_fingerprints)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._fp_timer.start())
+    def _build_controllers(self) -> None:
+        """The commands, each given what it works on; the views follow their signals."""
+        status = self.status_label.setText
+        self.projects = ProjectActions(
+            self, self.session, self.table, status, lambda: self.grid_spec,
+            lambda: self.predictions.ref, self._stop_batch,
+        )  # fmt: skip
+        self.projects.title_changed.connect(self.setWindowTitle)
+        self.models = ModelActions(
+            self, self.predictions, self.session, self.memory, self.model, self.io_runner,
+            self.model_runner, lambda: self.settings, self.projects.save, self._submit,
+            self._reload, status,
+        )  # fmt: skip
+        self.projects.opened.connect(self.models.resume)
+        self.models.selecting.connect(self._on_model_selecting)
+        self.models.loaded.connect(self._on_model_loaded)
+        self.models.load_failed.connect(lambda error: self.model_picker.set_loaded(False, error))
+        self.model_picker.chosen.connect(self._on_model_chosen)
+        self.model_picker.card_requested.connect(self.models.show_model_card)
+        self.inspection = InspectActions(
+            self.predictions, self.memory, self.table, self.model_runner,
+            lambda: self.settings, self.viewer, self.fingerprints,
+        )  # fmt: skip
+        self.simulations = SimulationActions(
+            self, self.session, self.memory, self.table, self.projects.set_label, status
+        )
+        self.simulations.model_registered.connect(self._on_model_registered)
 
     def _build_view_area(self, left: QWidget) -> None:
         """The 3D viewer over the fingerprints, beside the table or in a window of its
         own (:attr:`AppSettings.viewer`)."""
         self.viewer = ViewerPanel()
-        self.viewer.inspect.connect(self._on_inspect)
         self.fingerprints = FingerprintPanel()
         self.view_area = QSplitter(Qt.Orientation.Vertical)
         self.view_area.addWidget(self.viewer)
@@ -258,16 +227,15 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.plots_dock)
         self.plots_dock.hide()
         self.plots_dock.visibilityChanged.connect(lambda shown: shown and self._plot_selection())
-        self.table.selectionModel().selectionChanged.connect(self._plot_selection)
+        self.table.selection_changed.connect(self._plot_selection)
 
     def _plot_selection(self, *_) -> None:
         if self.plots_dock.isVisible():
-            self.plots.set_selected([r.digest for r in self.selected_records()])
+            self.plots.set_selected([r.digest for r in self.table.selected_records()])
 
     def _select_picked(self, digest: str) -> None:
         """Select the row of a material picked in the plots (and scroll to it)."""
-        self._select_digest(digest)
-        if self._current_digest() == digest:
+        if self.table.select_digest(digest):
             self.table.scrollTo(self.table.selectionModel().currentIndex())
         elif (rec := self.model.record(digest)) is not None:
             self.status_label.setText(f"{rec.name} is hidden by the table's filter")
@@ -288,16 +256,18 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         S = QKeySequence.StandardKey
         self.act_open = act("&Open Files…", self.open_files_dialog, S.Open, "Open CIF or zip files")
         self.act_open_dir = act("Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O")
-        self.act_open_project = act("Open &Project…", self.open_project_dialog, "Ctrl+Shift+P")
-        self.act_save_as = act("Save Project &As…", self.save_project_dialog, S.SaveAs)
+        self.act_open_project = act(
+            "Open &Project…", self.projects.open_project_dialog, "Ctrl+Shift+P"
+        )
+        self.act_save_as = act("Save Project &As…", self.projects.save_project_dialog, S.SaveAs)
         self.act_labels = act(
             "Import &Labels…",
-            self.import_labels_dialog,
+            self.projects.import_labels_dialog,
             None,
             "Read known uptakes from a CSV (name, value)",
         )
         self.act_export = act(
-            "&Export Table…", self.export_dialog, "Ctrl+E", "Save the visible rows as CSV"
+            "&Export Table…", self.projects.export_dialog, "Ctrl+E", "Save the visible rows as CSV"
         )
         self.act_export_image = act(
             "Export &Image…",
@@ -306,9 +276,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             "Save the 3D view as a PNG of any size, with the material's name and colour scale",
         )
         self.act_quit = act("&Quit", self.close, S.Quit)
-        self.act_copy = act("&Copy Rows", self.copy_selection, S.Copy)
+        self.act_copy = act("&Copy Rows", self.projects.copy_selection, S.Copy)
         self.act_find = act("&Find", self._focus_search, S.Find)
-        self.act_remove = act("&Remove Rows", self.remove_selection, S.Delete)
+        self.act_remove = act("&Remove Rows", self.projects.remove_selection, S.Delete)
         self.act_settings = act("&Settings…", self.settings_dialog, S.Preferences)
         if self.act_settings.shortcut().isEmpty():
             self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
@@ -338,19 +308,19 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         )
         self.act_train = act(
             "&Train a Model…",
-            self.training_dialog,
+            self.simulations.training_dialog,
             "Ctrl+T",
             "Train RetNet on labelled materials (runs `retvis train`)",
         )
         self.act_gcmc = act(
             "&Simulate Uptake (GCMC) of Selected Rows…",
-            self.gcmc_dialog,
+            self.simulations.gcmc_dialog,
             "Ctrl+G",
             "Label the selected materials with RASPA3 (runs `retvis label`)",
         )
         self.act_learn = act(
             "Active &Learning…",
-            self.learning_dialog,
+            self.simulations.learning_dialog,
             "Ctrl+L",
             "Let RetVis choose which selected materials (or all) to simulate next, "
             "simulate them and learn, until a budget (runs `retvis learn`)",
@@ -362,7 +332,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         for a in (self.act_open, self.act_open_dir, self.act_open_project):
             m.addAction(a)
         self.recent_menu = m.addMenu("Recent Projects")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(lambda: self.projects.fill_recent(self.recent_menu))
         m.addAction(self.act_save_as)
         m.addSeparator()
         m.addAction(self.act_labels)
@@ -440,7 +410,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 rec.status, rec.kind, rec.reason = "failed", "structure", f.reason
             new_records.append(rec)
         added = self.model.add(new_records)
-        self._save(added)
+        self.projects.save(added)
         todo = [r for r in added if r.status == "queued"]
         self._submit(todo)
         parts = [f"{len(added)} material(s) added"]
@@ -450,9 +420,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             parts.append(f"{Path(src).name}: {reason}")
         self.status_label.setText("; ".join(parts))
         self.imported.emit(len(added), dup)
-        if added and not self.table.selectionModel().hasSelection():
-            self._follow_top = True
-            self._select_top()
+        if added:
+            self.table.follow_top()
 
     def _submit(self, records: list[MaterialRecord]) -> None:
         if not records:
@@ -482,6 +451,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         """Results of finished files, a batch at a time: one table update, one save."""
         if self._closed:  # delivered after the window closed
             return
+        spec = self.grid_spec
         changes: dict[str, dict] = {}
         predict: list[str] = []
         again: set[str] = set()  # computed before a model with other grid settings loaded
@@ -503,17 +473,14 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 ch.update(
                     name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
                 )
-                self._structures[key] = s
-            if resp.status == "failed" and resp.kind in SPEC_DEPENDENT_FAILURES:
-                self._failed_spec[key] = resp.request.spec
-            else:
-                self._failed_spec.pop(key, None)
-            if resp.grid is not None and self._model_info and resp.grid.spec != self.grid_spec:
+                self.memory.structures[key] = s
+            self.memory.outcome(key, resp.status, resp.kind, resp.request.spec)
+            if resp.grid is not None and self.predictions.info and resp.grid.spec != spec:
                 again.add(key)
             elif resp.grid is not None:
-                self._keep_grid(key, resp.grid)
+                self.memory.keep(key, resp.grid)
                 ch["crystal"] = resp.grid.meta.get("crystal", "")
-                if self._model_ref is None:
+                if self.predictions.ref is None:
                     ch["pred_note"] = "no model"
                 elif self.predictions.error:
                     ch["pred_note"] = self.predictions.error
@@ -523,18 +490,13 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             changes[key] = ch
         if not changes:
             return
-        self._queue_predictions(predict, refresh=False)
+        self.models.queue_predictions(predict, refresh=False)
         recs = self.model.update_many(changes)
-        self._save(recs)
+        self.projects.save(recs)
         self._submit([r for r in recs if r.digest in again])
-        if self._current_digest() in changes:
+        if self.table.current_digest() in changes:
             self._show_current()
-            self._fp_timer.start()
-
-    def _keep_grid(self, key: str, grid: EnergyGrid) -> None:
-        self._grids[key] = grid
-        if len(self._grids) > MAX_GRIDS_IN_MEMORY:  # dicts keep insertion order
-            self._grids.pop(next(iter(self._grids)))
+            self.inspection.schedule_fingerprints()
 
     def _on_progress(self, done: int, total: int) -> None:
         self._progress_value = (done, total)
@@ -578,41 +540,29 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
                 for r in dropped
             }
         )
-        self._save(recs)
+        self.projects.save(recs)
         if dropped:
             self.status_label.setText(
                 f"Cancelled {len(dropped)} queued file(s); running ones finish and are kept"
             )
 
+    def _stop_batch(self) -> None:
+        if self.grid_runner.busy():
+            self.cancel()
+
     def retry_selection(self) -> None:
-        spec = self.grid_spec
-        recs = [
-            r
-            for r in self.selected_records()
-            if r.status in ("failed", "cancelled")
-            or (r.digest in self._grids and self._grids[r.digest].spec != spec)
-        ]
-        for r in recs:
-            self._grids.pop(r.digest, None)
-        self._submit(recs)
+        """Compute Again: the selected failed or cancelled rows, and those whose grid has
+        other settings than today's (:meth:`~retvis.app.grids.GridMemory.retry`)."""
+        self._submit(self.memory.retry(self.table.selected_records(), self.grid_spec))
 
     # ------------------------------------------------------------------ viewer
-    def _current_digest(self) -> str | None:
-        idx = self.table.selectionModel().currentIndex()
-        if not idx.isValid():
-            return None
-        return self.model.record_at(self.proxy.mapToSource(idx).row()).digest
-
-    def _on_current_row(self, *_):
-        self._show_current()
-
     def _show_current(self) -> None:
-        key = self._current_digest()
+        key = self.table.current_digest()
         if key is None:
             self.viewer.clear()
             return
         rec = self.model.record(key)
-        s, g = self._structures.get(key), self._grids.get(key)
+        s, g = self.memory.structures.get(key), self.memory.grids.get(key)
         note = {
             "failed": f"failed: {rec.reason}",
             "cancelled": rec.reason or "cancelled",
@@ -643,7 +593,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             log.info("no charges for %s: %s", key, resp.error)
             return
         self._charges[key] = resp.value
-        rec, structure = self.model.record(key), self._structures.get(key)
+        rec, structure = self.model.record(key), self.memory.structures.get(key)
         if rec is not None and structure is not None:
             self.viewer.set_charges(rec.name, structure, resp.value)
 
@@ -663,12 +613,11 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         if resp.status != "ok":
             self.status_label.setText(f"{resp.request.path.name}: {resp.reason}")
             return
-        self._structures[key] = resp.structure
-        self._keep_grid(key, resp.grid)
+        self.memory.keep(key, resp.grid, resp.structure)
         rec = self.model.record(key)
-        if rec is not None and (rec.pred_mean is None or rec.pred_model != self.model_key):
-            self._queue_prediction(key)
-        if self._current_digest() == key:
+        if rec is not None and (rec.pred_mean is None or rec.pred_model != self.predictions.key):
+            self.models.queue_predictions([key])
+        if self.table.current_digest() == key:
             self._show_current()
 
     # ------------------------------------------------------------------ task dispatch
@@ -686,7 +635,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             if resp.error:
                 log.warning("cannot list models: %s", resp.error)
             else:
-                self.model_picker.set_models(resp.value, self._model_ref)
+                self.model_picker.set_models(resp.value, self.predictions.ref)
         elif tag == "import":
             if resp.error:
                 self.status_label.setText(f"Could not read the dropped items: {resp.error}")
@@ -698,71 +647,56 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
             else:
                 self._on_reload(resp.value)
         elif tag == "model_info":
-            self._on_model_info(resp)
+            self.models.on_model_info(resp)
         elif tag == "predict":
-            self._on_predictions(resp)
+            self.models.on_predictions(resp)
         elif tag == "fingerprint":
-            self._on_fingerprints(resp)
+            self.inspection.on_fingerprints(resp)
         elif tag.startswith("inspect:"):
-            self._on_inspect_result(resp)
+            self.inspection.on_inspect(resp)
         elif tag.startswith("charges:"):
             self._on_charges(resp)
 
-    # ------------------------------------------------------------------ table actions
-    def _on_filter(self, text, statuses, lo, hi) -> None:
-        self.proxy.set_text(text)
-        self.proxy.set_statuses(statuses)
-        self.proxy.set_uptake_range(lo, hi)
+    # ------------------------------------------------------------------ model views
+    @property
+    def grid_spec(self) -> GridSpec:
+        """Grid settings for new computations: the loaded model's, else the user's."""
+        return self.models.grid_spec()
+
+    def _on_model_chosen(self, ref: str) -> None:
+        self.settings.model = ref
+        self.settings.save()
+        self.models.select_model(ref)
+
+    def _on_model_registered(self, name: str) -> None:
+        self._on_model_chosen(name)
+        self.status_label.setText(f"Model '{name}' registered and selected")
+
+    def _on_model_selecting(self, ref: str | None) -> None:
+        """A model was chosen: the views wait for it."""
+        self.viewer.set_model_available(False)
+        self.model_picker.set_models([], ref)
+        self.model_picker.set_loaded(False)
+        self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
+        self.plots.set_model(None)
+        self.model.set_target(None, None)
+
+    def _on_model_loaded(self, info: dict) -> None:
+        target = info["card"].get("target") or {}
+        self.model.set_target(target.get("name"), target.get("units"))
+        self.filter_bar.set_units(target.get("units") or "")
+        self.table.fit_columns(("uptake", "label"))
+        self.model_picker.set_loaded(
+            True,
+            f"{info['ref']}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
+        )
+        self.viewer.set_model_available(True, info.get("layers") or None)
+        self.plots.set_model(info["card"])
+        self.inspection.schedule_fingerprints()
 
     def _focus_search(self) -> None:
         self.filter_bar.search.setFocus()
         self.filter_bar.search.selectAll()
-
-    def selected_records(self) -> list[MaterialRecord]:
-        rows = sorted(
-            {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
-        )
-        return [self.model.record_at(r) for r in rows]
-
-    def _hold_selection(self, hold: bool) -> None:
-        self._quiet_selection = hold
-
-    def _on_layout_changed(self, *_) -> None:
-        self._quiet_selection = False
-        if self._follow_top:
-            self._select_top()
-
-    def _on_user_selection(self, *_) -> None:
-        if not self._quiet_selection:
-            self._follow_top = False
-
-    def _select_top(self) -> None:
-        """Select the first row of the table as shown (rank 1 in the default order)."""
-        idx = self.proxy.index(0, 0)
-        if not idx.isValid():
-            return
-        self._quiet_selection = True
-        try:
-            self.table.selectionModel().setCurrentIndex(
-                idx,
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
-        finally:
-            self._quiet_selection = False
-
-    def _select_digest(self, digest: str) -> None:
-        """Select a material's row, as a user would (the top row stops being followed)."""
-        row = self.model.row_of(digest)
-        if row is None:
-            return
-        idx = self.proxy.mapFromSource(self.model.index(row, 0))
-        if idx.isValid():
-            self.table.selectionModel().setCurrentIndex(
-                idx,
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
 
     # ------------------------------------------------------------------ settings
     def settings_dialog(self) -> None:
@@ -778,8 +712,8 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         self.settings = new
         new.save()
         self.grid_runner.set_workers(new.workers)
-        if new.device != old.device and self._model_ref:
-            self.select_model(self._model_ref)
+        if new.device != old.device and self.predictions.ref:
+            self.models.select_model(self.predictions.ref)
         if new.spec != old.spec:
             self.status_label.setText(
                 "Grid settings changed: new grids use them; select rows "
@@ -816,9 +750,9 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
         if not self.viewer.has_scene():
             self.status_label.setText("Nothing to export: the 3D view shows no scene.")
             return
-        info = self._model_info
+        info = self.predictions.info
         target = (info or {}).get("card", {}).get("target")
-        dlg = ExportImageDialog(self.viewer, self._model_ref if info else None, target, self)
+        dlg = ExportImageDialog(self.viewer, self.predictions.ref if info else None, target, self)
         dlg.written.connect(lambda path: self.status_label.setText(f"Exported the view to {path}"))
         self.image_dialog = dlg
         dlg.open()
@@ -834,9 +768,7 @@ class MainWindow(ProjectActions, ModelActions, QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closed:
             self._closed = True
-            for dlg in (self._training, self._gcmc):
-                if dlg is not None:
-                    dlg.close()  # stops a running child process
+            self.simulations.close_dialogs()  # each stops its running child process
             # running jobs get a while to finish; later results and submissions are dropped
             for runner, msecs in (
                 (self.grid_runner, 10_000),

@@ -1,26 +1,120 @@
-"""The main window's model side: choosing a model, predictions, inspection, training, GCMC.
+"""Choosing a model and running its predictions in the background.
 
-A mixin of :class:`~retvis.gui.main_window.MainWindow` (split out to keep files small);
-it uses the window's table model, runners and viewer.
+:class:`ModelActions` sends :class:`~retvis.app.predictions.Predictions` its commands
+(select, loaded, queue, take, apply) and runs the model's jobs on the model runner; the
+views follow its signals. Grids made with other settings than the model's are computed
+again (:meth:`~retvis.app.grids.GridMemory.recompute_for`).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
-import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
+from ..app.grids import GridMemory
 from ..app.models import available_models, model_info_job, predict_job
+from ..app.predictions import Predictions
+from ..app.session import ProjectSession
+from ..core.grid import GridSpec
+from ..core.project import MaterialRecord
 from . import workers
-from .materials_model import COL
+from .materials_model import MaterialsModel
+from .settings import AppSettings
 from .widgets.model_picker import ModelCardDialog
 
 log = logging.getLogger(__name__)
 
 
-class ModelActions:
-    """Predictions, feature maps, saliency, fingerprints, training and GCMC labelling."""
+class ModelActions(QObject):
+    """The selected model, its loading and its predictions.
+
+    Parameters
+    ----------
+    parent : QWidget
+        The model card's parent.
+    predictions, session, memory
+        The application model's predictions, project session and grids in memory.
+    table_model : MaterialsModel
+        Rows repainted as they are queued.
+    io_runner, model_runner : workers.TaskRunner
+        Model listing (imports torch) and the model's jobs.
+    settings : callable
+        The current :class:`~retvis.gui.settings.AppSettings` (device, user grid spec).
+    save : callable
+        Saves changed records to the project.
+    submit : callable
+        Computes these rows' grids again (with :meth:`grid_spec`).
+    reload : callable
+        Reads a row's grid again from the cache (evicted from memory).
+    status : callable
+        Shows a one-line message.
+
+    Signals
+    -------
+    selecting(object)
+        A model reference (or None) was chosen; it is loading.
+    loaded(dict)
+        The model has loaded (its description: ``ref``, ``key``, ``card``, ``layers``).
+    load_failed(str)
+        The model could not be loaded: why.
+    """
+
+    selecting = Signal(object)
+    loaded = Signal(dict)
+    load_failed = Signal(str)
+
+    def __init__(
+        self,
+        parent: QWidget,
+        predictions: Predictions,
+        session: ProjectSession,
+        memory: GridMemory,
+        table_model: MaterialsModel,
+        io_runner: workers.TaskRunner,
+        model_runner: workers.TaskRunner,
+        settings: Callable[[], AppSettings],
+        save: Callable[[Iterable[MaterialRecord | None]], None],
+        submit: Callable[[list[MaterialRecord]], None],
+        reload: Callable[[str], None],
+        status: Callable[[str], None],
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self.predictions = predictions
+        self.session = session
+        self.memory = memory
+        self.table_model = table_model
+        self.io_runner = io_runner
+        self.model_runner = model_runner
+        self._settings = settings
+        self._save = save
+        self._submit = submit
+        self._reload = reload
+        self._status = status
+        self._predict_timer = QTimer(self, singleShot=True, interval=100)
+        self._predict_timer.timeout.connect(self.flush_predictions)
+
+    @property
+    def ref(self) -> str | None:
+        """The selected model's name or folder (None: no model)."""
+        return self.predictions.ref
+
+    @property
+    def info(self) -> dict | None:
+        """The loaded model's description (None until it has loaded)."""
+        return self.predictions.info
+
+    @property
+    def key(self) -> str | None:
+        """The loaded model's ``name@card-hash`` (what predictions are stored under)."""
+        return self.predictions.key
+
+    def grid_spec(self) -> GridSpec:
+        """Grid settings for new computations: the loaded model's, else the user's."""
+        return self.predictions.spec(self._settings().spec)
 
     def select_model(self, ref: str | None) -> None:
         """Use a model (name or folder) for predictions; None or '': no model.
@@ -30,247 +124,78 @@ class ModelActions:
         (:class:`~retvis.app.predictions.Predictions`).
         """
         self._save(self.predictions.select(ref))
-        self.viewer.set_model_available(False)
+        self.selecting.emit(self.ref)
         # listing models imports the ml package (and torch: seconds): off the GUI thread
-        self.model_picker.set_models([], self._model_ref)
         self.io_runner.submit("models", available_models)
-        self.model_picker.set_loaded(False)
-        self.fingerprints.show_message("Fingerprints: select materials (needs a model).")
-        self.plots.set_model(None)
-        self.model.set_target(None, None)
-        if self._model_ref is not None:
+        if self.ref is not None:
             self.model_runner.submit(
-                "model_info", model_info_job, self._model_ref, self.settings.device
+                "model_info", model_info_job, self.ref, self._settings().device
             )
-
-    @property
-    def _model_ref(self) -> str | None:
-        return self.predictions.ref
-
-    @property
-    def _model_info(self) -> dict | None:
-        return self.predictions.info
-
-    @property
-    def model_key(self) -> str | None:
-        """The loaded model's ``name@card-hash`` (what predictions are stored under)."""
-        return self.predictions.key
-
-    def _on_model_chosen(self, ref: str) -> None:
-        self.settings.model = ref
-        self.settings.save()
-        self.select_model(ref)
 
     def show_model_card(self) -> None:
-        if self._model_info is not None:
-            dlg = ModelCardDialog(self._model_info["card"], self)
-            dlg.show()
+        if self.info is not None:
+            ModelCardDialog(self.info["card"], self._parent).show()
 
-    @property
-    def grid_spec(self):
-        """Grid settings for new computations: the loaded model's, else the user's."""
-        return self.predictions.spec(self.settings.spec)
-
-    def _on_model_info(self, resp: workers.TaskResponse) -> None:
-        if resp.tag == "model_info" and resp.error:
+    def on_model_info(self, resp: workers.TaskResponse) -> None:
+        """The model runner's answer to :meth:`select_model`."""
+        if resp.error:
             error = self.predictions.failed(resp.error)
             log.warning("%s", error)
-            self.model_picker.set_loaded(False, error)
-            self.status_label.setText(error)
-            return
-        info = resp.value
-        if info["ref"] != self._model_ref:
-            return
-        if self.project is not None:
-            self.project.record_model(self._model_ref, info["key"], info["card"])
-        self._save(self.predictions.loaded(info))
-        target = info["card"].get("target") or {}
-        self.model.set_target(target.get("name"), target.get("units"))
-        self.filter_bar.set_units(target.get("units") or "")
-        for c in (COL["uptake"], COL["label"]):
-            self.table.setColumnWidth(
-                c, max(self.table.columnWidth(c), self.table.horizontalHeader().sectionSizeHint(c))
-            )
-        self.model_picker.set_loaded(
-            True,
-            f"{self._model_ref}: predicts {target.get('name', '?')} ({target.get('units', '?')})",
-        )
-        self.viewer.set_model_available(True, info.get("layers") or None)
-        self.plots.set_model(info["card"])
-        self._recompute_for_model()
-        self._queue_predictions(self.predictions.owed())
-        self._fp_timer.start()
+            self.load_failed.emit(error)
+            self._status(error)
+        elif resp.value["ref"] == self.ref:
+            self._use(resp.value)
 
-    def _recompute_for_model(self) -> None:
-        """Grids in memory made with other settings than the loaded model's (another
-        model's, or the user's before this one loaded) are computed again with its own."""
-        spec = self.grid_spec
-        keys = [k for k, g in self._grids.items() if g.spec != spec]
-        recs = [r for r in map(self.model.record, keys) if r is not None and r.status == "ok"]
-        for r in recs:
-            self._grids.pop(r.digest, None)
-        # and rows that failed for a reason of those settings (a structure EQeq cannot
-        # charge fails the CO2 probe, not the sphere): they may succeed now
-        failed = [k for k, s in self._failed_spec.items() if s != spec]
-        recs += [
-            r for r in map(self.model.record, failed) if r is not None and r.status == "failed"
-        ]
+    def resume(self) -> None:
+        """After the rows changed wholesale (a project opened): the loaded model predicts
+        what it has not seen."""
+        if self.info is not None:
+            self._use(self.info)
+
+    def _use(self, info: dict) -> None:
+        if self.session.project is not None:
+            self.session.project.record_model(self.ref, info["key"], info["card"])
+        self._save(self.predictions.loaded(info))
+        self.loaded.emit(info)
+        self.recompute_for_model()
+        self.queue_predictions(self.predictions.owed())
+
+    def recompute_for_model(self) -> None:
+        """Grids made with other settings than the loaded model's are computed again."""
+        recs = self.memory.recompute_for(self.grid_spec())
         if recs:
             self._submit(recs)
-            self.status_label.setText(
-                f"{len(recs)} grid(s) computed again with {self._model_ref}'s grid settings"
-            )
+            self._status(f"{len(recs)} grid(s) computed again with {self.ref}'s grid settings")
 
-    def _queue_prediction(self, key: str) -> None:
-        self._queue_predictions([key])
-
-    def _queue_predictions(self, keys: list[str], refresh: bool = True) -> None:
+    def queue_predictions(self, keys: list[str], refresh: bool = True) -> None:
         """Predict these rows soon (in batches); ``refresh=False``: the caller repaints."""
         full = self.predictions.queue(keys)
         if not self.predictions.waiting:
             return  # queued again when the model has loaded
         if refresh:
             for k in keys:
-                self.model.refresh(k)
+                self.table_model.refresh(k)
         if full:
-            self._flush_predictions()
+            self.flush_predictions()
         elif not self._predict_timer.isActive():
             self._predict_timer.start()
 
-    def _flush_predictions(self) -> None:
-        taken = self.predictions.take(self._grids, self.grid_spec)
+    def flush_predictions(self) -> None:
+        taken = self.predictions.take(self.memory.grids, self.grid_spec())
         for k in taken.missing:  # evicted from memory: reload, prediction follows
             self._reload(k)
         b = taken.batch
         if b is not None:
             self.model_runner.submit(
-                "predict", predict_job, self._model_ref, b.keys, b.x, b.densities,
-                self.settings.device,
+                "predict", predict_job, self.ref, b.keys, b.x, b.densities,
+                self._settings().device,
             )  # fmt: skip
 
-    def _on_predictions(self, resp: workers.TaskResponse) -> None:
+    def on_predictions(self, resp: workers.TaskResponse) -> None:
         if resp.error:
             self.predictions.apply_error(resp.error)
         else:
             self._save(self.predictions.apply(resp.value))
-
-    def _on_inspect(self, what: str, layer: str) -> None:
-        key = self._current_digest()
-        if key is None or key not in self._grids or self._model_info is None:
-            return
-        rec = self.model.record(key)
-        x = self._grids[key].boltzmann.copy()
-        self.model_runner.submit(
-            f"inspect:{key}:{rec.name}",
-            workers.inspect_job,
-            self._model_ref,
-            x,
-            what,
-            layer or None,
-            self._grids[key].density,
-        )
-
-    def _on_inspect_result(self, resp: workers.TaskResponse) -> None:
-        name = resp.tag.split(":", 2)[2]
-        if resp.error:
-            self.viewer.message.setText(f"{name}: {resp.error}")
-            return
-        v = resp.value
-        self.viewer.show_field(name, v["what"], v["layer"] or "", v["array"])
-
-    def _request_fingerprints(self) -> None:
-        if self._model_info is None:
-            return
-        recs = [r for r in self.selected_records() if r.digest in self._grids][:6]
-        spec = self.grid_spec
-        recs = [r for r in recs if self._grids[r.digest].spec == spec]
-        if not recs:
-            self.fingerprints.show_message("Fingerprints: select materials with a grid.")
-            return
-        x = np.stack([self._grids[r.digest].boltzmann for r in recs]).astype(np.float32)
-        self._fp_names = {r.digest: r.name for r in recs}
-        self.model_runner.submit(
-            "fingerprint",
-            workers.fingerprint_job,
-            self._model_ref,
-            [r.digest for r in recs],
-            x,
-            self.settings.device,
-            [r.name for r in recs],
-            self.fingerprints.plot_size(),
-        )
-
-    def _on_fingerprints(self, resp: workers.TaskResponse) -> None:
-        if resp.error:
-            self.fingerprints.show_message(f"Fingerprints: {resp.error}")
-            return
-        v = resp.value
-        names = [self._fp_names.get(k, k[:8]) for k in v["keys"]]
-        self.fingerprints.show_image(v["image"], names)
-
-    def training_dialog(self):
-        """Open the training dialog (non-modal); returns it."""
-        from .widgets.training_dialog import TrainingDialog
-
-        dlg = TrainingDialog(self.export_labelled, self)
-        dlg.model_registered.connect(self._on_model_registered)
-        dlg.show()
-        self._training = dlg
-        return dlg
-
-    def export_labelled(self, folder: Path) -> tuple[int, str]:
-        """Write the labelled materials with a grid as a training folder; returns (N, a
-        message) (:meth:`~retvis.app.session.ProjectSession.export_labelled`)."""
-        return self.session.export_labelled(Path(folder), self._grids)
-
-    def _simulation_pool(self, least: int = 1) -> list[Path]:
-        """The selected materials that have been read if there are ``least`` of them,
-        else all of them."""
-        recs = [r for r in self.selected_records() if r.status == "ok"]
-        if len(recs) < least:
-            recs = [r for r in self.model.records() if r.status == "ok"]
-        if not recs:
-            self.status_label.setText("Nothing to simulate: no material has been read yet")
-        return [Path(r.path) for r in recs]
-
-    def _simulation_dialog(self, cls, least: int = 1):
-        """Open a simulation dialog (GCMC, active learning) on the pool; its labels go
-        to the table as they land."""
-        pool = self._simulation_pool(least)
-        if not pool:
-            return None
-        dlg = cls(pool, self)
-        dlg.labelled.connect(self._on_gcmc_label)
-        dlg.failed.connect(lambda n, why: self.status_label.setText(f"GCMC {n}: {why}"))
-        dlg.show()
-        return dlg
-
-    def learning_dialog(self):
-        """Active learning over the selected materials (all finished ones unless two or
-        more are selected: one selected row is not a pool)."""
-        from .widgets.learning_dialog import LearningDialog
-
-        self._learning = dlg = self._simulation_dialog(LearningDialog, least=2)
-        if dlg is not None:  # the rows of the round being simulated are marked
-            dlg.simulating.connect(self.model.materials.set_simulating)
-        return dlg
-
-    def gcmc_dialog(self):
-        """Simulate uptake for the selected materials (all finished ones if none selected)."""
-        from .widgets.gcmc_dialog import GcmcDialog
-
-        self._gcmc = self._simulation_dialog(GcmcDialog)
-        return self._gcmc
-
-    def _on_gcmc_label(self, name: str, value: float, source: str) -> None:
-        self.session.set_label(name, value, source, self.grid_spec)
-        self._update_title()  # the label may have started the autosave
-
-    def _on_model_registered(self, name: str) -> None:
-        self.settings.model = name
-        self.settings.save()
-        self.select_model(name)
-        self.status_label.setText(f"Model '{name}' registered and selected")
 
 
 def default_model_ref() -> str | None:

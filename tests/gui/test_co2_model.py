@@ -65,7 +65,7 @@ def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_value
     choose("co2-coremof")
     qtbot.waitUntil(predicted_by("co2-coremof", len(test_split)), timeout=180_000)
     assert win.grid_spec.probe == "CO2"
-    assert all(g.spec.probe == "CO2" for g in win._grids.values())
+    assert all(g.spec.probe == "CO2" for g in win.memory.grids.values())
     bad = next(r for r in win.model.records() if r.name == "RUBTAK04_clean")
     assert bad.status == "failed" and "EQeq charges are unphysical" in bad.reason
     got = {r.name: r.pred_mean for r in win.model.records() if r.status == "ok"}
@@ -78,7 +78,7 @@ def test_choosing_the_co2_model_recomputes_grids_and_predicts_its_recorded_value
     from retvis.core.charges import eqeq_ewald_charges
 
     first = next(r for r in win.model.records() if r.status == "ok")
-    win._select_digest(first.digest)
+    win.table.select_digest(first.digest)
     v = win.viewer
     qtbot.waitUntil(lambda: v._charges is not None and v._actors is not None, timeout=30_000)
     v._on_pick(v._actors.positions[0])

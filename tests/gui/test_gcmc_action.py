@@ -20,10 +20,10 @@ def _gcmc_labels_the_selected_row(qtbot, win):
     from retvis.sim.labels import LabelTable
 
     pekkas = next(r for r in win.model.records() if r.name == "PEKKAS_clean")
-    win._select_digest(pekkas.digest)  # 39 atoms: seconds with few cycles
-    assert [r.name for r in win.selected_records()] == ["PEKKAS_clean"]
+    win.table.select_digest(pekkas.digest)  # 39 atoms: seconds with few cycles
+    assert [r.name for r in win.table.selected_records()] == ["PEKKAS_clean"]
     assert win.act_gcmc.isEnabled()
-    dlg = win.gcmc_dialog()
+    dlg = win.simulations.gcmc_dialog()
     qtbot.addWidget(dlg)
     dlg.init_cycles.setValue(20)
     dlg.cycles.setValue(40)
@@ -57,7 +57,7 @@ def _active_learning_runs_two_rounds(qtbot, win, names):
 
     win.table.clearSelection()  # one selected row is not a pool: all rows
     assert win.act_learn.isEnabled()
-    dlg = win.learning_dialog()
+    dlg = win.simulations.learning_dialog()
     qtbot.addWidget(dlg)
     assert dlg.goal.currentData() == "best"
     dlg.budget.setValue(4)
@@ -87,3 +87,12 @@ def _active_learning_runs_two_rounds(qtbot, win, names):
     img = np.asarray(dlg.canvas.buffer_rgba())[..., :3].astype(int)
     blue = (np.abs(img - np.array([31, 119, 180])).max(axis=2) < 30).sum()
     assert blue > 50, "the best-found curve is not drawn"
+    # closing the window stops a simulation still running (active learning's too)
+    again = win.simulations.learning_dialog()
+    qtbot.addWidget(again)
+    again.budget.setValue(8)
+    again.batch.setValue(2)
+    assert again.start()
+    assert again.process.running()
+    win.close()
+    assert not again.process.running()

@@ -29,7 +29,7 @@ def test_drop_fills_table_and_grids_compute(
     for r in recs.values():
         assert r.status == "ok", (r.name, r.reason)
         assert r.n_atoms > 0 and r.volume > 0 and r.formula
-        assert win._grids[r.digest].boltzmann.shape == (25, 25, 25)
+        assert win.memory.grids[r.digest].boltzmann.shape == (25, 25, 25)
         # the shipped model predicts (or, without one, the column says why not)
         qtbot.waitUntil(lambda r=r: _predicted(win, r.digest), timeout=120_000)
     # the progress bar reached the end and the cancel button is off again
@@ -241,7 +241,7 @@ def test_sort_filter_export_copy(qtbot, make_window, drop, all_finished, demo_ci
     assert win.model.rank(recs[-1].digest) == 1 and win.model.rank(recs[0].digest) == len(recs)
     # export the visible rows
     out = tmp_path / "table.csv"
-    assert win.export_csv(out) == 6
+    assert win.projects.export_csv(out) == 6
     rows = list(csv.DictReader(out.open()))
     assert {r["name"] for r in rows} == {r.name for r in win.model.records()}
     bad_row = next(r for r in rows if r["name"] == "zzz_bad")
@@ -275,13 +275,13 @@ def test_table_is_ranked_by_default_and_remembers_the_users_order(
     ranked = [r.name for r in reversed(recs[1:])] + [recs[0].name]  # unranked last
     qtbot.waitUntil(lambda: [r.name for r in win.proxy.visible_records()] == ranked, timeout=2_000)
     # until the user selects a row, the top row is selected as the ranks arrive
-    assert win._current_digest() == win.proxy.visible_records()[0].digest
+    assert win.table.current_digest() == win.proxy.visible_records()[0].digest
     shown = ranked
     # the selection follows its row through a re-sort
-    win._select_digest(recs[1].digest)
+    win.table.select_digest(recs[1].digest)
     win.model.update_many({recs[1].digest: {"pred_mean": 99.0}})
     qtbot.waitUntil(lambda: win.proxy.visible_records()[0].name == recs[1].name, timeout=2_000)
-    assert win._current_digest() == recs[1].digest
+    assert win.table.current_digest() == recs[1].digest
     shown = [r.name for r in win.proxy.visible_records()]
     # the user sorts by name; the next window opens sorted the same way
     win.table.sortByColumn(COL["name"], Qt.SortOrder.DescendingOrder)
@@ -319,7 +319,7 @@ def test_untitled_autosave_and_the_training_export(
     win = make_window()
     drop(win, demo_cifs[:2])
     qtbot.waitUntil(lambda: all_finished(win, 2), timeout=60_000)
-    path = win.project.path
+    path = win.session.project.path
     assert path.name.startswith("untitled-") and path.exists()
     win.close()
     assert not path.exists()
@@ -332,12 +332,12 @@ def test_untitled_autosave_and_the_training_export(
     win = make_window()
     drop(win, cifs)
     qtbot.waitUntil(lambda: all_finished(win, 2), timeout=60_000)
-    path = win.project.path
+    path = win.session.project.path
     labels = tmp_path / "labels.csv"
     with labels.open("w", newline="") as fh:
         csv.writer(fh).writerows([["name", "value"], [names[0], 1.5], [names[1], 2.25]])
-    assert win.import_labels(labels) == 2
-    n, _ = win.export_labelled(tmp_path / "train")
+    assert win.projects.import_labels(labels) == 2
+    n, _ = win.simulations.export_labelled(tmp_path / "train")
     assert n == 2
     table = read_label_table(tmp_path / "train" / "labels.csv", "value")
     assert dict(zip(table.names, table.values, strict=True)) == {names[0]: 1.5, names[1]: 2.25}

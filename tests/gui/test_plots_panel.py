@@ -67,14 +67,14 @@ def test_plots_pick_select_highlight_export_and_stay_open(
     assert sorted(panel.points_.y) == sorted(r.pred_mean for r in recs.values())
     panel.scatter.draw()  # lays the axes out as shown
     # the two points farthest apart on x that are not selected yet
-    others = [d for d in panel.points_.digests if d != win._current_digest()]
+    others = [d for d in panel.points_.digests if d != win.table.current_digest()]
     first = max(others, key=lambda d: recs[d].volume)
     second = min(others, key=lambda d: recs[d].volume)
 
     pos = point_pos(panel, first)
     qtbot.mouseClick(panel.scatter, Qt.MouseButton.LeftButton, pos=pos)
-    assert [r.digest for r in win.selected_records()] == [first]
-    assert win._current_digest() == first
+    assert [r.digest for r in win.table.selected_records()] == [first]
+    assert win.table.current_digest() == first
     qtbot.waitUntil(lambda: win.viewer._name == recs[first].name, timeout=10_000)
     qtbot.waitUntil(lambda: win.viewer._structure is not None, timeout=30_000)
     assert panel.highlighted() == [first]
@@ -84,7 +84,7 @@ def test_plots_pick_select_highlight_export_and_stay_open(
     row = win.proxy.mapFromSource(win.model.index(win.model.row_of(second), 0))
     rect = win.table.visualRect(row)
     qtbot.mouseClick(win.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert win._current_digest() == second
+    assert win.table.current_digest() == second
     qtbot.waitUntil(lambda: panel.highlighted() == [second], timeout=5_000)
     pos2 = point_pos(panel, second)
     qtbot.waitUntil(lambda: is_selected_colour(pixel(panel, pos2)), timeout=5_000)

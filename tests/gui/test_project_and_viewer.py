@@ -16,13 +16,13 @@ def test_project_saved_as_results_arrive_and_reopens(
     drop(win, [*demo_cifs[:4], bad])
     qtbot.waitUntil(lambda: all_finished(win, 5), timeout=60_000)
     # saved as each result completed: another connection already sees the statuses
-    path = win.project.path
+    path = win.session.project.path
     with Project(path) as other:
         saved = {r.name: r.status for r in other.records()}
     assert saved == {r.name: r.status for r in win.model.records()}
     # save under a name, close, reopen in a new window
     target = tmp_path / "screening.retvis"
-    win.save_project_as(target)
+    win.projects.save_project_as(target)
     before = [(r.name, r.status, r.formula, r.n_atoms, r.reason) for r in win.model.records()]
     win.close()
     win2 = make_window(project=target)
@@ -33,9 +33,9 @@ def test_project_saved_as_results_arrive_and_reopens(
 
     assert target.resolve() in [p.resolve() for p in recent_projects()]
     # a reopened row's structure is re-read in the background when selected
-    win2._select_digest(win2.model.records()[0].digest)
+    win2.table.select_digest(win2.model.records()[0].digest)
     key = win2.model.records()[0].digest
-    qtbot.waitUntil(lambda: key in win2._structures, timeout=30_000)
+    qtbot.waitUntil(lambda: key in win2.memory.structures, timeout=30_000)
 
 
 def _colour_fraction(img: np.ndarray, rgb: tuple[int, int, int], tol: float = 0.06) -> float:
@@ -59,7 +59,7 @@ def test_viewer_draws_structure_colours(
     drop(win, [demo_dir / "FIQCEN_clean.cif"])  # HKUST-1: Cu paddle-wheels, O, C, H
     qtbot.waitUntil(lambda: all_finished(win, 1), timeout=60_000)
     key = win.model.records()[0].digest
-    win._select_digest(key)
+    win.table.select_digest(key)
     qtbot.waitUntil(lambda: win.viewer._structure is not None, timeout=10_000)
     assert win.viewer.current_mode() == "Structure"
     img = win.viewer.screenshot()
@@ -153,11 +153,11 @@ def test_reopened_project_predicts_again_after_the_model_changed(
         lambda: all(r.pred_mean is not None for r in win.model.records()), timeout=60_000
     )
     before = {r.name: r.pred_mean for r in win.model.records()}
-    key = win.model_key
+    key = win.predictions.key
     assert key.startswith("ch4-coremof@") and len(key) == len("ch4-coremof@") + 12
     assert {r.pred_model for r in win.model.records()} == {key}
     target = tmp_path / "p.retvis"
-    win.save_project_as(target)
+    win.projects.save_project_as(target)
     win.close()
 
     card_path = res / "models" / "ch4-coremof" / "model.json"
@@ -166,9 +166,9 @@ def test_reopened_project_predicts_again_after_the_model_changed(
     card_path.write_text(json.dumps(card, indent=1))
 
     win2 = make_window(project=target)
-    qtbot.waitUntil(lambda: win2.model_key not in (None, key), timeout=60_000)
+    qtbot.waitUntil(lambda: win2.predictions.key not in (None, key), timeout=60_000)
     qtbot.waitUntil(
-        lambda: all(r.pred_model == win2.model_key for r in win2.model.records()),
+        lambda: all(r.pred_model == win2.predictions.key for r in win2.model.records()),
         timeout=60_000,
     )
     after = {r.name: r.pred_mean for r in win2.model.records()}
@@ -176,7 +176,7 @@ def test_reopened_project_predicts_again_after_the_model_changed(
     for name, v in before.items():
         assert abs(after[name] - (v + 1.0)) < 1e-3, (name, v, after[name])
     with Project(target) as saved:  # and the new predictions are what the project keeps
-        assert {r.pred_model for r in saved.records()} == {win2.model_key}
+        assert {r.pred_model for r in saved.records()} == {win2.predictions.key}
 
 
 def test_grids_follow_the_loaded_models_grid_settings(
@@ -198,7 +198,7 @@ def test_grids_follow_the_loaded_models_grid_settings(
     drop(win, demo_cifs[:2])
 
     def predicted_by(prefix: str) -> bool:
-        key = win.model_key or ""
+        key = win.predictions.key or ""
         recs = win.model.records()
         return (
             key.startswith(prefix + "@")
@@ -208,14 +208,14 @@ def test_grids_follow_the_loaded_models_grid_settings(
 
     qtbot.waitUntil(lambda: predicted_by("ch4-coremof"), timeout=120_000)
     assert win.grid_spec.cutoff == 10.0
-    before = {k: g.boltzmann.copy() for k, g in win._grids.items()}
-    assert len(before) == 2 and all(g.spec == win.grid_spec for g in win._grids.values())
+    before = {k: g.boltzmann.copy() for k, g in win.memory.grids.items()}
+    assert len(before) == 2 and all(g.spec == win.grid_spec for g in win.memory.grids.values())
 
-    win.select_model("ch4-cutoff11")
+    win.models.select_model("ch4-cutoff11")
     qtbot.waitUntil(lambda: predicted_by("ch4-cutoff11"), timeout=120_000)
     assert win.grid_spec.cutoff == 11.0
-    assert set(win._grids) == set(before)
-    for k, g in win._grids.items():
+    assert set(win.memory.grids) == set(before)
+    for k, g in win.memory.grids.items():
         assert g.spec == win.grid_spec  # computed again, not the 10 Å grids reused
         assert not np.allclose(g.boltzmann, before[k])
     assert not [r.pred_note for r in win.model.records() if "grid settings" in r.pred_note]
@@ -245,11 +245,11 @@ def test_a_model_whose_grids_need_missing_charges_says_so_once(
         lambda: all_finished(win, 1) and win.model.records()[0].pred_mean is not None,
         timeout=120_000,
     )
-    win.select_model("co2-probe")
+    win.models.select_model("co2-probe")
     qtbot.waitUntil(lambda: "pyeqeq" in win.model_picker.combo.toolTip(), timeout=60_000)
     msg = win.model_picker.combo.toolTip()
     assert msg.startswith("model failed to load: model 'co2-probe' cannot be used here")
     assert "pip install" in msg and "pyeqeq" in win.status_label.text()
     (rec,) = win.model.records()
     assert rec.status == "ok" and rec.pred_mean is None and "pyeqeq" in rec.pred_note
-    assert win.model_key is None and win.grid_spec.probe == "sphere"
+    assert win.predictions.key is None and win.grid_spec.probe == "sphere"

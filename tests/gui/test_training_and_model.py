@@ -30,7 +30,7 @@ def test_train_stop_register_predict_inspect(
     win = make_window(workers=2)
     drop(win, demo_cifs)
     qtbot.waitUntil(lambda: all_finished(win, len(demo_cifs)), timeout=90_000)
-    assert win.import_labels(labels) == len(demo_cifs)
+    assert win.projects.import_labels(labels) == len(demo_cifs)
     # the labels reader of the CLI: a NaN, a negative value or a name twice is refused
     # with the file and row, not matched silently
     from retvis.errors import DataError
@@ -39,9 +39,9 @@ def test_train_stop_register_predict_inspect(
         bad = tmp_path / "bad.csv"
         bad.write_text(f"name,value\n{body}\n")
         with pytest.raises(DataError, match=f"bad.csv.*{why}"):
-            win.import_labels(bad)
+            win.projects.import_labels(bad)
 
-    dlg = win.training_dialog()
+    dlg = win.simulations.training_dialog()
     qtbot.addWidget(dlg)
     dlg.epochs.setValue(200)
     dlg.batch.setValue(8)
@@ -71,14 +71,14 @@ def test_train_stop_register_predict_inspect(
     assert 2 <= epochs_run < 200
 
     # the registered model is selected and predicts every computed row
-    assert win._model_ref == "density-test"
+    assert win.predictions.ref == "density-test"
     qtbot.waitUntil(
         lambda: all(r.pred_mean is not None for r in win.model.records()), timeout=120_000
     )
     recs = win.model.records()
     assert all(np.isfinite(r.pred_mean) and r.pred_std is not None for r in recs)
     assert sorted(win.model.rank(r.digest) for r in recs) == list(range(1, len(recs) + 1))
-    assert win.project.models()[-1]["name"] == "density-test"  # the most recently used
+    assert win.session.project.models()[-1]["name"] == "density-test"  # the most recently used
     assert win.model_picker.card_button.isEnabled()
     from PySide6.QtCore import Qt
 
@@ -90,12 +90,12 @@ def test_train_stop_register_predict_inspect(
         COL["uptake"], Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
     )
     assert tip.startswith("Predicted density")
-    win.show_model_card()
+    win.models.show_model_card()
 
     # feature maps (gallery), saliency and fingerprints of the selected material
     win.show_viewer()
     key = next(r.digest for r in recs if r.name == "FIQCEN_clean")
-    win._select_digest(key)
+    win.table.select_digest(key)
     win.viewer.mode.setCurrentText("Feature maps")
     qtbot.waitUntil(lambda: ("feature_maps", "conv1") in win.viewer._fields, timeout=60_000)
     maps = win.viewer._fields[("feature_maps", "conv1")]

@@ -52,7 +52,7 @@ def test_export_image_and_the_grid_controls(
     assert not hasattr(win, "image_dialog") and "Nothing to export" in win.status_label.text()
     drop(win, [demo_dir / "FIQCEN_clean.cif"])  # HKUST-1
     qtbot.waitUntil(lambda: all_finished(win, 1), timeout=60_000)
-    win._select_digest(win.model.records()[0].digest)
+    win.table.select_digest(win.model.records()[0].digest)
     qtbot.waitUntil(lambda: v._grid is not None and v._structure is not None, timeout=10_000)
     _export_image(qtbot, win, tmp_path)
     _grid_controls(qtbot, win, v)
