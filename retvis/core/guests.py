@@ -1,4 +1,4 @@
-"""The guest molecules RetVis knows (docs/method.md section 6): TraPPE CH4 and CO2.
+"""The guest molecules RetVis knows (docs/method.md section 6): TraPPE CH4 and CO2, Xe, Kr.
 
 One definition for both users: the GCMC labels (:mod:`retvis.sim.gcmc`, with masses,
 critical constants and Monte Carlo moves) and the energy grid's CO2 probe
@@ -70,6 +70,11 @@ class Guest:
 
 
 _CO_BOND = 1.149  # Å, TraPPE CO2
+_SPHERE_MOVES = {  # a single-site guest: no rotation
+    "translation_probability": 0.5,
+    "reinsertion_cbmc_probability": 0.5,
+    "swap_cbmc_probability": 1.0,
+}
 
 #: Guests known to RetVis (docs/method.md section 6), by name.
 GUESTS: dict[str, Guest] = {
@@ -79,11 +84,7 @@ GUESTS: dict[str, Guest] = {
         190.564,
         4.5992e6,
         0.01142,
-        {
-            "translation_probability": 0.5,
-            "reinsertion_cbmc_probability": 0.5,
-            "swap_cbmc_probability": 1.0,
-        },
+        _SPHERE_MOVES,
     ),
     "CO2": Guest(
         "CO2",
@@ -101,5 +102,24 @@ GUESTS: dict[str, Guest] = {
             "reinsertion_cbmc_probability": 0.5,
             "swap_cbmc_probability": 1.0,
         },
+    ),
+    # the spheres of Xe/Kr screening (Simon et al. 2015, after Boato and Casanova); critical
+    # constants from NIST; acentric factors of the noble gases are within 0.01 of zero
+    # (their Peng-Robinson fugacity at 1 bar and 298 K moves by less than 0.01 %)
+    "Xe": Guest(
+        "Xe",
+        (GuestSite("Xe_gas", 221.0, 4.1, 131.293, 0.0, 54, (0.0, 0.0, 0.0)),),
+        289.733,
+        5.842e6,
+        0.0,
+        _SPHERE_MOVES,
+    ),
+    "Kr": Guest(
+        "Kr",
+        (GuestSite("Kr_gas", 166.4, 3.636, 83.798, 0.0, 36, (0.0, 0.0, 0.0)),),
+        209.48,
+        5.525e6,
+        0.0,
+        _SPHERE_MOVES,
     ),
 }

@@ -59,11 +59,17 @@ class Probe:
         )
 
 
+def _guest_probe(name: str, source: str) -> Probe:
+    """The sphere of a single-site guest of the GCMC labels (``GUESTS``) at 298 K."""
+    site = GUESTS[name].sites[0]
+    return Probe(name, site.epsilon, site.sigma, 298.0, source)
+
+
 #: The probes of the pretraining targets: gases users screen for, sizes from H2 to Xe.
 PROBES = (
-    Probe("CH4", 148.0, 3.73, 298.0, "TraPPE united atom (Martin & Siepmann 1998)"),
-    Probe("Xe", 221.0, 4.1, 298.0, "Xe sphere of Xe/Kr screening (Simon et al. 2015)"),
-    Probe("Kr", 166.4, 3.636, 298.0, "Kr sphere of Xe/Kr screening (Simon et al. 2015)"),
+    _guest_probe("CH4", "TraPPE united atom (Martin & Siepmann 1998)"),
+    _guest_probe("Xe", "Xe sphere of Xe/Kr screening (Simon et al. 2015)"),
+    _guest_probe("Kr", "Kr sphere of Xe/Kr screening (Simon et al. 2015)"),
     Probe("Ar", 119.8, 3.4, 298.0, "Ar, classical Lennard-Jones (Michels et al. 1949)"),
     Probe("H2", 34.2, 2.96, 77.0, "H2 sphere at 77 K (Buch 1994)"),
 )
