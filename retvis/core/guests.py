@@ -55,6 +55,8 @@ class Guest:
     acentric_factor : float
     moves : dict[str, float]
         Relative weights of ``raspalib.MCMoveProbabilities`` keyword arguments.
+    pressure : float
+        Pa: the pressure screens for it usually use (the app's GCMC form offers it).
     """
 
     name: str
@@ -63,6 +65,7 @@ class Guest:
     critical_pressure: float
     acentric_factor: float
     moves: dict[str, float] = field(hash=False)
+    pressure: float = 1e5
 
     @property
     def charged(self) -> bool:
@@ -85,6 +88,7 @@ GUESTS: dict[str, Guest] = {
         4.5992e6,
         0.01142,
         _SPHERE_MOVES,
+        5.8e5,
     ),
     "CO2": Guest(
         "CO2",
@@ -102,6 +106,7 @@ GUESTS: dict[str, Guest] = {
             "reinsertion_cbmc_probability": 0.5,
             "swap_cbmc_probability": 1.0,
         },
+        0.15e5,
     ),
     # the spheres of Xe/Kr screening (Simon et al. 2015, after Boato and Casanova); critical
     # constants from NIST; acentric factors of the noble gases are within 0.01 of zero

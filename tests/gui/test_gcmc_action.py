@@ -25,6 +25,10 @@ def _gcmc_labels_the_selected_row(qtbot, win):
     assert win.act_gcmc.isEnabled()
     dlg = win.simulations.gcmc_dialog()
     qtbot.addWidget(dlg)
+    # a guest brings its usual pressure and, when it is charged, framework charges
+    for guest, bar, charged in (("CO2", 0.15, True), ("Xe", 1.0, False), ("CH4", 5.8, False)):
+        dlg.guest.setCurrentText(guest)
+        assert (dlg.pressure.value(), dlg.charges.isChecked()) == (bar, charged), guest
     dlg.init_cycles.setValue(20)
     dlg.cycles.setValue(40)
     dlg.charges.setChecked(True)  # CH4 has no charges: refused before anything runs

@@ -62,7 +62,7 @@ class GcmcDialog(QDialog):
         self.cycles = QSpinBox(minimum=1, maximum=10**7, value=2000)
         self.jobs = QSpinBox(minimum=1, maximum=256, value=1)
         self.charges = QCheckBox("Framework charges (EQeq) and Ewald: needed for CO2")
-        self.guest.currentTextChanged.connect(lambda g: self.charges.setChecked(g == "CO2"))
+        self.guest.currentTextChanged.connect(self._on_guest)
         self.form = form = QFormLayout()
         form.addRow("Guest", self.guest)
         form.addRow("Pressure", self.pressure)
@@ -78,7 +78,7 @@ class GcmcDialog(QDialog):
         self.stop_button.clicked.connect(self.stop)
         self.progress = QProgressBar()
         self.progress.setRange(0, len(self.files))
-        self.status = QLabel("RASPA3 Monte Carlo, TraPPE guest, UFF framework (docs/method.md §6).")
+        self.status = QLabel("RASPA3 Monte Carlo, UFF framework (docs/method.md §6).")
         self.status.setWordWrap(True)
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(2000)
@@ -100,6 +100,12 @@ class GcmcDialog(QDialog):
         self.process.finished.connect(self._on_finished)
         self._poll = QTimer(self, interval=1000)
         self._poll.timeout.connect(self._read_rows)
+
+    def _on_guest(self, name: str) -> None:
+        """A guest brings its usual pressure and, when it is charged, framework charges."""
+        guest = GUESTS[name]
+        self.pressure.setValue(guest.pressure / 1e5)
+        self.charges.setChecked(guest.charged)
 
     def protocol_args(self) -> list[str]:
         """The protocol options of ``retvis label`` for the form; sets :attr:`identity`.
