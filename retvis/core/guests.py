@@ -56,7 +56,10 @@ class Guest:
     moves : dict[str, float]
         Relative weights of ``raspalib.MCMoveProbabilities`` keyword arguments.
     pressure : float
-        Pa: the pressure screens for it usually use (the app's GCMC form offers it).
+        Pa: the pressure screens for it usually use (the app's GCMC form and the label
+        samples default to it).
+    model : str
+        Where its parameters come from.
     """
 
     name: str
@@ -66,6 +69,7 @@ class Guest:
     acentric_factor: float
     moves: dict[str, float] = field(hash=False)
     pressure: float = 1e5
+    model: str = "TraPPE"
 
     @property
     def charged(self) -> bool:
@@ -89,6 +93,7 @@ GUESTS: dict[str, Guest] = {
         0.01142,
         _SPHERE_MOVES,
         5.8e5,
+        "TraPPE united atom",
     ),
     "CO2": Guest(
         "CO2",
@@ -118,6 +123,8 @@ GUESTS: dict[str, Guest] = {
         5.842e6,
         0.0,
         _SPHERE_MOVES,
+        1e5,
+        "Xe/Kr screening sphere (Simon et al. 2015)",
     ),
     "Kr": Guest(
         "Kr",
@@ -126,5 +133,7 @@ GUESTS: dict[str, Guest] = {
         5.525e6,
         0.0,
         _SPHERE_MOVES,
+        1e5,
+        "Xe/Kr screening sphere (Simon et al. 2015)",
     ),
 }

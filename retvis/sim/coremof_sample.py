@@ -66,9 +66,6 @@ SOURCES = {
     },
 }
 
-#: docs/method.md section 6: the standard pressure of each guest.
-DEFAULT_PRESSURE = {"CH4": "5.8bar", "CO2": "0.15bar"}
-
 
 def _describe(guest) -> str:
     sites = "; ".join(
@@ -76,7 +73,7 @@ def _describe(guest) -> str:
         for s in guest.sites
     )
     return (
-        f"TraPPE {guest.name} ({sites}), Peng-Robinson (Tc {guest.critical_temperature:g} K, "
+        f"{guest.model} {guest.name} ({sites}), Peng-Robinson (Tc {guest.critical_temperature:g} K, "
         f"Pc {guest.critical_pressure / 1e6:g} MPa, omega {guest.acentric_factor:g})"
     )
 
@@ -103,7 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--guest", choices=sorted(GUESTS), default="CH4")
     p.add_argument(
-        "--pressure", help="default 5.8bar for CH4, 0.15bar for CO2 (docs/method.md section 6)"
+        "--pressure",
+        help="default: the guest's usual one (5.8bar CH4, 0.15bar CO2, 1bar Xe and Kr)",
+    )
+    p.add_argument(
+        "--split",
+        type=Path,
+        help="sample a model's structures instead (its split.json): 3 training, 1 test, "
+        "1 validation name in turn, each part in a seeded shuffle, so the labels share "
+        "that model's split and grids",
     )
     p.add_argument("--out", type=Path, help="labels CSV (default DATA/labels/<dataset>.csv)")
     p.add_argument("--meta", type=Path, help="metadata (default beside --out, .meta.json)")
@@ -138,6 +143,31 @@ def _sample(
             continue
         keep.append(f)
     return keep, excluded
+
+
+#: The run order of a split's parts (:func:`_split_order`): every prefix holds them 3:1:1.
+SPLIT_PATTERN = ("train", "test", "train", "val", "train")
+
+
+def _split_order(files: list[Path], split: Path, seed: int) -> np.ndarray:
+    """Indices into ``files`` of a model's split (``split.json``): each part shuffled by
+    ``random.Random(seed)`` (train, val, test in turn), then taken in
+    :data:`SPLIT_PATTERN` until all are used."""
+    import random
+
+    index = {f.stem: i for i, f in enumerate(files)}
+    names = json.loads(split.read_text())
+    rng = random.Random(seed)
+    parts = {}
+    for part in ("train", "val", "test"):
+        parts[part] = [n for n in names[part] if n in index]
+        rng.shuffle(parts[part])
+    order = []
+    while any(parts.values()):
+        for part in SPLIT_PATTERN:
+            if parts[part]:
+                order.append(index[parts[part].pop(0)])
+    return np.array(order, dtype=np.int64)
 
 
 def _write_sample(
@@ -204,6 +234,7 @@ def _reproduce_command(args: argparse.Namespace, pressure: float) -> str:
             str(args.max_atoms),
             "--timeout",
             f"{args.timeout:g}",
+            *(["--split", str(args.split)] if args.split is not None else []),
             "--run",
         ]
     )
@@ -237,8 +268,13 @@ def _sampling_meta(
 ) -> dict:
     """The metadata's ``sampling`` entry: method, seed, limits, counts and file names."""
     return {
-        "method": "numpy.random.default_rng(seed).permutation over the sorted file "
-        "names; structures run in that order",
+        "method": (
+            f"the names of {args.split.name} ({args.split}), each part shuffled by "
+            f"random.Random(seed), taken {':'.join(SPLIT_PATTERN)} in turn"
+            if args.split is not None
+            else "numpy.random.default_rng(seed).permutation over the sorted file names"
+        )
+        + "; structures run in that order",
         "seed": args.seed,
         "max_atoms": args.max_atoms,
         "n_candidates": len(keep),
@@ -257,7 +293,7 @@ def main(argv=None) -> int:
     p = _parser()
     args = p.parse_args(argv)
     guest = GUESTS[args.guest]
-    pressure = parse_pressure(args.pressure or DEFAULT_PRESSURE[args.guest])
+    pressure = parse_pressure(args.pressure) if args.pressure else GUESTS[args.guest].pressure
     # docs/method.md section 6: CO2 with EQeq framework charges and Ewald electrostatics
     protocol = Protocol(guest=args.guest, pressure=pressure, charges=guest.charged)
     source = SOURCES[args.source]
@@ -278,7 +314,10 @@ def main(argv=None) -> int:
         if ln.strip() and not ln.startswith("#")
     }
     files = sorted(args.folder.glob("*.cif"))
-    order = np.random.default_rng(args.seed).permutation(len(files))
+    if args.split is not None:
+        order = _split_order(files, args.split, args.seed)
+    else:
+        order = np.random.default_rng(args.seed).permutation(len(files))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stem = args.out.with_suffix("")
     list_path = Path(f"{stem}.files.txt")
@@ -296,7 +335,9 @@ def main(argv=None) -> int:
         "target": "uptake_mol_kg",
         "target_units": "mol/kg (absolute uptake)",
         "description": f"GCMC {args.guest} uptake at {protocol.temperature:g} K and "
-        f"{pressure / 1e5:g} bar of a random sample of {source['what']} "
+        f"{pressure / 1e5:g} bar of "
+        + (f"the structures of {args.split}, " if args.split is not None else "a random sample of ")
+        + f"{source['what']} "
         "(docs/method.md section 6).",
         "protocol": protocol.to_dict(),
         "protocol_identity": protocol.identity(),

@@ -68,3 +68,29 @@ def test_a_cof_sample_is_its_own_dataset_naming_its_database(tmp_path):
     assert f"--source curated-cofs --folder {DEMO}" in meta["reproduce"]
     listed = (tmp_path / "ch4_298K_5.8bar_cofs.files.txt").read_text().split()
     assert listed and all(f.startswith(str(DEMO)) for f in listed)
+
+
+def test_a_sample_of_a_models_split_keeps_its_parts_in_every_prefix(tmp_path, capsys):
+    """``--split``: the Xe labels share the CH4 model's split: its names only, test and
+    validation names one in five each in every prefix."""
+    files = sorted(DEMO.glob("*.cif"))
+    names = [f.stem for f in files]
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": names[:12], "val": names[12:15], "test": names[15:18]}))
+    holdout = tmp_path / "holdout.txt"
+    holdout.write_text(f"{names[19]}\n")
+    out, meta_path = tmp_path / "xe.csv", tmp_path / "xe.meta.json"
+    argv = ["--coremof", str(DEMO), "--holdout", str(holdout), "--out", str(out), "--meta"]
+    argv += [str(meta_path), "--guest", "Xe", "--split", str(split), "--seed", "0"]
+    argv += ["--max-atoms", "100000"]
+    assert main(argv) == 0
+    listed = [p.rsplit("/", 1)[1][:-4] for p in (tmp_path / "xe.files.txt").read_text().split()]
+    assert sorted(listed) == sorted(names[:18])  # the split's names
+    part = {n: k for k, ns in json.loads(split.read_text()).items() for n in ns}
+    assert [part[n] for n in listed[:5]] == ["train", "test", "train", "val", "train"]
+    assert [part[n] for n in listed[5:10]] == ["train", "test", "train", "val", "train"]
+    meta = json.loads(meta_path.read_text())
+    assert meta["protocol"]["guest"] == "Xe" and meta["protocol"]["pressure"] == 1e5
+    assert "--split" in meta["reproduce"] and "split.json" in meta["sampling"]["method"]
+    assert meta["simulation"]["guest"].startswith("Xe/Kr screening sphere (Simon et al. 2015) Xe")
+    capsys.readouterr()
