@@ -13,11 +13,14 @@ this object what landed; every rule is tested without a display (``tests/app``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from ..core.batch import GridOutcome
 from ..core.grid import EnergyGrid, GridSpec
 from ..core.project import MaterialRecord
 from ..core.structure import Structure
 from .materials import Materials, MaterialsEvent
+from .predictions import Predictions
 
 #: Failure kinds that other grid settings may not meet (``RetvisError.kind``): the CO2
 #: probe's EQeq charges (simulation), a grid limit, a force field without the element.
@@ -25,6 +28,17 @@ SPEC_DEPENDENT_FAILURES = frozenset({"simulation", "limit", "forcefield"})
 
 #: Grids kept in memory (the oldest first out); older ones are read again from the cache.
 MAX_GRIDS_IN_MEMORY = 2000
+
+
+@dataclass
+class Landing:
+    """What a batch of grid results does to the rows (:meth:`GridMemory.land`): the
+    field changes of each row, the rows to predict, and the rows computed with other
+    settings than the loaded model's (to be computed again with its own)."""
+
+    changes: dict[str, dict] = field(default_factory=dict)
+    predict: list[str] = field(default_factory=list)
+    again: set[str] = field(default_factory=set)
 
 
 class GridMemory:
@@ -114,3 +128,43 @@ class GridMemory:
         for r in recs:
             self.grids.pop(r.digest, None)
         return recs
+
+    def land(
+        self,
+        results: Iterable[tuple[str, GridOutcome, GridSpec]],
+        spec: GridSpec,
+        predictions: Predictions,
+    ) -> Landing:
+        """Take grid results, ``(digest, outcome, the settings it was computed with)``,
+        while ``spec`` is today's grid settings; returns what they change.
+
+        Removed rows are skipped, and so is a cancellation of a row already cancelled.
+        Structures and grids are kept; a grid of other settings than the loaded model's
+        is not kept but computed again; a kept grid's row is to be predicted, or says
+        why not ("no model", the model's load error).
+        """
+        out = Landing()
+        for key, r, used in results:
+            rec = self.materials.record(key)
+            if rec is None or (r.status == "cancelled" and rec.status == "cancelled"):
+                continue
+            ch = dict(status=r.status, kind=r.kind, reason=r.reason, seconds=round(r.seconds, 4))
+            if (s := r.structure) is not None:
+                ch.update(name=s.name, formula=s.formula, n_atoms=s.n_atoms)
+                ch["volume"] = round(s.volume, 3)
+                self.structures[key] = s
+            self.outcome(key, r.status, r.kind, used)
+            if r.grid is not None and predictions.info and r.grid.spec != spec:
+                out.again.add(key)
+            elif r.grid is not None:
+                self.keep(key, r.grid)
+                ch["crystal"] = r.grid.meta.get("crystal", "")
+                if predictions.ref is None:
+                    ch["pred_note"] = "no model"
+                elif predictions.error:
+                    ch["pred_note"] = predictions.error
+                else:
+                    ch["pred_note"] = ""
+                    out.predict.append(key)
+            out.changes[key] = ch
+        return out

@@ -451,49 +451,15 @@ class MainWindow(QMainWindow):
         """Results of finished files, a batch at a time: one table update, one save."""
         if self._closed:  # delivered after the window closed
             return
-        spec = self.grid_spec
-        changes: dict[str, dict] = {}
-        predict: list[str] = []
-        again: set[str] = set()  # computed before a model with other grid settings loaded
-        for resp in resps:
-            key = resp.request.key
-            rec = self.model.record(key)
-            if rec is None:  # removed while computing
-                continue
-            if resp.status == "cancelled" and rec.status == "cancelled":
-                continue
-            ch = dict(
-                status=resp.status,
-                kind=resp.kind,
-                reason=resp.reason,
-                seconds=round(resp.seconds, 4),
-            )
-            if resp.structure is not None:
-                s = resp.structure
-                ch.update(
-                    name=s.name, formula=s.formula, n_atoms=s.n_atoms, volume=round(s.volume, 3)
-                )
-                self.memory.structures[key] = s
-            self.memory.outcome(key, resp.status, resp.kind, resp.request.spec)
-            if resp.grid is not None and self.predictions.info and resp.grid.spec != spec:
-                again.add(key)
-            elif resp.grid is not None:
-                self.memory.keep(key, resp.grid)
-                ch["crystal"] = resp.grid.meta.get("crystal", "")
-                if self.predictions.ref is None:
-                    ch["pred_note"] = "no model"
-                elif self.predictions.error:
-                    ch["pred_note"] = self.predictions.error
-                else:
-                    ch["pred_note"] = ""
-                    predict.append(key)
-            changes[key] = ch
+        results = [(r.request.key, r, r.request.spec) for r in resps]
+        landing = self.memory.land(results, self.grid_spec, self.predictions)
+        changes = landing.changes
         if not changes:
             return
-        self.models.queue_predictions(predict, refresh=False)
+        self.models.queue_predictions(landing.predict, refresh=False)
         recs = self.model.update_many(changes)
         self.projects.save(recs)
-        self._submit([r for r in recs if r.digest in again])
+        self._submit([r for r in recs if r is not None and r.digest in landing.again])
         if self.table.current_digest() in changes:
             self._show_current()
             self.inspection.schedule_fingerprints()

@@ -87,3 +87,38 @@ def test_removed_and_cleared_materials_are_forgotten(grids):
     m.clear()  # a project opened
     assert not mem.grids and not mem.structures
     assert mem.recompute_for(LARGE) == []
+
+
+def test_grid_results_land_in_the_rows_by_the_models_state(grids):
+    """What a batch of results changes: removed rows and repeated cancellations skipped;
+    with no model a kept grid's row says so; with a model of these settings it is
+    predicted; with a model of other settings it is computed again, not kept."""
+    from pathlib import Path
+
+    from retvis.app.predictions import Predictions
+    from retvis.core.batch import GridOutcome
+
+    a, b, c = NAMES
+    s, small, _ = grids[a]
+    statuses = {a: "running", b: "running", c: "cancelled"}
+    results = [
+        (a, GridOutcome(0, Path(a), "ok", structure=s, grid=small, seconds=0.123456), SMALL),
+        (b, GridOutcome(0, Path(b), "failed", "too close", "structure"), SMALL),
+        (c, GridOutcome(0, Path(c), "cancelled", "cancelled by the user", "cancelled"), SMALL),
+        ("gone", GridOutcome(0, Path("gone"), "ok", grid=small), SMALL),
+    ]
+    m, mem = _session(statuses)
+    landing = mem.land(results, SMALL, Predictions(m))  # no model selected
+    assert set(landing.changes) == {a, b}
+    assert landing.changes[a]["pred_note"] == "no model" and landing.predict == []
+    assert landing.changes[a]["n_atoms"] == s.n_atoms and landing.changes[a]["seconds"] == 0.1235
+    assert landing.changes[b]["reason"] == "too close" and "pred_note" not in landing.changes[b]
+    assert mem.grids[a] is small and mem.structures[a] is s
+    for model_spec, kept in ((SMALL, True), (LARGE, False)):
+        m, mem = _session(statuses)
+        p = Predictions(m)
+        p.select("a-model")
+        p.loaded({"key": "a-model@1", "spec": model_spec, "card": {}})
+        landing = mem.land(results[:1], model_spec, p)
+        assert (landing.predict == [a]) is kept and (landing.again == {a}) is not kept
+        assert (a in mem.grids) is kept
